@@ -1,0 +1,58 @@
+/*
+ * The platform backend interface. A backend is a table of functions over an
+ * opaque state; the core owns one per context. It is public so tests and
+ * tools can supply their own.
+ */
+#ifndef MEMWATCH_BACKEND_H
+#define MEMWATCH_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memwatch/memwatch.h"
+
+typedef struct mw_pid_list {
+    int32_t *pids;
+    size_t count;
+    size_t capacity;
+} mw_pid_list;
+
+void mw_pid_list_release(mw_pid_list *l);
+int mw_pid_list_push(mw_pid_list *l, int32_t pid);
+
+typedef struct mw_backend_cfg {
+    const char *root;         /* linux: /proc directory */
+    const struct mw_sys *sys; /* never NULL: the core fills in the default */
+    int max_cached_fds;       /* descriptors a backend may keep between scans */
+} mw_backend_cfg;
+
+typedef struct mw_backend_ops {
+    const char *name;     /* "linux", "darwin", ... */
+    const char *platform; /* what memwatch.platform shows */
+    /* Create the state. On failure nothing is left allocated. */
+    int (*open)(const mw_backend_cfg *cfg, void **state);
+    /* Free the state and every descriptor it keeps. */
+    void (*close)(void *state);
+    /* Every process id now; the caller owns out and releases it. */
+    int (*list_pids)(void *state, mw_pid_list *out);
+    /*
+     * Read the sources in want for pid into out (already initialised by the
+     * caller). -ESRCH/-ENOENT: the process is gone. Refused sources are set
+     * in out->denied and are not an error unless nothing at all could be read.
+     */
+    int (*read_proc)(void *state, int32_t pid, unsigned want, mw_proc *out);
+    int (*read_system)(void *state, mw_system *out);
+    /* Every counter of one process; the caller initialised out. */
+    int (*read_ledger)(void *state, int32_t pid, mw_ledger *out);
+    /* The process's app key (see mw_app_key), or -ENOENT. */
+    int (*app_key)(void *state, int32_t pid, char *buf, size_t len);
+    /* A scan begins / ends: lets a backend drop cached state of processes the
+     * scan did not see. Both may be NULL. */
+    void (*scan_begin)(void *state);
+    void (*scan_end)(void *state);
+} mw_backend_ops;
+
+/* The backend this build uses natively (linux or darwin). */
+extern const mw_backend_ops mw_backend_native;
+
+#endif

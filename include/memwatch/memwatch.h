@@ -1,0 +1,206 @@
+/*
+ * memwatch: the public C API of the sampler core.
+ *
+ * Conventions: functions return 0 (MW_OK) or a negative code, either -errno
+ * for an operating-system failure or one of the MW_E* codes below. Results go
+ * through out-parameters. Nothing here exits, aborts or prints.
+ */
+#ifndef MEMWATCH_MEMWATCH_H
+#define MEMWATCH_MEMWATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memwatch/fields.h"
+
+#define MW_VERSION "0.1.0"
+
+enum mw_status {
+    MW_OK = 0,
+    MW_EPARSE = -5001,  /* the OS gave data we could not parse */
+    MW_ENOTSUP = -5002, /* the backend cannot provide this */
+    MW_EINVAL = -5003   /* bad argument from the caller (not an errno) */
+};
+
+/* Text for a status code: strerror() for -errno, our words for MW_E*. */
+const char *mw_strerror(int code);
+
+/* ---- process records ---------------------------------------------------- */
+
+#define MW_NAME_MAX 64
+
+enum mw_proc_flag {
+    MW_PROC_KTHREAD = 1u << 0, /* a kernel thread: no user memory */
+    MW_PROC_ZOMBIE = 1u << 1   /* exited, not yet reaped */
+};
+
+typedef struct mw_proc {
+    int32_t pid;
+    char state;             /* one-letter state as the OS shows it; 0 unknown */
+    unsigned flags;         /* enum mw_proc_flag */
+    unsigned read;          /* MW_SRC_* bits that were read successfully */
+    unsigned denied;        /* MW_SRC_* bits the OS refused (EACCES/EPERM) */
+    uint64_t present;       /* bit (1 << MW_F_x) set when v[MW_F_x] holds a value */
+    int64_t v[MW_F_COUNT];  /* values, by enum mw_field */
+    char name[MW_NAME_MAX]; /* comm on Linux, p_comm/pbi_name on darwin */
+    char *path;             /* executable path, heap, NULL when unknown */
+    char *cmdline;          /* arguments joined by spaces, heap, NULL when unknown */
+} mw_proc;
+
+/* Zero a record (a fresh one, or one already released). */
+void mw_proc_init(mw_proc *p);
+/* Free what the record owns and zero it. */
+void mw_proc_release(mw_proc *p);
+
+static inline int mw_proc_has(const mw_proc *p, enum mw_field f)
+{
+    return (p->present >> f) & 1u;
+}
+static inline void mw_proc_set(mw_proc *p, enum mw_field f, int64_t value)
+{
+    p->v[f] = value;
+    p->present |= (uint64_t)1 << f;
+}
+static inline void mw_proc_unset(mw_proc *p, enum mw_field f)
+{
+    p->present &= ~((uint64_t)1 << f);
+}
+
+/* ---- system-wide memory -------------------------------------------------- */
+
+typedef struct mw_system {
+    uint64_t present;  /* bit (1 << MW_SYS_x) when the value is known */
+    int64_t total;     /* physical memory, bytes */
+    int64_t available; /* linux MemAvailable; darwin free+inactive+purgeable */
+    int64_t free;
+    int64_t swap_total;
+    int64_t swap_free;
+    int64_t active, inactive, wired, compressed; /* darwin page counts, bytes */
+    double some_avg10, some_avg60; /* PSI: share of time (percent) some task stalled */
+    double full_avg10, full_avg60; /* PSI: share of time all tasks stalled */
+    int pressure_level;            /* darwin kern.memorystatus_vm_pressure_level 1/2/4 */
+} mw_system;
+
+enum mw_sys_bit {
+    MW_SYS_TOTAL,
+    MW_SYS_AVAILABLE,
+    MW_SYS_FREE,
+    MW_SYS_SWAP_TOTAL,
+    MW_SYS_SWAP_FREE,
+    MW_SYS_ACTIVE,
+    MW_SYS_INACTIVE,
+    MW_SYS_WIRED,
+    MW_SYS_COMPRESSED,
+    MW_SYS_PSI, /* the four PSI values */
+    MW_SYS_PRESSURE_LEVEL
+};
+
+/* ---- ledgers: every counter of one process as a table --------------------- */
+
+typedef struct mw_ledger_row {
+    char group[32];
+    char name[64];
+    char unit[16];
+    int64_t balance;
+    int64_t credit;
+    int64_t debit;
+    unsigned has_credit : 1; /* 0 when the system keeps no such counter */
+    unsigned has_debit : 1;
+} mw_ledger_row;
+
+typedef struct mw_ledger {
+    mw_ledger_row *rows;
+    size_t count;
+    size_t capacity;
+} mw_ledger;
+
+void mw_ledger_init(mw_ledger *l);
+void mw_ledger_release(mw_ledger *l);
+/* Append a row; credit/debit pointers may be NULL for "no such counter". */
+int mw_ledger_add(mw_ledger *l, const char *group, const char *name, const char *unit,
+                  int64_t balance, const int64_t *credit, const int64_t *debit);
+/* The row called name in group (group may be NULL for any), or NULL. */
+const mw_ledger_row *mw_ledger_find(const mw_ledger *l, const char *group, const char *name);
+
+/* ---- the sampler context -------------------------------------------------- */
+
+typedef struct mw_ctx mw_ctx;
+struct mw_backend_ops;
+struct mw_sys;
+
+typedef struct mw_ctx_cfg {
+    const struct mw_backend_ops *backend; /* NULL: the native backend */
+    const char *root;                     /* linux: the /proc directory; NULL = "/proc" */
+    const struct mw_sys *sys;             /* syscall table; NULL = the real one */
+    int max_cached_fds;                   /* descriptors kept between scans; <0: default */
+} mw_ctx_cfg;
+
+int mw_ctx_open(const mw_ctx_cfg *cfg, mw_ctx **out);
+void mw_ctx_close(mw_ctx *ctx);
+/* The backend's platform name: "linux" or "darwin". */
+const char *mw_ctx_platform(const mw_ctx *ctx);
+/* Details of the last failure (function, path, pid) or "" when none. */
+const char *mw_ctx_errmsg(const mw_ctx *ctx);
+
+/* Which processes a scan visits and what it reads from each. */
+typedef struct mw_scan_opts {
+    unsigned want;       /* MW_SRC_* bits */
+    const int32_t *pids; /* visit only these (NULL: every process) */
+    size_t npids;
+    int64_t uid;      /* only this uid; -1 for any */
+    const char *name; /* only this exact name; NULL for any */
+} mw_scan_opts;
+
+/*
+ * Called once per process that exists and matches. Return 0 to go on, or a
+ * nonzero value to stop the scan; mw_scan then returns that value. The
+ * record is released by the scan after the callback returns.
+ */
+typedef int (*mw_scan_cb)(void *ud, const mw_proc *p);
+
+/*
+ * Visit processes. Vanished processes are skipped silently; processes whose
+ * data the OS refuses are visited with the refused sources in p->denied.
+ */
+int mw_scan(mw_ctx *ctx, const mw_scan_opts *opts, mw_scan_cb cb, void *ud);
+
+/*
+ * Read one process. -ESRCH when there is no such process, -EACCES/-EPERM
+ * when the OS refuses everything about it.
+ */
+int mw_proc_read(mw_ctx *ctx, int32_t pid, unsigned want, mw_proc *out);
+
+int mw_system_read(mw_ctx *ctx, mw_system *out);
+int mw_ledger_read(mw_ctx *ctx, int32_t pid, mw_ledger *out);
+
+/*
+ * The app a process belongs to (linux: its systemd app/service unit from
+ * /proc/PID/cgroup; darwin: its resource coalition). -ENOENT when none.
+ */
+int mw_app_key(mw_ctx *ctx, int32_t pid, char *buf, size_t len);
+
+/* The user name for uid (cached), or NULL when the system has none. */
+const char *mw_user_name(mw_ctx *ctx, int64_t uid);
+/* The uid for a user name, or -ENOENT. */
+int mw_user_uid(mw_ctx *ctx, const char *name, int64_t *uid);
+
+/* ---- units ------------------------------------------------------------- */
+
+/*
+ * "1.5G" -> 1610612736. Units are binary multiples: B, K, M, G, T, P, with an
+ * optional "B" or "iB" (K, KB and KiB all mean 1024). A bare number is bytes.
+ * On failure returns MW_EINVAL; *why (if not NULL) points to a static message.
+ */
+int mw_parse_bytes(const char *text, int64_t *out, const char **why);
+/* "30s" -> 30.0. Units: ms, s, m, h (a bare number is seconds). */
+int mw_parse_duration(const char *text, double *seconds, const char **why);
+/* 15728640 -> "15.0M", 831488 -> "812K", 512 -> "512B". Returns buf. */
+char *mw_format_bytes(int64_t bytes, char *buf, size_t len);
+/* The texts the parse functions name in their errors. */
+extern const char mw_bytes_units_help[];
+extern const char mw_duration_units_help[];
+
+/* Monotonic clock, seconds. */
+double mw_now(void);
+
+#endif

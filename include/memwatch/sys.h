@@ -1,0 +1,35 @@
+/*
+ * The operating-system calls the Linux backend makes, behind a table of
+ * function pointers so tests can make any of them fail (fault injection) or
+ * answer from elsewhere. The real table is mw_sys_default.
+ */
+#ifndef MEMWATCH_SYS_H
+#define MEMWATCH_SYS_H
+
+#include <dirent.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct mw_sys {
+    int (*openat)(int dirfd, const char *path, int flags);
+    ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
+    int (*close)(int fd);
+    ssize_t (*readlinkat)(int dirfd, const char *path, char *buf, size_t len);
+    /* Directory listing of an open directory descriptor (not consumed). */
+    DIR *(*fdopendir)(int fd);
+    struct dirent *(*readdir)(DIR *dir);
+    int (*closedir)(DIR *dir);
+} mw_sys;
+
+extern const mw_sys mw_sys_default;
+
+/*
+ * Read a whole small file relative to dirfd into buf (NUL-terminated).
+ * Returns the length, or -errno. EINTR is retried; a file longer than
+ * len-1 is truncated (callers size buf for the files they read).
+ */
+ssize_t mw_sys_read_file(const mw_sys *sys, int dirfd, const char *path, char *buf, size_t len);
+/* Read from an open descriptor at offset 0, same contract. */
+ssize_t mw_sys_pread_all(const mw_sys *sys, int fd, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,94 @@
+-- memwatch.options: command-line options for the bundled subcommands.
+-- spec: { name = {short = "n", arg = true|false, values = {...}}, ... }
+-- Accepts --name=value, --name value, -n value, and flags; "--" ends options.
+-- Returns opts, positional; or nil, message on bad input.
+local M = {}
+
+function M.parse(argv, spec)
+    local opts, pos = {}, {}
+    local by_short = {}
+    for name, s in pairs(spec) do
+        if s.short then by_short[s.short] = name end
+    end
+    local i = 1
+    while i <= #argv do
+        local a = argv[i]
+        local name, value
+        if a == "--" then
+            for j = i + 1, #argv do pos[#pos + 1] = argv[j] end
+            break
+        elseif a:sub(1, 2) == "--" then
+            name, value = a:match("^%-%-([^=]+)=(.*)$")
+            if not name then name = a:sub(3) end
+        elseif a:sub(1, 1) == "-" and #a > 1 then
+            name = by_short[a:sub(2, 2)]
+            if not name then return nil, string.format("unknown option '%s'", a) end
+            if #a > 2 then value = a:sub(3) end
+        else
+            pos[#pos + 1] = a
+            i = i + 1
+            goto continue
+        end
+        do
+            local s = spec[name]
+            if not s then return nil, string.format("unknown option '--%s'", name) end
+            if s.arg then
+                if value == nil then
+                    i = i + 1
+                    value = argv[i]
+                    if value == nil then return nil, string.format("option '--%s' needs a value", name) end
+                end
+                if s.values then
+                    local ok = false
+                    for _, v in ipairs(s.values) do ok = ok or v == value end
+                    if not ok then
+                        return nil, string.format("invalid value '%s' for '--%s' (expected %s)",
+                            value, name, table.concat(s.values, ", "))
+                    end
+                end
+                if s.many then
+                    opts[name] = opts[name] or {}
+                    table.insert(opts[name], value)
+                else
+                    opts[name] = value
+                end
+            else
+                if value ~= nil then return nil, string.format("option '--%s' takes no value", name) end
+                opts[name] = true
+            end
+        end
+        i = i + 1
+        ::continue::
+    end
+    return opts, pos
+end
+
+-- A subcommand: a callable table with summary/usage; run(argv) -> exit code.
+-- Bad options print the message and usage on stderr and give exit code 2.
+function M.command(def)
+    return setmetatable(def, {
+        __call = function(self, argv)
+            local opts, pos = M.parse(argv, self.options or {})
+            if opts and opts.help then
+                io.stdout:write(self.usage)
+                return 0
+            end
+            if not opts then
+                io.stderr:write("memwatch ", self.name, ": ", pos, "\n", self.usage)
+                return 2
+            end
+            local code, err = self.run(opts, pos)
+            if code == nil and err then
+                io.stderr:write("memwatch ", self.name, ": ", err, "\n")
+                return 1
+            end
+            if code == false then
+                io.stderr:write("memwatch ", self.name, ": ", err, "\n", self.usage)
+                return 2
+            end
+            return code or 0
+        end,
+    })
+end
+
+return M

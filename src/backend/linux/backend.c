@@ -1,0 +1,430 @@
+/*
+ * The Linux backend: /proc read through a directory descriptor whose path is
+ * a runtime parameter (the real /proc, or a captured fixture tree), every
+ * call going through the mw_sys table.
+ */
+#include "memwatch/backend.h"
+#include "memwatch/memwatch.h"
+#include "memwatch/sys.h"
+
+#include "backend/linux/fdcache.h"
+#include "backend/linux/internal.h"
+#include "backend/linux/parse.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* Files larger than this are not ours to read whole (cmdline is capped). */
+#define MAX_FILE (1u << 20)
+
+typedef struct linux_state {
+    const mw_sys *sys;
+    int rootfd;
+    int64_t ticks_per_sec;
+    int64_t btime; /* boot time, epoch seconds; -1 unknown */
+    mw_fdcache fds;
+    char *buf; /* read buffer, grown on demand */
+    size_t buflen;
+} linux_state;
+
+static int linux_open(const mw_backend_cfg *cfg, void **out)
+{
+    linux_state *st = calloc(1, sizeof *st);
+    ssize_t n;
+    long tck = sysconf(_SC_CLK_TCK);
+    size_t max_fds;
+
+    if (!st)
+        return -ENOMEM;
+    st->sys = cfg->sys;
+    st->rootfd = cfg->sys->openat(AT_FDCWD, cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (st->rootfd < 0) {
+        int rc = -errno;
+        free(st);
+        return rc;
+    }
+    st->ticks_per_sec = tck > 0 ? tck : 100;
+    st->btime = -1;
+    /* /proc/stat can be long on many-core machines; btime sits after the cpu
+     * lines, so read enough of it. */
+    st->buflen = 64 * 1024;
+    st->buf = malloc(st->buflen);
+    if (!st->buf) {
+        cfg->sys->close(st->rootfd);
+        free(st);
+        return -ENOMEM;
+    }
+    n = mw_sys_read_file(st->sys, st->rootfd, "stat", st->buf, st->buflen);
+    if (n > 0 && mw_parse_btime(st->buf, (size_t)n, &st->btime) < 0)
+        st->btime = -1;
+    if (cfg->max_cached_fds >= 0) {
+        max_fds = (size_t)cfg->max_cached_fds;
+    } else {
+        /* Use at most half of the descriptors we may open, so the watcher's
+         * scripts and actions keep room; the executable raises the soft limit
+         * at start-up. */
+        struct rlimit rl;
+        max_fds = 0;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > 128)
+            max_fds = (size_t)(rl.rlim_cur / 2);
+        if (max_fds > 16384)
+            max_fds = 16384;
+    }
+    mw_fdcache_init(&st->fds, st->sys, max_fds);
+    *out = st;
+    return MW_OK;
+}
+
+static void linux_close(void *state)
+{
+    linux_state *st = state;
+    if (!st)
+        return;
+    mw_fdcache_release(&st->fds);
+    st->sys->close(st->rootfd);
+    free(st->buf);
+    free(st);
+}
+
+static int linux_list_pids(void *state, mw_pid_list *out)
+{
+    linux_state *st = state;
+    struct dirent *de;
+    DIR *dir;
+    int fd, rc = 0;
+
+    fd = st->sys->openat(st->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    dir = st->sys->fdopendir(fd);
+    if (!dir) {
+        rc = -errno;
+        st->sys->close(fd);
+        return rc;
+    }
+    while ((de = st->sys->readdir(dir)) != NULL) {
+        const char *s = de->d_name;
+        long pid = 0;
+        if (*s < '1' || *s > '9')
+            continue;
+        for (; *s >= '0' && *s <= '9' && pid <= INT32_MAX; s++)
+            pid = pid * 10 + (*s - '0');
+        if (*s || pid > INT32_MAX)
+            continue;
+        if ((rc = mw_pid_list_push(out, (int32_t)pid)) < 0)
+            break;
+    }
+    st->sys->closedir(dir);
+    return rc;
+}
+
+static int is_denied(int rc)
+{
+    return rc == -EACCES || rc == -EPERM;
+}
+
+static int is_gone(int rc)
+{
+    return rc == -ESRCH || rc == -ENOENT;
+}
+
+/* Read PID/<file> into st->buf, growing it when the file fills it. */
+static ssize_t read_file(linux_state *st, int32_t pid, const char *file)
+{
+    char path[64];
+    ssize_t n;
+
+    snprintf(path, sizeof path, "%d/%s", (int)pid, file);
+    for (;;) {
+        char *bigger;
+        n = mw_sys_read_file(st->sys, st->rootfd, path, st->buf, st->buflen);
+        if (n < 0 || (size_t)n < st->buflen - 1 || st->buflen >= MAX_FILE)
+            return n;
+        bigger = realloc(st->buf, st->buflen * 2);
+        if (!bigger)
+            return n; /* a truncated read is still a read */
+        st->buf = bigger;
+        st->buflen *= 2;
+    }
+}
+
+/*
+ * Read a file we keep open between scans. A cached descriptor that answers
+ * ESRCH belonged to a process that has died (perhaps its pid is reused now):
+ * forget it and open the pid afresh.
+ */
+static ssize_t read_cached(linux_state *st, int32_t pid, int kind, const char *file)
+{
+    char path[64];
+    ssize_t n;
+    int fd = mw_fdcache_get(&st->fds, pid, kind);
+
+    if (fd >= 0) {
+        n = mw_sys_pread_all(st->sys, fd, st->buf, st->buflen);
+        if (n >= 0 && (size_t)n < st->buflen - 1)
+            return n;
+        if (n >= 0 || n != -ESRCH)
+            return read_file(st, pid, file); /* too big for the buffer, or odd */
+        mw_fdcache_drop(&st->fds, pid);
+    }
+    snprintf(path, sizeof path, "%d/%s", (int)pid, file);
+    do {
+        fd = st->sys->openat(st->rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return -errno;
+    n = mw_sys_pread_all(st->sys, fd, st->buf, st->buflen);
+    if (n < 0 || mw_fdcache_put(&st->fds, pid, kind, fd) < 0)
+        st->sys->close(fd);
+    if (n >= 0 && (size_t)n >= st->buflen - 1)
+        return read_file(st, pid, file);
+    return n;
+}
+
+static void apply_stat(linux_state *st, const mw_stat_info *si, mw_proc *out, int have_status)
+{
+    int64_t tck = st->ticks_per_sec;
+
+    if (!have_status) {
+        snprintf(out->name, sizeof out->name, "%s", si->comm);
+        out->state = si->state;
+        mw_proc_set(out, MW_F_PID, si->pid);
+        mw_proc_set(out, MW_F_PPID, si->ppid);
+        mw_proc_set(out, MW_F_THREADS, si->num_threads);
+        if (si->state == 'Z')
+            out->flags |= MW_PROC_ZOMBIE;
+    }
+    if (si->flags & MW_PF_KTHREAD)
+        out->flags |= MW_PROC_KTHREAD;
+    /* Ticks to nanoseconds without overflow for any realistic uptime. */
+    mw_proc_set(out, MW_F_CPU_TIME,
+                (int64_t)((si->utime + si->stime) / (uint64_t)tck * 1000000000u +
+                          (si->utime + si->stime) % (uint64_t)tck * 1000000000u / (uint64_t)tck));
+    if (st->btime >= 0)
+        mw_proc_set(out, MW_F_START_TIME,
+                    st->btime * 1000000000 + (int64_t)(si->starttime / (uint64_t)tck) * 1000000000 +
+                        (int64_t)(si->starttime % (uint64_t)tck * 1000000000u / (uint64_t)tck));
+}
+
+static void read_smaps(linux_state *st, int32_t pid, mw_proc *out)
+{
+    ssize_t n = read_file(st, pid, "smaps_rollup");
+    mw_smaps_info sm;
+
+    if (n < 0) {
+        if (is_denied((int)n))
+            out->denied |= MW_SRC_SMAPS;
+        /* ESRCH: a kernel thread or zombie has no address space; ENOENT: a
+         * kernel without smaps_rollup. Both leave the fields absent. */
+        return;
+    }
+    if (mw_parse_smaps_rollup(st->buf, (size_t)n, &sm) < 0)
+        return;
+    out->read |= MW_SRC_SMAPS;
+    mw_proc_set(out, MW_F_PSS, sm.pss);
+    if (sm.present & (3u << 8)) /* Private_Clean, Private_Dirty */
+        mw_proc_set(out, MW_F_USS, sm.private_clean + sm.private_dirty);
+    if (sm.present & (1u << 16))
+        mw_proc_set(out, MW_F_SWAP_PSS, sm.swap_pss);
+    if (sm.present & (1u << 13))
+        mw_proc_set(out, MW_F_LAZY_FREE, sm.lazy_free);
+}
+
+static void read_io(linux_state *st, int32_t pid, mw_proc *out)
+{
+    ssize_t n = read_file(st, pid, "io");
+    mw_io_info io;
+
+    if (n < 0) {
+        if (is_denied((int)n))
+            out->denied |= MW_SRC_IO;
+        return;
+    }
+    if (mw_parse_io(st->buf, (size_t)n, &io) < 0)
+        return;
+    out->read |= MW_SRC_IO;
+    mw_proc_set(out, MW_F_DISK_READ, io.read_bytes);
+    mw_proc_set(out, MW_F_DISK_WRITTEN, io.write_bytes);
+}
+
+static void read_cmdline(linux_state *st, int32_t pid, mw_proc *out)
+{
+    ssize_t n = read_file(st, pid, "cmdline");
+
+    if (n < 0) {
+        if (is_denied((int)n))
+            out->denied |= MW_SRC_CMDLINE;
+        return;
+    }
+    out->read |= MW_SRC_CMDLINE;
+    /* Arguments are NUL-separated with a trailing NUL; kernel threads have none. */
+    while (n > 0 && st->buf[n - 1] == '\0')
+        n--;
+    if (n == 0)
+        return;
+    for (ssize_t i = 0; i < n; i++) {
+        if (st->buf[i] == '\0')
+            st->buf[i] = ' ';
+    }
+    out->cmdline = strndup(st->buf, (size_t)n);
+}
+
+static void read_path(linux_state *st, int32_t pid, mw_proc *out)
+{
+    char link[64], target[4096];
+    ssize_t n;
+
+    snprintf(link, sizeof link, "%d/exe", (int)pid);
+    n = st->sys->readlinkat(st->rootfd, link, target, sizeof target - 1);
+    if (n < 0) {
+        if (is_denied(-errno))
+            out->denied |= MW_SRC_PATH;
+        return;
+    }
+    out->read |= MW_SRC_PATH;
+    target[n] = '\0';
+    out->path = strdup(target);
+}
+
+static int linux_read_proc(void *state, int32_t pid, unsigned want, mw_proc *out)
+{
+    linux_state *st = state;
+    int have_status = 0;
+    ssize_t n;
+
+    out->pid = pid;
+    if (want & MW_SRC_STATUS) {
+        n = read_cached(st, pid, MW_FDC_STATUS, "status");
+        if (n < 0) {
+            if (is_gone((int)n))
+                return (int)n;
+            if (!is_denied((int)n))
+                return (int)n;
+            out->denied |= MW_SRC_STATUS;
+        } else if (mw_parse_status(st->buf, (size_t)n, out) == 0) {
+            have_status = 1;
+            out->read |= MW_SRC_STATUS;
+        } else {
+            return MW_EPARSE;
+        }
+    }
+    if (want & MW_SRC_STAT) {
+        mw_stat_info si;
+        n = read_cached(st, pid, MW_FDC_STAT, "stat");
+        if (n < 0) {
+            if (is_gone((int)n))
+                return (int)n;
+            if (!is_denied((int)n))
+                return (int)n;
+            out->denied |= MW_SRC_STAT;
+        } else if (mw_parse_stat(st->buf, (size_t)n, &si) == 0) {
+            apply_stat(st, &si, out, have_status);
+            out->read |= MW_SRC_STAT;
+        } else {
+            return MW_EPARSE;
+        }
+    }
+    if ((want & (MW_SRC_STATUS | MW_SRC_STAT)) && !(out->read & (MW_SRC_STATUS | MW_SRC_STAT)))
+        return -EACCES;
+    mw_proc_set(out, MW_F_PID, pid);
+    if (want & MW_SRC_SMAPS)
+        read_smaps(st, pid, out);
+    if (want & MW_SRC_IO)
+        read_io(st, pid, out);
+    if (want & MW_SRC_CMDLINE)
+        read_cmdline(st, pid, out);
+    if (want & MW_SRC_PATH)
+        read_path(st, pid, out);
+    if (!(want & (MW_SRC_STATUS | MW_SRC_STAT)) && !out->read && !out->denied)
+        return -ESRCH;
+    return MW_OK;
+}
+
+static int linux_read_system(void *state, mw_system *out)
+{
+    linux_state *st = state;
+    mw_meminfo mi;
+    mw_psi psi;
+    ssize_t n = mw_sys_read_file(st->sys, st->rootfd, "meminfo", st->buf, st->buflen);
+
+    if (n < 0)
+        return (int)n;
+    if (mw_parse_meminfo(st->buf, (size_t)n, &mi) < 0)
+        return MW_EPARSE;
+    out->present = mi.present;
+    out->total = mi.total;
+    out->free = mi.free;
+    out->available = mi.available;
+    out->swap_total = mi.swap_total;
+    out->swap_free = mi.swap_free;
+    /* PSI is absent on kernels without CONFIG_PSI or booted with psi=0. */
+    n = mw_sys_read_file(st->sys, st->rootfd, "pressure/memory", st->buf, st->buflen);
+    if (n > 0 && mw_parse_psi(st->buf, (size_t)n, &psi) == 0 && psi.has_full) {
+        out->some_avg10 = psi.some_avg10;
+        out->some_avg60 = psi.some_avg60;
+        out->full_avg10 = psi.full_avg10;
+        out->full_avg60 = psi.full_avg60;
+        out->present |= (uint64_t)1 << MW_SYS_PSI;
+    }
+    return MW_OK;
+}
+
+static int linux_app_key(void *state, int32_t pid, char *buf, size_t len)
+{
+    linux_state *st = state;
+    ssize_t n = read_file(st, pid, "cgroup");
+
+    if (n < 0)
+        return (int)n;
+    if (mw_parse_cgroup_app(st->buf, (size_t)n, buf, len) < 0)
+        return -ENOENT;
+    return MW_OK;
+}
+
+static void linux_scan_begin(void *state)
+{
+    mw_fdcache_begin(&((linux_state *)state)->fds);
+}
+
+static void linux_scan_end(void *state)
+{
+    mw_fdcache_sweep(&((linux_state *)state)->fds);
+}
+
+int mw_linux_read_rel(void *state, int32_t pid, const char *file, const char **data, size_t *len)
+{
+    linux_state *st = state;
+    ssize_t n = read_file(st, pid, file);
+    if (n < 0)
+        return (int)n;
+    *data = st->buf;
+    *len = (size_t)n;
+    return MW_OK;
+}
+
+const mw_sys *mw_linux_sys(void *state, int *rootfd)
+{
+    linux_state *st = state;
+    *rootfd = st->rootfd;
+    return st->sys;
+}
+
+const mw_backend_ops mw_backend_native = {
+    .name = "linux",
+    .platform = "linux",
+    .open = linux_open,
+    .close = linux_close,
+    .list_pids = linux_list_pids,
+    .read_proc = linux_read_proc,
+    .read_system = linux_read_system,
+    .read_ledger = mw_linux_read_ledger,
+    .app_key = linux_app_key,
+    .scan_begin = linux_scan_begin,
+    .scan_end = linux_scan_end,
+};

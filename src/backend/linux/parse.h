@@ -1,0 +1,101 @@
+/*
+ * Pure parsers for the Linux /proc files memwatch reads: a buffer in, a
+ * struct out, no I/O. Each returns 0 or MW_EPARSE and never reads past len
+ * (the buffers need not be NUL-terminated).
+ */
+#ifndef MEMWATCH_LINUX_PARSE_H
+#define MEMWATCH_LINUX_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memwatch/memwatch.h"
+
+/*
+ * /proc/PID/status into a record: name (unescaped), state, ppid, effective
+ * uid, threads, and, when the process has an address space, the memory
+ * fields including footprint = RssAnon + RssShmem + VmSwap + VmPTE. Kernel
+ * threads (Kthread: 1) get MW_PROC_KTHREAD; zombies MW_PROC_ZOMBIE. A field
+ * the file does not show stays absent.
+ */
+int mw_parse_status(const char *buf, size_t len, mw_proc *out);
+
+typedef struct mw_stat_info {
+    int32_t pid;
+    char comm[MW_NAME_MAX];
+    char state;
+    int32_t ppid;
+    uint64_t flags;
+    uint64_t minflt, majflt;
+    uint64_t utime, stime; /* clock ticks */
+    int64_t num_threads;
+    uint64_t starttime; /* clock ticks since boot */
+    uint64_t vsize;     /* bytes */
+    int64_t rss;        /* pages */
+} mw_stat_info;
+
+#define MW_PF_KTHREAD 0x00200000u
+
+/* /proc/PID/stat. comm may hold spaces, ')' and newlines: parsed from the last ')'. */
+int mw_parse_stat(const char *buf, size_t len, mw_stat_info *out);
+
+typedef struct mw_smaps_info {
+    uint64_t present; /* bit i set when field i (in the order below) was seen */
+    int64_t rss, pss, pss_dirty, pss_anon, pss_file, pss_shmem;
+    int64_t shared_clean, shared_dirty, private_clean, private_dirty;
+    int64_t referenced, anonymous, ksm, lazy_free, anon_huge, swap, swap_pss, locked;
+} mw_smaps_info;
+
+/* /proc/PID/smaps_rollup (values in bytes). */
+int mw_parse_smaps_rollup(const char *buf, size_t len, mw_smaps_info *out);
+
+typedef struct mw_meminfo {
+    uint64_t present; /* MW_SYS_* bits for the fields below */
+    int64_t total, free, available, swap_total, swap_free;
+} mw_meminfo;
+
+/* /proc/meminfo (values in bytes). */
+int mw_parse_meminfo(const char *buf, size_t len, mw_meminfo *out);
+
+typedef struct mw_psi {
+    int has_some, has_full;
+    double some_avg10, some_avg60, some_avg300;
+    double full_avg10, full_avg60, full_avg300;
+    uint64_t some_total_us, full_total_us;
+} mw_psi;
+
+/* /proc/pressure/memory. */
+int mw_parse_psi(const char *buf, size_t len, mw_psi *out);
+
+typedef struct mw_io_info {
+    int64_t rchar, wchar, syscr, syscw, read_bytes, write_bytes, cancelled_write_bytes;
+} mw_io_info;
+
+/* /proc/PID/io. */
+int mw_parse_io(const char *buf, size_t len, mw_io_info *out);
+
+/* The "btime" line of /proc/stat: boot time in epoch seconds. */
+int mw_parse_btime(const char *buf, size_t len, int64_t *btime);
+
+/*
+ * /proc/PID/cgroup: the systemd unit the process runs in, when that unit is
+ * an app scope or a service (e.g. "app-firefox-1234.scope", "nginx.service").
+ * Session scopes and slices are not apps. MW_EPARSE when there is none.
+ */
+int mw_parse_cgroup_app(const char *buf, size_t len, char *app, size_t applen);
+
+/*
+ * Walk "Key: value" lines (status, smaps_rollup, meminfo, io, fdinfo). The
+ * callback gets the key and the value text with surrounding space removed;
+ * neither is NUL-terminated. A nonzero return stops the walk.
+ */
+typedef int (*mw_kv_cb)(void *ud, const char *key, size_t keylen, const char *val, size_t vallen);
+int mw_kv_each(const char *buf, size_t len, mw_kv_cb cb, void *ud);
+
+/*
+ * A size as /proc prints it: "1234 kB" -> 1263616; DRM fdinfo's "12 KiB",
+ * "3 MiB", or plain bytes. MW_EPARSE when it is not a size.
+ */
+int mw_parse_kv_size(const char *val, size_t vallen, int64_t *bytes);
+
+#endif

@@ -1,0 +1,232 @@
+/* The sampler context: one backend state, the user-name cache, scans. */
+#include "memwatch/backend.h"
+#include "memwatch/memwatch.h"
+#include "memwatch/sys.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct user_entry {
+    int64_t uid;
+    char *name; /* NULL: the system has no name for this uid */
+} user_entry;
+
+struct mw_ctx {
+    const mw_backend_ops *ops;
+    void *state;
+    user_entry *users;
+    size_t nusers, capusers;
+    char errmsg[256];
+};
+
+static void set_error(mw_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+    va_end(ap);
+}
+
+int mw_ctx_open(const mw_ctx_cfg *cfg, mw_ctx **out)
+{
+    mw_backend_cfg bcfg = {"/proc", &mw_sys_default, -1};
+    mw_ctx *ctx;
+    int rc;
+
+    *out = NULL;
+    ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return -ENOMEM;
+    ctx->ops = &mw_backend_native;
+    if (cfg) {
+        if (cfg->backend)
+            ctx->ops = cfg->backend;
+        if (cfg->root)
+            bcfg.root = cfg->root;
+        if (cfg->sys)
+            bcfg.sys = cfg->sys;
+        bcfg.max_cached_fds = cfg->max_cached_fds;
+    }
+    rc = ctx->ops->open(&bcfg, &ctx->state);
+    if (rc < 0) {
+        free(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return MW_OK;
+}
+
+void mw_ctx_close(mw_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    ctx->ops->close(ctx->state);
+    for (size_t i = 0; i < ctx->nusers; i++)
+        free(ctx->users[i].name);
+    free(ctx->users);
+    free(ctx);
+}
+
+const char *mw_ctx_platform(const mw_ctx *ctx)
+{
+    return ctx->ops->platform;
+}
+
+const char *mw_ctx_errmsg(const mw_ctx *ctx)
+{
+    return ctx->errmsg;
+}
+
+static int is_gone(int rc)
+{
+    return rc == -ESRCH || rc == -ENOENT;
+}
+
+static int visit(mw_ctx *ctx, const mw_scan_opts *opts, int32_t pid, mw_scan_cb cb, void *ud)
+{
+    mw_proc p;
+    int rc;
+
+    mw_proc_init(&p);
+    rc = ctx->ops->read_proc(ctx->state, pid, opts->want, &p);
+    if (rc < 0) {
+        /* A process that vanished mid-scan is not an error; anything else is
+         * remembered for mw_ctx_errmsg and the scan goes on. */
+        if (!is_gone(rc))
+            set_error(ctx, "pid %d: %s", (int)pid, mw_strerror(rc));
+        mw_proc_release(&p);
+        return 0;
+    }
+    if ((opts->uid >= 0 && (!mw_proc_has(&p, MW_F_UID) || p.v[MW_F_UID] != opts->uid)) ||
+        (opts->name && strcmp(p.name, opts->name) != 0)) {
+        mw_proc_release(&p);
+        return 0;
+    }
+    rc = cb(ud, &p);
+    mw_proc_release(&p);
+    return rc;
+}
+
+int mw_scan(mw_ctx *ctx, const mw_scan_opts *opts, mw_scan_cb cb, void *ud)
+{
+    mw_pid_list list = {0};
+    int rc = 0;
+
+    if (ctx->ops->scan_begin)
+        ctx->ops->scan_begin(ctx->state);
+    if (opts->pids) {
+        for (size_t i = 0; i < opts->npids && rc == 0; i++)
+            rc = visit(ctx, opts, opts->pids[i], cb, ud);
+    } else {
+        rc = ctx->ops->list_pids(ctx->state, &list);
+        if (rc < 0) {
+            set_error(ctx, "listing processes: %s", mw_strerror(rc));
+        } else {
+            for (size_t i = 0; i < list.count && rc == 0; i++)
+                rc = visit(ctx, opts, list.pids[i], cb, ud);
+        }
+        mw_pid_list_release(&list);
+    }
+    /* Only a full scan tells which cached processes are gone. */
+    if (ctx->ops->scan_end && !opts->pids)
+        ctx->ops->scan_end(ctx->state);
+    return rc;
+}
+
+int mw_proc_read(mw_ctx *ctx, int32_t pid, unsigned want, mw_proc *out)
+{
+    int rc;
+
+    mw_proc_init(out);
+    if (pid < 0)
+        return -ESRCH;
+    rc = ctx->ops->read_proc(ctx->state, pid, want, out);
+    if (rc < 0) {
+        set_error(ctx, "pid %d: %s", (int)pid, mw_strerror(rc));
+        mw_proc_release(out);
+    }
+    return rc;
+}
+
+int mw_system_read(mw_ctx *ctx, mw_system *out)
+{
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    rc = ctx->ops->read_system(ctx->state, out);
+    if (rc < 0)
+        set_error(ctx, "system memory: %s", mw_strerror(rc));
+    return rc;
+}
+
+int mw_ledger_read(mw_ctx *ctx, int32_t pid, mw_ledger *out)
+{
+    int rc;
+
+    mw_ledger_init(out);
+    if (!ctx->ops->read_ledger)
+        return MW_ENOTSUP;
+    rc = ctx->ops->read_ledger(ctx->state, pid, out);
+    if (rc < 0) {
+        set_error(ctx, "pid %d: %s", (int)pid, mw_strerror(rc));
+        mw_ledger_release(out);
+    }
+    return rc;
+}
+
+int mw_app_key(mw_ctx *ctx, int32_t pid, char *buf, size_t len)
+{
+    if (!ctx->ops->app_key)
+        return -ENOENT;
+    return ctx->ops->app_key(ctx->state, pid, buf, len);
+}
+
+static user_entry *find_user(mw_ctx *ctx, int64_t uid)
+{
+    for (size_t i = 0; i < ctx->nusers; i++) {
+        if (ctx->users[i].uid == uid)
+            return &ctx->users[i];
+    }
+    return NULL;
+}
+
+const char *mw_user_name(mw_ctx *ctx, int64_t uid)
+{
+    user_entry *e = find_user(ctx, uid);
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+
+    if (e)
+        return e->name;
+    if (ctx->nusers == ctx->capusers) {
+        size_t cap = ctx->capusers ? ctx->capusers * 2 : 16;
+        user_entry *users = realloc(ctx->users, cap * sizeof *users);
+        if (!users)
+            return NULL;
+        ctx->users = users;
+        ctx->capusers = cap;
+    }
+    e = &ctx->users[ctx->nusers++];
+    e->uid = uid;
+    e->name = NULL;
+    if (uid >= 0 && getpwuid_r((uid_t)uid, &pw, buf, sizeof buf, &res) == 0 && res)
+        e->name = strdup(res->pw_name);
+    return e->name;
+}
+
+int mw_user_uid(mw_ctx *ctx, const char *name, int64_t *uid)
+{
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+
+    (void)ctx;
+    if (getpwnam_r(name, &pw, buf, sizeof buf, &res) != 0 || !res)
+        return -ENOENT;
+    *uid = (int64_t)res->pw_uid;
+    return MW_OK;
+}

@@ -1,0 +1,99 @@
+/* Process records, ledgers and pid lists: the small containers of the core. */
+#include "memwatch/backend.h"
+#include "memwatch/memwatch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mw_proc_init(mw_proc *p)
+{
+    memset(p, 0, sizeof *p);
+}
+
+void mw_proc_release(mw_proc *p)
+{
+    free(p->path);
+    free(p->cmdline);
+    mw_proc_init(p);
+}
+
+void mw_ledger_init(mw_ledger *l)
+{
+    memset(l, 0, sizeof *l);
+}
+
+void mw_ledger_release(mw_ledger *l)
+{
+    free(l->rows);
+    mw_ledger_init(l);
+}
+
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int mw_ledger_add(mw_ledger *l, const char *group, const char *name, const char *unit,
+                  int64_t balance, const int64_t *credit, const int64_t *debit)
+{
+    mw_ledger_row *row;
+
+    if (l->count == l->capacity) {
+        size_t cap = l->capacity ? l->capacity * 2 : 64;
+        mw_ledger_row *rows = realloc(l->rows, cap * sizeof *rows);
+        if (!rows)
+            return -ENOMEM;
+        l->rows = rows;
+        l->capacity = cap;
+    }
+    row = &l->rows[l->count++];
+    memset(row, 0, sizeof *row);
+    copy_text(row->group, sizeof row->group, group);
+    copy_text(row->name, sizeof row->name, name);
+    copy_text(row->unit, sizeof row->unit, unit);
+    row->balance = balance;
+    if (credit) {
+        row->credit = *credit;
+        row->has_credit = 1;
+    }
+    if (debit) {
+        row->debit = *debit;
+        row->has_debit = 1;
+    }
+    return 0;
+}
+
+const mw_ledger_row *mw_ledger_find(const mw_ledger *l, const char *group, const char *name)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        const mw_ledger_row *row = &l->rows[i];
+        if (strcmp(row->name, name) == 0 && (!group || strcmp(row->group, group) == 0))
+            return row;
+    }
+    return NULL;
+}
+
+void mw_pid_list_release(mw_pid_list *l)
+{
+    free(l->pids);
+    memset(l, 0, sizeof *l);
+}
+
+int mw_pid_list_push(mw_pid_list *l, int32_t pid)
+{
+    if (l->count == l->capacity) {
+        size_t cap = l->capacity ? l->capacity * 2 : 256;
+        int32_t *pids = realloc(l->pids, cap * sizeof *pids);
+        if (!pids)
+            return -ENOMEM;
+        l->pids = pids;
+        l->capacity = cap;
+    }
+    l->pids[l->count++] = pid;
+    return 0;
+}

@@ -1,0 +1,567 @@
+/*
+ * memwatch.core: the C primitives under the memwatch Lua module. Policy
+ * (filters, lazy fields, formats, rules) lives in the bundled Lua modules;
+ * this file only moves data between the sampler core and Lua.
+ *
+ * Conventions (as Lua's own libraries): misuse raises an error; a failure of
+ * the environment returns nil, message, errno.
+ */
+#include "lua/lmemwatch.h"
+
+#include "memwatch/backend.h"
+#include "memwatch/memwatch.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+volatile sig_atomic_t mw_lua_interrupted = 0;
+
+#define CTX_KEY       "memwatch.ctx"
+#define RECORD_MT_KEY "memwatch.record_mt"
+
+typedef struct ctx_box {
+    mw_ctx *ctx;
+} ctx_box;
+
+static int ctx_gc(lua_State *L)
+{
+    ctx_box *box = luaL_checkudata(L, 1, CTX_KEY);
+    mw_ctx_close(box->ctx);
+    box->ctx = NULL;
+    return 0;
+}
+
+/* Environmental failure: nil, "what: strerror", errno (luaL_fileresult style). */
+static int push_fail(lua_State *L, int code, const char *what)
+{
+    luaL_pushfail(L);
+    if (what)
+        lua_pushfstring(L, "%s: %s", what, mw_strerror(code));
+    else
+        lua_pushstring(L, mw_strerror(code));
+    lua_pushinteger(L, code < 0 && code > -4096 ? -code : 0);
+    return 3;
+}
+
+static int open_ctx(lua_State *L, const char *root)
+{
+    mw_ctx_cfg cfg;
+    ctx_box *box;
+    int rc;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.root = root;
+    cfg.max_cached_fds = -1;
+    box = lua_newuserdatauv(L, sizeof *box, 0);
+    box->ctx = NULL; /* closed state first, so __gc is always safe */
+    luaL_setmetatable(L, CTX_KEY);
+    rc = mw_ctx_open(&cfg, &box->ctx);
+    if (rc < 0) {
+        lua_pop(L, 1);
+        return rc;
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, CTX_KEY "_instance");
+    return 0;
+}
+
+static mw_ctx *get_ctx(lua_State *L)
+{
+    ctx_box *box;
+    lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY "_instance");
+    box = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (!box || !box->ctx)
+        luaL_error(L, "memwatch: the sampler is not open (%s)",
+                   "its /proc root could not be opened");
+    return box->ctx;
+}
+
+/* ---- records ------------------------------------------------------------------ */
+
+static void push_record(lua_State *L, mw_ctx *ctx, const mw_proc *p)
+{
+    lua_createtable(L, 0, 28);
+    for (int f = 0; f < MW_F_COUNT; f++) {
+        const mw_field_info *fi;
+        if (!mw_proc_has(p, (enum mw_field)f))
+            continue;
+        fi = mw_field_get((enum mw_field)f);
+        switch (fi->kind) {
+        case MW_KIND_SECONDS:
+        case MW_KIND_EPOCH:
+            lua_pushnumber(L, (lua_Number)p->v[f] / 1e9);
+            break;
+        default:
+            lua_pushinteger(L, (lua_Integer)p->v[f]);
+        }
+        lua_setfield(L, -2, fi->name);
+    }
+    if (p->name[0] || (p->read & (MW_SRC_STATUS | MW_SRC_STAT))) {
+        lua_pushstring(L, p->name);
+        lua_setfield(L, -2, "name");
+    }
+    if (p->state) {
+        lua_pushlstring(L, &p->state, 1);
+        lua_setfield(L, -2, "state");
+    }
+    if (mw_proc_has(p, MW_F_UID)) {
+        const char *user = mw_user_name(ctx, p->v[MW_F_UID]);
+        if (user) {
+            lua_pushstring(L, user);
+            lua_setfield(L, -2, "user");
+        }
+    }
+    if (p->path) {
+        lua_pushstring(L, p->path);
+        lua_setfield(L, -2, "path");
+    }
+    if (p->cmdline) {
+        lua_pushstring(L, p->cmdline);
+        lua_setfield(L, -2, "cmdline");
+    }
+    if (p->flags & MW_PROC_KTHREAD) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "kernel_thread");
+    }
+    if (p->denied) {
+        /* Which fields are nil because the system refused them. */
+        lua_createtable(L, 0, 4);
+        for (int f = 0; f < MW_F_COUNT; f++) {
+            const mw_field_info *fi = mw_field_get((enum mw_field)f);
+            if ((fi->sources & p->denied) && !(fi->sources & p->read) &&
+                !mw_proc_has(p, (enum mw_field)f)) {
+                lua_pushboolean(L, 1);
+                lua_setfield(L, -2, fi->name);
+            }
+        }
+        if (p->denied & MW_SRC_CMDLINE) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, "cmdline");
+        }
+        if (p->denied & MW_SRC_PATH) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, "path");
+        }
+        lua_setfield(L, -2, "denied");
+    }
+    if (lua_getfield(L, LUA_REGISTRYINDEX, RECORD_MT_KEY) == LUA_TTABLE)
+        lua_setmetatable(L, -2);
+    else
+        lua_pop(L, 1);
+}
+
+static unsigned check_want(lua_State *L, int arg)
+{
+    lua_Integer want = luaL_optinteger(L, arg, MW_SRC_STATUS | MW_SRC_STAT);
+    luaL_argcheck(L, want >= 0 && want <= MW_SRC_ALL, arg, "invalid source mask");
+    return (unsigned)want;
+}
+
+struct scan_ud {
+    lua_State *L;
+    mw_ctx *ctx;
+    lua_Integer n;
+};
+
+static int scan_cb(void *ud, const mw_proc *p)
+{
+    struct scan_ud *su = ud;
+    if (mw_lua_interrupted)
+        return 1;
+    push_record(su->L, su->ctx, p);
+    lua_rawseti(su->L, -2, ++su->n);
+    return 0;
+}
+
+/* core.scan(want, {pids...}|nil, uid|nil, name|nil) -> array of records */
+static int l_scan(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    mw_scan_opts opts;
+    struct scan_ud su = {L, ctx, 0};
+    int32_t *pids = NULL;
+    int rc;
+
+    memset(&opts, 0, sizeof opts);
+    opts.want = check_want(L, 1);
+    opts.uid = luaL_optinteger(L, 3, -1);
+    opts.name = luaL_optstring(L, 4, NULL);
+    if (!lua_isnoneornil(L, 2)) {
+        lua_Integer n;
+        luaL_checktype(L, 2, LUA_TTABLE);
+        n = luaL_len(L, 2);
+        /* A userdata buffer: freed by the GC even if an error unwinds. */
+        pids = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *pids, 0);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_Integer pid;
+            lua_geti(L, 2, i);
+            pid = luaL_checkinteger(L, -1);
+            lua_pop(L, 1);
+            pids[i - 1] = pid > 0 && pid <= INT32_MAX ? (int32_t)pid : -1;
+        }
+        opts.pids = pids;
+        opts.npids = (size_t)n;
+    }
+    lua_newtable(L);
+    rc = mw_scan(ctx, &opts, scan_cb, &su);
+    if (rc == 1 && mw_lua_interrupted) {
+        mw_lua_interrupted = 0;
+        return luaL_error(L, "interrupted!");
+    }
+    return 1;
+}
+
+/* core.read(pid, want) -> record | nil, msg, errno */
+static int l_read(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    unsigned want = check_want(L, 2);
+    mw_proc p;
+    int rc;
+
+    if (pid <= 0 || pid > INT32_MAX)
+        return push_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
+    rc = mw_proc_read(ctx, (int32_t)pid, want, &p);
+    if (rc < 0)
+        return push_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
+    push_record(L, ctx, &p);
+    mw_proc_release(&p);
+    return 1;
+}
+
+static void set_int(lua_State *L, const char *k, int64_t v)
+{
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_num(lua_State *L, const char *k, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static int l_system(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    mw_system s;
+    int rc = mw_system_read(ctx, &s);
+
+    if (rc < 0)
+        return push_fail(L, rc, "system memory");
+    lua_createtable(L, 0, 12);
+#define HAS(bit) (s.present & ((uint64_t)1 << (bit)))
+    if (HAS(MW_SYS_TOTAL))
+        set_int(L, "total", s.total);
+    if (HAS(MW_SYS_AVAILABLE))
+        set_int(L, "available", s.available);
+    if (HAS(MW_SYS_FREE))
+        set_int(L, "free", s.free);
+    if (HAS(MW_SYS_SWAP_TOTAL))
+        set_int(L, "swap_total", s.swap_total);
+    if (HAS(MW_SYS_SWAP_FREE))
+        set_int(L, "swap_free", s.swap_free);
+    if (HAS(MW_SYS_ACTIVE))
+        set_int(L, "active", s.active);
+    if (HAS(MW_SYS_INACTIVE))
+        set_int(L, "inactive", s.inactive);
+    if (HAS(MW_SYS_WIRED))
+        set_int(L, "wired", s.wired);
+    if (HAS(MW_SYS_COMPRESSED))
+        set_int(L, "compressed", s.compressed);
+    if (HAS(MW_SYS_PSI)) {
+        lua_createtable(L, 0, 4);
+        set_num(L, "some_avg10", s.some_avg10);
+        set_num(L, "some_avg60", s.some_avg60);
+        set_num(L, "full_avg10", s.full_avg10);
+        set_num(L, "full_avg60", s.full_avg60);
+        lua_setfield(L, -2, "pressure");
+    }
+    if (HAS(MW_SYS_PRESSURE_LEVEL)) {
+        static const char *const levels[] = {"normal", "warn", "critical"};
+        int lvl = s.pressure_level;
+        set_int(L, "pressure_level", lvl);
+        lua_pushstring(L, lvl >= 4 ? levels[2] : lvl >= 2 ? levels[1] : levels[0]);
+        lua_setfield(L, -2, "pressure_state");
+    }
+#undef HAS
+    return 1;
+}
+
+/* core.ledger(pid) -> {{group=, name=, balance=, credit=, debit=, unit=}, ...} */
+static int l_ledger(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    mw_ledger led;
+    int rc;
+
+    if (pid < 0 || pid > INT32_MAX)
+        return push_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
+    rc = mw_ledger_read(ctx, (int32_t)pid, &led);
+    if (rc < 0)
+        return push_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
+    lua_createtable(L, (int)led.count, 0);
+    for (size_t i = 0; i < led.count; i++) {
+        const mw_ledger_row *r = &led.rows[i];
+        lua_createtable(L, 0, 6);
+        lua_pushstring(L, r->group);
+        lua_setfield(L, -2, "group");
+        lua_pushstring(L, r->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, r->unit);
+        lua_setfield(L, -2, "unit");
+        set_int(L, "balance", r->balance);
+        if (r->has_credit)
+            set_int(L, "credit", r->credit);
+        if (r->has_debit)
+            set_int(L, "debit", r->debit);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    mw_ledger_release(&led);
+    return 1;
+}
+
+static int l_app_key(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    char buf[256];
+    int rc;
+
+    if (pid <= 0 || pid > INT32_MAX)
+        return push_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
+    rc = mw_app_key(ctx, (int32_t)pid, buf, sizeof buf);
+    if (rc < 0)
+        return push_fail(L, rc, lua_pushfstring(L, "pid %I", pid));
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+static int l_user_uid(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    const char *name = luaL_checkstring(L, 1);
+    int64_t uid;
+    if (mw_user_uid(ctx, name, &uid) < 0)
+        return push_fail(L, -ENOENT, lua_pushfstring(L, "user '%s'", name));
+    lua_pushinteger(L, (lua_Integer)uid);
+    return 1;
+}
+
+static int l_user_name(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    const char *name = mw_user_name(ctx, luaL_checkinteger(L, 1));
+    if (!name)
+        return 0;
+    lua_pushstring(L, name);
+    return 1;
+}
+
+/* core.set_root(path): reopen the sampler on another /proc tree (fixtures). */
+static int l_set_root(lua_State *L)
+{
+    const char *root = luaL_checkstring(L, 1);
+    int rc = open_ctx(L, root);
+    if (rc < 0)
+        return push_fail(L, rc, root);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* ---- units and time ---------------------------------------------------------------- */
+
+static int l_bytes(lua_State *L)
+{
+    char buf[32];
+    lua_Number n;
+    luaL_checktype(L, 1, LUA_TNUMBER);
+    if (lua_isinteger(L, 1)) {
+        lua_pushstring(L, mw_format_bytes((int64_t)lua_tointeger(L, 1), buf, sizeof buf));
+        return 1;
+    }
+    n = lua_tonumber(L, 1);
+    luaL_argcheck(L, isfinite(n) && fabs(n) < 9.2e18, 1, "size out of range");
+    lua_pushstring(L, mw_format_bytes((int64_t)llround(n), buf, sizeof buf));
+    return 1;
+}
+
+static int l_parse_bytes(lua_State *L)
+{
+    const char *why;
+    int64_t v;
+    if (lua_type(L, 1) == LUA_TNUMBER) {
+        lua_Number n = lua_tonumber(L, 1);
+        luaL_argcheck(L, isfinite(n) && n >= 0 && n < 9.2e18, 1, "size must be >= 0");
+        lua_pushinteger(L, (lua_Integer)llround(n));
+        return 1;
+    }
+    if (mw_parse_bytes(luaL_checkstring(L, 1), &v, &why) < 0)
+        return luaL_error(L, "invalid size '%s': %s", lua_tostring(L, 1), why);
+    lua_pushinteger(L, (lua_Integer)v);
+    return 1;
+}
+
+static int l_parse_duration(lua_State *L)
+{
+    const char *why;
+    double s;
+    if (lua_type(L, 1) == LUA_TNUMBER) {
+        lua_Number n = lua_tonumber(L, 1);
+        luaL_argcheck(L, isfinite(n) && n >= 0, 1, "duration must be >= 0");
+        lua_pushnumber(L, n);
+        return 1;
+    }
+    if (mw_parse_duration(luaL_checkstring(L, 1), &s, &why) < 0)
+        return luaL_error(L, "invalid duration '%s': %s", lua_tostring(L, 1), why);
+    lua_pushnumber(L, s);
+    return 1;
+}
+
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, mw_now());
+    return 1;
+}
+
+static int l_time(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+    return 1;
+}
+
+/*
+ * Sleep, but wake for Ctrl-C: either the executable's handler set
+ * mw_lua_interrupted, or (in a stock lua5.4) lua.c's handler armed a hook that
+ * raises as soon as we return to Lua.
+ */
+static int l_sleep(lua_State *L)
+{
+    lua_Number s = luaL_checknumber(L, 1);
+    struct timespec req, rem;
+
+    luaL_argcheck(L, isfinite(s) && s >= 0, 1, "duration must be >= 0");
+    req.tv_sec = (time_t)s;
+    req.tv_nsec = (long)((s - (lua_Number)req.tv_sec) * 1e9);
+    while (nanosleep(&req, &rem) < 0 && errno == EINTR) {
+        if (mw_lua_interrupted) {
+            mw_lua_interrupted = 0;
+            return luaL_error(L, "interrupted!");
+        }
+        if (lua_gethook(L) != NULL)
+            return 0;
+        req = rem;
+    }
+    return 0;
+}
+
+static int l_getpid(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)getpid());
+    return 1;
+}
+
+static int l_isatty(lua_State *L)
+{
+    lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+    return 1;
+}
+
+static int l_interrupted(lua_State *L)
+{
+    lua_pushboolean(L, mw_lua_interrupted != 0);
+    return 1;
+}
+
+/* core.set_record_metatable(mt): the metatable every record gets. */
+static int l_set_record_metatable(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, RECORD_MT_KEY);
+    return 0;
+}
+
+static void push_field_catalogue(lua_State *L)
+{
+    static const char *const kinds[] = {"count", "bytes", "seconds", "epoch"};
+    lua_createtable(L, 0, MW_F_COUNT + 8);
+    for (int f = 0; f < MW_F_COUNT; f++) {
+        const mw_field_info *fi = mw_field_get((enum mw_field)f);
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, kinds[fi->kind]);
+        lua_setfield(L, -2, "kind");
+        lua_pushinteger(L, (lua_Integer)fi->sources);
+        lua_setfield(L, -2, "sources");
+        lua_pushinteger(L, f + 1);
+        lua_setfield(L, -2, "order");
+        lua_setfield(L, -2, fi->name);
+    }
+}
+
+static const luaL_Reg core_funcs[] = {
+    {"app_key", l_app_key},
+    {"bytes", l_bytes},
+    {"getpid", l_getpid},
+    {"interrupted", l_interrupted},
+    {"isatty", l_isatty},
+    {"ledger", l_ledger},
+    {"now", l_now},
+    {"parse_bytes", l_parse_bytes},
+    {"parse_duration", l_parse_duration},
+    {"read", l_read},
+    {"scan", l_scan},
+    {"set_record_metatable", l_set_record_metatable},
+    {"set_root", l_set_root},
+    {"sleep", l_sleep},
+    {"system", l_system},
+    {"time", l_time},
+    {"user_name", l_user_name},
+    {"user_uid", l_user_uid},
+    {NULL, NULL},
+};
+
+int luaopen_memwatch_core(lua_State *L)
+{
+    const char *root = getenv("MEMWATCH_ROOT");
+    int rc;
+
+    luaL_newlib(L, core_funcs);
+    if (luaL_newmetatable(L, CTX_KEY)) {
+        lua_pushcfunction(L, ctx_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    rc = open_ctx(L, root && *root ? root : NULL);
+    if (rc < 0) {
+        /* Leave the module usable for units and time; sampling calls report. */
+        lua_pushfstring(L, "%s: %s", root && *root ? root : "/proc", mw_strerror(rc));
+        lua_setfield(L, -2, "open_error");
+    }
+    push_field_catalogue(L);
+    lua_setfield(L, -2, "fields");
+    lua_createtable(L, 0, 6);
+    set_int(L, "status", MW_SRC_STATUS);
+    set_int(L, "stat", MW_SRC_STAT);
+    set_int(L, "smaps", MW_SRC_SMAPS);
+    set_int(L, "io", MW_SRC_IO);
+    set_int(L, "cmdline", MW_SRC_CMDLINE);
+    set_int(L, "path", MW_SRC_PATH);
+    lua_setfield(L, -2, "sources");
+    lua_pushstring(L, MW_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_pushstring(L, mw_backend_native.platform);
+    lua_setfield(L, -2, "platform");
+    return 1;
+}
