@@ -1,0 +1,97 @@
+#!/bin/sh
+# memwatch set-up: install what is missing, configure, build, then run.
+#
+#   scripts/setup.sh run    build and start the default watch (Ctrl-C to stop)
+#   scripts/setup.sh test   build with ASan+UBSan and run the whole test suite
+#   scripts/setup.sh build  only install and build (build/memwatch)
+#
+# Works on Debian/Ubuntu (apt-get, as root or through sudo) and on macOS with
+# Homebrew. Set MEMWATCH_NO_INSTALL=1 to skip the package step.
+set -eu
+
+mode=${1:-run}
+case "$mode" in
+run | test | build) ;;
+*)
+    echo "usage: scripts/setup.sh [run|test|build]" >&2
+    exit 2
+    ;;
+esac
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
+
+# Packages: what building needs, then what the tests add.
+debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 lua-cjson"
+debian_test="libcmocka-dev clang-format python3 procps strace"
+brew_build="cmake pkg-config lua luarocks"
+brew_test="cmocka clang-format"
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        echo "setup: need root (or sudo) to run: $*" >&2
+        exit 1
+    fi
+}
+
+install_debian() {
+    missing=""
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    echo "setup: installing$missing"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    # shellcheck disable=SC2086
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+}
+
+install_brew() {
+    # shellcheck disable=SC2086
+    brew install "$@"
+    # JSON output uses lua-cjson, which Homebrew ships through luarocks.
+    lua -e 'require "cjson"' 2>/dev/null || luarocks --lua-version 5.4 install lua-cjson
+}
+
+if [ "${MEMWATCH_NO_INSTALL:-0}" != 1 ]; then
+    if command -v apt-get >/dev/null 2>&1; then
+        if [ "$mode" = test ]; then
+            # shellcheck disable=SC2086
+            install_debian $debian_build $debian_test
+        else
+            # shellcheck disable=SC2086
+            install_debian $debian_build
+        fi
+    elif [ "$(uname -s)" = Darwin ] && command -v brew >/dev/null 2>&1; then
+        if [ "$mode" = test ]; then
+            # shellcheck disable=SC2086
+            install_brew $brew_build $brew_test
+        else
+            # shellcheck disable=SC2086
+            install_brew $brew_build
+        fi
+    else
+        echo "setup: no apt-get or Homebrew found; install CMake, pkg-config, Lua 5.4 and cmocka yourself" >&2
+    fi
+fi
+
+werror=OFF
+[ "${CI:-}" = true ] && werror=ON
+
+if [ "$mode" = test ]; then
+    build="$top/build-test"
+    cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DMEMWATCH_SANITIZE=ON -DMEMWATCH_WERROR=$werror
+    cmake --build "$build" -j "$jobs"
+    exec ctest --test-dir "$build" --output-on-failure -j "$jobs"
+fi
+
+build="$top/build"
+cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMWATCH_WERROR=$werror \
+    -DMEMWATCH_TESTS=OFF
+cmake --build "$build" -j "$jobs"
+[ "$mode" = build ] && exit 0
+exec "$build/memwatch" watch
