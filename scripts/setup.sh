@@ -21,10 +21,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 # Packages: what building needs, then what the tests add.
-debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 lua-cjson"
-debian_test="libcmocka-dev clang-format python3 procps strace"
-brew_build="cmake pkg-config lua luarocks"
-brew_test="cmocka clang-format"
+debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 lua-cjson libreadline-dev"
+debian_test="libcmocka-dev clang-format python3 procps strace tmux"
+brew_build="cmake pkg-config lua luarocks readline"
+brew_test="cmocka clang-format tmux"
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then
@@ -77,6 +77,12 @@ if [ "${MEMWATCH_NO_INSTALL:-0}" != 1 ]; then
     else
         echo "setup: no apt-get or Homebrew found; install CMake, pkg-config, Lua 5.4 and cmocka yourself" >&2
     fi
+fi
+
+# Homebrew keeps readline out of the default search paths.
+if command -v brew >/dev/null 2>&1 && [ -d "$(brew --prefix)/opt/readline/lib/pkgconfig" ]; then
+    PKG_CONFIG_PATH="$(brew --prefix)/opt/readline/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+    export PKG_CONFIG_PATH
 fi
 
 werror=OFF

@@ -145,6 +145,15 @@ end
 M.fields = {}
 for name, info in pairs(fields) do M.fields[name] = { kind = info.kind, order = info.order } end
 
+-- For the prompt: how results print, and tab completion.
+function M._print_results(...)
+    return require("memwatch.pretty").print_results(...)
+end
+
+function M._complete(line)
+    return require("memwatch.complete").candidates(line)
+end
+
 -- For the executable's usage text: the bundled subcommands.
 function M._commands()
     local names = {}

@@ -24,6 +24,8 @@ struct mw_ctx {
     char errmsg[256];
 };
 
+static void set_error(mw_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void set_error(mw_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;

@@ -1,0 +1,149 @@
+-- memwatch.pretty: how the prompt shows values. A process record prints as
+-- aligned fields with human sizes; an array of records as a table like
+-- `memwatch ps`; other tables nested, with depth and length bounded.
+local core = require "memwatch.core"
+local text = require "memwatch.text"
+
+local M = {}
+
+local MAX_ITEMS, MAX_DEPTH = 40, 3
+
+local function is_record(v)
+    local mt = type(v) == "table" and getmetatable(v)
+    return mt and mt.__name == "memwatch.process" or false
+end
+M.is_record = is_record
+
+local function is_record_list(v)
+    return type(v) == "table" and #v > 0 and is_record(v[1]) and is_record(v[#v])
+end
+
+local function show_value(name, v)
+    local info = core.fields[name]
+    if math.type(v) == "integer" and info and info.kind == "bytes" then
+        return string.format("%s (%d)", core.bytes(v), v)
+    elseif info and info.kind == "epoch" then
+        return string.format("%s (%.2f)", os.date("%Y-%m-%d %H:%M:%S", math.floor(v)), v)
+    elseif info and info.kind == "seconds" then
+        return string.format("%.2fs", v)
+    elseif type(v) == "string" then
+        return text.printable(v)
+    elseif type(v) == "table" then
+        local keys = {}
+        for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+        table.sort(keys)
+        return "{" .. table.concat(keys, ", ") .. "}"
+    end
+    return tostring(v)
+end
+
+-- Identity first, then memory in catalogue order, then the rest by name.
+local HEAD = { "pid", "ppid", "name", "user", "uid", "state", "threads", "start_time", "cpu_time" }
+
+function M.record(rec)
+    local keys, seen = {}, {}
+    for _, k in ipairs(HEAD) do
+        if rawget(rec, k) ~= nil then keys[#keys + 1] = k; seen[k] = true end
+    end
+    local rest = {}
+    for k in pairs(rec) do
+        if not seen[k] then rest[#rest + 1] = k end
+    end
+    table.sort(rest, function(a, b)
+        local fa, fb = core.fields[a], core.fields[b]
+        if fa and fb then return fa.order < fb.order end
+        if fa or fb then return fa ~= nil end
+        return tostring(a) < tostring(b)
+    end)
+    for _, k in ipairs(rest) do keys[#keys + 1] = k end
+    local width = 0
+    for _, k in ipairs(keys) do width = math.max(width, #tostring(k)) end
+    local lines = {}
+    for _, k in ipairs(keys) do
+        lines[#lines + 1] = string.format("  %-" .. width .. "s  %s", tostring(k), show_value(k, rec[k]))
+    end
+    return string.format("process %s (%s)\n%s", tostring(rec.pid), text.printable(rec.name or "?"),
+        table.concat(lines, "\n"))
+end
+
+function M.records(list)
+    local rows = {}
+    local n = math.min(#list, 200)
+    for i = 1, n do
+        local r = list[i]
+        rows[i] = { tostring(r.pid), text.printable(r.name or "?"), text.printable(r.user or "-"),
+            r.resident and core.bytes(r.resident) or "-", r.footprint and core.bytes(r.footprint) or "-" }
+    end
+    local out = text.table({
+        { title = "PID", align = "right", min = 5 },
+        { title = "COMMAND" },
+        { title = "USER" },
+        { title = "REAL MEMORY", align = "right" },
+        { title = "MEMORY", align = "right" },
+    }, rows)
+    if #list > n then out = out .. string.format("... %d more\n", #list - n) end
+    return out .. string.format("(%d processes)", #list)
+end
+
+local function key_repr(k)
+    if type(k) == "string" and k:match("^[%a_][%w_]*$") then return k end
+    if type(k) == "string" then return string.format("[%q]", k) end
+    return "[" .. tostring(k) .. "]"
+end
+
+local function nested(v, depth, seen, indent)
+    if type(v) == "string" then return string.format("%q", v):gsub("\\\n", "\\n") end
+    if type(v) ~= "table" then return tostring(v) end
+    if is_record(v) then return tostring(v) end
+    if seen[v] then return "<cycle>" end
+    if depth >= MAX_DEPTH then return "{...}" end
+    seen[v] = true
+    local keys, n = {}, 0
+    for k in pairs(v) do
+        n = n + 1
+        if n <= MAX_ITEMS then keys[#keys + 1] = k end
+    end
+    table.sort(keys, function(a, b)
+        local ta, tb = math.type(a), math.type(b)
+        if ta and tb then return a < b end
+        if ta or tb then return ta ~= nil end
+        return tostring(a) < tostring(b)
+    end)
+    local parts, inner = {}, indent .. "  "
+    local array = #v
+    for _, k in ipairs(keys) do
+        local val = nested(v[k], depth + 1, seen, inner)
+        if math.type(k) == "integer" and k >= 1 and k <= array then
+            parts[#parts + 1] = inner .. val
+        else
+            parts[#parts + 1] = inner .. key_repr(k) .. " = " .. val
+        end
+    end
+    if n > MAX_ITEMS then parts[#parts + 1] = inner .. string.format("... (%d more)", n - MAX_ITEMS) end
+    seen[v] = nil
+    if #parts == 0 then return "{}" end
+    return "{\n" .. table.concat(parts, ",\n") .. "\n" .. indent .. "}"
+end
+
+function M.format(v)
+    if is_record(v) then return M.record(v) end
+    if is_record_list(v) then return M.records(v) end
+    if type(v) == "table" then
+        local mt = getmetatable(v)
+        if mt and mt.__tostring then return tostring(v) end
+        return nested(v, 0, {}, "")
+    end
+    if type(v) == "string" then return text.printable(v) end
+    return tostring(v)
+end
+
+-- The prompt's printer: each result on its own line(s).
+function M.print_results(...)
+    local n = select("#", ...)
+    local out = {}
+    for i = 1, n do out[i] = M.format((select(i, ...))) end
+    io.stdout:write(table.concat(out, "\t"), "\n")
+    io.stdout:flush()
+end
+
+return M
