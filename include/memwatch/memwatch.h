@@ -71,7 +71,7 @@ static inline void mw_proc_unset(mw_proc *p, enum mw_field f)
 typedef struct mw_system {
     uint64_t present;  /* bit (1 << MW_SYS_x) when the value is known */
     int64_t total;     /* physical memory, bytes */
-    int64_t available; /* linux MemAvailable; darwin free+inactive+purgeable */
+    int64_t available; /* linux MemAvailable; darwin (free - speculative) + external + purgeable */
     int64_t free;
     int64_t swap_total;
     int64_t swap_free;
