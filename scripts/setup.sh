@@ -21,7 +21,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 # Packages: what building needs, then what the tests add.
-debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 lua-cjson libreadline-dev"
+debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 lua-cjson libreadline-dev libncurses-dev"
 debian_test="libcmocka-dev clang-format python3 procps strace tmux"
 brew_build="cmake pkg-config lua luarocks readline"
 brew_test="cmocka clang-format tmux"

@@ -2,6 +2,7 @@
 #include "app/lstate.h"
 
 #include "app/embedded.h"
+#include "app/lcurses.h"
 #include "lua/lmemwatch.h"
 
 #include <signal.h>
@@ -144,6 +145,8 @@ void mw_state_setup(lua_State *L)
     lua_getfield(L, -1, "preload");
     lua_pushcfunction(L, luaopen_memwatch_core);
     lua_setfield(L, -2, "memwatch.core");
+    lua_pushcfunction(L, luaopen_memwatch_curses);
+    lua_setfield(L, -2, "memwatch.curses");
     for (int i = 0; mw_embedded_scripts[i].module; i++) {
         lua_pushinteger(L, i);
         lua_pushcclosure(L, load_embedded, 1);

@@ -1,0 +1,9 @@
+/* memwatch.curses: the few ncurses calls `memwatch top` draws with. */
+#ifndef MEMWATCH_APP_LCURSES_H
+#define MEMWATCH_APP_LCURSES_H
+
+#include <lua.h>
+
+int luaopen_memwatch_curses(lua_State *L);
+
+#endif
