@@ -21,9 +21,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 # Packages: what building needs, then what the tests add.
-debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 lua-cjson libreadline-dev libncurses-dev"
+debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev"
 debian_test="libcmocka-dev clang-format python3 procps strace tmux"
-brew_build="cmake pkg-config lua luarocks readline"
+brew_build="cmake pkg-config lua jansson readline"
 brew_test="cmocka clang-format tmux"
 
 as_root() {
@@ -53,8 +53,6 @@ install_debian() {
 install_brew() {
     # shellcheck disable=SC2086
     brew install "$@"
-    # JSON output uses lua-cjson, which Homebrew ships through luarocks.
-    lua -e 'require "cjson"' 2>/dev/null || luarocks --lua-version 5.4 install lua-cjson
 }
 
 if [ "${MEMWATCH_NO_INSTALL:-0}" != 1 ]; then

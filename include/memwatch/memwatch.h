@@ -91,7 +91,8 @@ enum mw_sys_bit {
     MW_SYS_INACTIVE,
     MW_SYS_WIRED,
     MW_SYS_COMPRESSED,
-    MW_SYS_PSI, /* the four PSI values */
+    MW_SYS_PSI,      /* some_avg10, some_avg60 */
+    MW_SYS_PSI_FULL, /* full_avg10, full_avg60 */
     MW_SYS_PRESSURE_LEVEL
 };
 
@@ -160,7 +161,8 @@ typedef int (*mw_scan_cb)(void *ud, const mw_proc *p);
 
 /*
  * Visit processes. Vanished processes are skipped silently; processes whose
- * data the OS refuses are visited with the refused sources in p->denied.
+ * data the OS refuses are visited with the refused sources in p->denied
+ * (a process refused entirely is visited with just its pid).
  */
 int mw_scan(mw_ctx *ctx, const mw_scan_opts *opts, mw_scan_cb cb, void *ud);
 

@@ -96,6 +96,21 @@ static int visit(mw_ctx *ctx, const mw_scan_opts *opts, int32_t pid, mw_scan_cb 
 
     mw_proc_init(&p);
     rc = ctx->ops->read_proc(ctx->state, pid, opts->want, &p);
+    if (rc == -EACCES || rc == -EPERM) {
+        /* Forbidden, not gone: the process is listed, marked, and the scan
+         * goes on (hidepid mounts, foreign processes on macOS). */
+        p.pid = pid;
+        mw_proc_set(&p, MW_F_PID, pid);
+        p.denied |= opts->want & (MW_SRC_STATUS | MW_SRC_STAT);
+        rc = 0;
+        if (opts->uid >= 0 || opts->name) {
+            mw_proc_release(&p);
+            return 0; /* cannot tell whether it matches */
+        }
+        rc = cb(ud, &p);
+        mw_proc_release(&p);
+        return rc;
+    }
     if (rc < 0) {
         /* A process that vanished mid-scan is not an error; anything else is
          * remembered for mw_ctx_errmsg and the scan goes on. */

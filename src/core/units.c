@@ -78,7 +78,8 @@ int mw_parse_bytes(const char *text, int64_t *out, const char **why)
             ok = ulen == 1;
         else
             ok = ulen == 1 || (ulen == 2 && toupper((unsigned char)unit[1]) == 'B') ||
-                 (ulen == 3 && unit[1] == 'i' && toupper((unsigned char)unit[2]) == 'B');
+                 (ulen == 3 && tolower((unsigned char)unit[1]) == 'i' &&
+                  toupper((unsigned char)unit[2]) == 'B');
         if (!ok)
             return MW_EINVAL;
     }

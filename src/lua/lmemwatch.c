@@ -7,6 +7,8 @@
  * the environment returns nil, message, errno.
  */
 #include "lua/lmemwatch.h"
+#include "lua/ljson.h"
+#include "lua/lwatch.h"
 
 #include "memwatch/backend.h"
 #include "memwatch/memwatch.h"
@@ -281,8 +283,10 @@ static int l_system(lua_State *L)
         lua_createtable(L, 0, 4);
         set_num(L, "some_avg10", s.some_avg10);
         set_num(L, "some_avg60", s.some_avg60);
-        set_num(L, "full_avg10", s.full_avg10);
-        set_num(L, "full_avg60", s.full_avg60);
+        if (HAS(MW_SYS_PSI_FULL)) {
+            set_num(L, "full_avg10", s.full_avg10);
+            set_num(L, "full_avg60", s.full_avg60);
+        }
         lua_setfield(L, -2, "pressure");
     }
     if (HAS(MW_SYS_PRESSURE_LEVEL)) {
@@ -538,6 +542,8 @@ int luaopen_memwatch_core(lua_State *L)
     int rc;
 
     luaL_newlib(L, core_funcs);
+    mw_lua_register_watch(L);
+    mw_lua_register_json(L);
     if (luaL_newmetatable(L, CTX_KEY)) {
         lua_pushcfunction(L, ctx_gc);
         lua_setfield(L, -2, "__gc");

@@ -636,10 +636,13 @@ if [ "$ELAPSED_MS" -lt 2000 ]; then pass; else fail "took ${ELAPSED_MS} ms to st
 case_ "terminal"
 if command -v script >/dev/null && command -v timeout >/dev/null; then
     printf 'print(6 * 7)\nfunction f()\nreturn 1 end\nf()\nos.exit(0)\n' |
-        timeout 10 script -qec "$(printf '%q' "$MEMWATCH")" /dev/null >"$TMP/tty" 2>&1
-    TTY_OUT=$(tr -d '\r' <"$TMP/tty")
-    expect_match "$TTY_OUT" '^> 42$' "plain memwatch on a terminal is a REPL with a '> ' prompt"
-    expect_contains "$TTY_OUT" '> >> > 1' "a continuation line gets the '>> ' prompt"
+        HOME="$TMP" timeout 10 script -qec "$(printf '%q' "$MEMWATCH")" /dev/null >"$TMP/tty" 2>&1
+    # readline echoes each line after its prompt and brackets it with the
+    # paste-mode switches (ESC [?2004h / l); drop those to read the transcript.
+    TTY_OUT=$(tr -d '\r' <"$TMP/tty" | sed 's/\x1b\[?2004[hl]//g')
+    expect_match "$TTY_OUT" '^> print\(6 \* 7\)$' "plain memwatch on a terminal is a REPL with a '> ' prompt"
+    expect_match "$TTY_OUT" '^42$' "the prompt prints the result"
+    expect_match "$TTY_OUT" '^>> return 1 end$' "a continuation line gets the '>> ' prompt"
     timeout 10 script -qec "$(printf '%q' "$MEMWATCH") watch --count=1 --every=0.1s --limit=2" /dev/null \
         </dev/null >"$TMP/tty" 2>&1
     if head -c 7 "$TMP/tty" | cmp -s - <(printf '\033[H\033[2J'); then pass; else

@@ -34,16 +34,6 @@
 #define KB(n) ((int64_t)(n)*1024)
 #define NS    1000000000LL
 
-/* Skip a test of a bug in the code under test unless MW_RUN_KNOWN_BUGS=1. */
-#define KNOWN_BUG(what)                                                                            \
-    do {                                                                                           \
-        const char *run_ = getenv("MW_RUN_KNOWN_BUGS");                                            \
-        if (!run_ || strcmp(run_, "1") != 0) {                                                     \
-            print_message("KNOWN BUG, skipped: %s\n", what);                                       \
-            skip();                                                                                \
-        }                                                                                          \
-    } while (0)
-
 /* ---- a fake mw_sys: the real calls, plus injected failures and a log --------- */
 
 #define LOG_MAX 256
@@ -596,8 +586,6 @@ static void test_scan_visits_fully_refused(void **state)
     mw_ctx *ctx;
     struct seen s;
     (void)state;
-    KNOWN_BUG("mw_scan drops a process whose status and stat are both refused (ctx.c visit(): "
-              "read_proc's -EACCES is treated as an error) instead of visiting it marked");
     ctx = open_ctx(BASIC, &fake_sys, 64);
     snprintf(fake.deny_path, sizeof fake.deny_path, "700/status");
     snprintf(fake.deny_path2, sizeof fake.deny_path2, "700/stat");

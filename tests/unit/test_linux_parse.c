@@ -18,20 +18,6 @@
 
 #define KB(n) ((int64_t)(n)*1024)
 
-/*
- * A test of a bug found in the code under test: skipped with the bug named,
- * so the suite stays green, unless MW_RUN_KNOWN_BUGS=1 is set in the
- * environment (then it runs and fails until the bug is fixed).
- */
-#define KNOWN_BUG(what)                                                                            \
-    do {                                                                                           \
-        const char *run_ = getenv("MW_RUN_KNOWN_BUGS");                                            \
-        if (!run_ || strcmp(run_, "1") != 0) {                                                     \
-            print_message("KNOWN BUG, skipped: %s\n", what);                                       \
-            skip();                                                                                \
-        }                                                                                          \
-    } while (0)
-
 /* A heap copy of s[0..n) with nothing after it. */
 static char *exact(const char *s, size_t n)
 {
@@ -205,8 +191,6 @@ static void test_status_long_name_is_truncated_in_bounds(void **state)
     int rc;
     char *b;
     (void)state;
-    KNOWN_BUG("parse.c unescape_name() writes name[MW_NAME_MAX] (one past the end) when an "
-              "unknown escape straddles the limit");
     sentinel = malloc(1);
     assert_non_null(sentinel);
     memset(want, 'a', 62);
@@ -238,7 +222,6 @@ static void test_status_name_keeps_edge_spaces(void **state)
     static const char text[] = "Name:\t x \nState:\tS (sleeping)\n";
     mw_proc p;
     (void)state;
-    KNOWN_BUG("status Name loses leading/trailing spaces: mw_kv_each trims the value");
     assert_int_equal(parse_status(text, sizeof text - 1, &p), MW_OK);
     assert_string_equal(p.name, " x ");
 }
@@ -321,7 +304,6 @@ static void test_status_truncated_before_unit(void **state)
     static const char text[] = "Name:\tx\nVmRSS:\t  120000";
     mw_proc p;
     (void)state;
-    KNOWN_BUG("status sizes go through mw_parse_kv_size, which reads a bare number as bytes");
     assert_int_equal(parse_status(text, sizeof text - 1, &p), MW_OK);
     field_absent(&p, MW_F_RESIDENT);
 }

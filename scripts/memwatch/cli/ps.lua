@@ -54,19 +54,9 @@ local function as_csv(recs)
 end
 
 local function as_json(recs)
-    local ok, cjson = pcall(require, "cjson")
-    if not ok then
-        return nil, "JSON output needs the lua-cjson module (Debian: lua-cjson; Homebrew: luarocks install lua-cjson)"
-    end
+    local json = require "memwatch.json"
     local out = {}
-    for _, r in ipairs(recs) do
-        local obj = {}
-        for k, v in pairs(r) do
-            if type(v) == "string" then v = text.utf8_clean(v) end
-            if type(v) ~= "table" then obj[k] = v end
-        end
-        out[#out + 1] = cjson.encode(obj)
-    end
+    for _, r in ipairs(recs) do out[#out + 1] = json.encode(r, true) end
     return table.concat(out, "\n") .. (#out > 0 and "\n" or "")
 end
 

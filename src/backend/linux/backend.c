@@ -228,7 +228,7 @@ static void read_smaps(linux_state *st, int32_t pid, mw_proc *out)
         return;
     out->read |= MW_SRC_SMAPS;
     mw_proc_set(out, MW_F_PSS, sm.pss);
-    if (sm.present & (3u << 8)) /* Private_Clean, Private_Dirty */
+    if ((sm.present & (3u << 8)) == (3u << 8)) /* both Private_Clean and Private_Dirty */
         mw_proc_set(out, MW_F_USS, sm.private_clean + sm.private_dirty);
     if (sm.present & (1u << 16))
         mw_proc_set(out, MW_F_SWAP_PSS, sm.swap_pss);
@@ -365,12 +365,15 @@ static int linux_read_system(void *state, mw_system *out)
     out->swap_free = mi.swap_free;
     /* PSI is absent on kernels without CONFIG_PSI or booted with psi=0. */
     n = mw_sys_read_file(st->sys, st->rootfd, "pressure/memory", st->buf, st->buflen);
-    if (n > 0 && mw_parse_psi(st->buf, (size_t)n, &psi) == 0 && psi.has_full) {
+    if (n > 0 && mw_parse_psi(st->buf, (size_t)n, &psi) == 0) {
         out->some_avg10 = psi.some_avg10;
         out->some_avg60 = psi.some_avg60;
-        out->full_avg10 = psi.full_avg10;
-        out->full_avg60 = psi.full_avg60;
         out->present |= (uint64_t)1 << MW_SYS_PSI;
+        if (psi.has_full) {
+            out->full_avg10 = psi.full_avg10;
+            out->full_avg60 = psi.full_avg60;
+            out->present |= (uint64_t)1 << MW_SYS_PSI_FULL;
+        }
     }
     return MW_OK;
 }

@@ -77,6 +77,8 @@ int mw_kv_each(const char *buf, size_t len, mw_kv_cb cb, void *ud)
             if (cb(ud, p, (size_t)(colon - p), val, (size_t)(vend - val)))
                 return MW_OK;
         }
+        if (eol == end)
+            break;
         p = eol + 1;
     }
     return MW_OK;
@@ -116,28 +118,15 @@ static void unescape_name(const char *s, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
 
-    for (size_t i = 0; i < n && o + 1 < cap; i++) {
+    for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (c == '\\' && i + 1 < n) {
+        if (c == '\\' && i + 1 < n && (s[i + 1] == 'n' || s[i + 1] == 't' || s[i + 1] == '\\')) {
             char e = s[++i];
-            switch (e) {
-            case 'n':
-                c = '\n';
-                break;
-            case 't':
-                c = '\t';
-                break;
-            case '\\':
-                c = '\\';
-                break;
-            default:
-                /* Not an escape we know: keep both characters. */
-                out[o++] = '\\';
-                if (o + 1 >= cap)
-                    break;
-                c = e;
-            }
+            c = e == 'n' ? '\n' : e == 't' ? '\t' : '\\';
         }
+        /* Anything else (an escape we do not know) is kept as it stands. */
+        if (o + 1 >= cap)
+            break;
         out[o++] = c;
     }
     out[o] = '\0';
@@ -145,6 +134,7 @@ static void unescape_name(const char *s, size_t n, char *out, size_t cap)
 
 struct status_state {
     mw_proc *out;
+    const char *end; /* end of the buffer */
     int have_anon, have_shmem, have_swap, have_pte, have_rss, kthread, ok;
     int64_t anon, shmem, swap, pte;
 };
@@ -152,7 +142,9 @@ struct status_state {
 static int status_size(mw_proc *out, enum mw_field f, const char *val, size_t vallen)
 {
     int64_t bytes;
-    if (mw_parse_kv_size(val, vallen, &bytes) < 0)
+    /* Every size in status carries " kB"; a bare number is a cut-off line. */
+    if (vallen < 3 || memcmp(val + vallen - 2, "kB", 2) != 0 ||
+        mw_parse_kv_size(val, vallen, &bytes) < 0)
         return 0;
     mw_proc_set(out, f, bytes);
     return 1;
@@ -168,7 +160,15 @@ static int status_line(void *ud, const char *key, size_t keylen, const char *val
     switch (key[0]) {
     case 'N':
         if (key_is(key, keylen, "Name")) {
-            unescape_name(val, vallen, out->name, sizeof out->name);
+            /* The value as the kernel wrote it ("Name:\t<comm>\n"): the
+             * walker's trimming would lose spaces that are part of the name. */
+            const char *raw = key + keylen + 1, *stop;
+            if (raw < st->end && *raw == '\t')
+                raw++;
+            stop = raw;
+            while (stop < st->end && *stop != '\n')
+                stop++;
+            unescape_name(raw, (size_t)(stop - raw), out->name, sizeof out->name);
             st->ok = 1;
         }
         break;
@@ -242,6 +242,7 @@ int mw_parse_status(const char *buf, size_t len, mw_proc *out)
 
     memset(&st, 0, sizeof st);
     st.out = out;
+    st.end = buf + len;
     mw_kv_each(buf, len, status_line, &st);
     if (!st.ok)
         return MW_EPARSE;
@@ -477,6 +478,8 @@ int mw_parse_psi(const char *buf, size_t len, mw_psi *out)
                 }
             }
         }
+        if (eol == end)
+            break;
         p = eol + 1;
     }
     return out->has_some ? MW_OK : MW_EPARSE;
@@ -530,6 +533,8 @@ int mw_parse_btime(const char *buf, size_t len, int64_t *btime)
             skip_spaces(&q, eol);
             return scan_i64(&q, eol, btime);
         }
+        if (eol == end)
+            break;
         p = eol + 1;
     }
     return MW_EPARSE;
@@ -599,6 +604,8 @@ int mw_parse_cgroup_app(const char *buf, size_t len, char *app, size_t applen)
                 v1len = (size_t)(eol - v1);
             }
         }
+        if (eol == end)
+            break;
         p = eol + 1;
     }
     if (v2 && app_from_path(v2, v2len, app, applen) == 0)

@@ -1,0 +1,283 @@
+/*
+ * core.json_encode(value [, sort_keys]) and core.json_decode(text), on
+ * jansson. Lua integers stay exact integers (jansson keeps a 64-bit
+ * json_int_t; double-based encoders print sizes above 2^53 wrongly; floats
+ * print with 15 significant digits, as exact as the times they carry), and
+ * strings that are not valid UTF-8 (process names are arbitrary bytes) have
+ * each bad byte replaced by U+FFFD so the output is always valid JSON.
+ */
+#include "lua/ljson.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <lauxlib.h>
+
+#define MAX_DEPTH 64
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, cp = c & 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    /* overlong forms, surrogates, beyond U+10FFFF */
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+static json_t *make_string(lua_State *L, int idx)
+{
+    size_t n, i = 0;
+    const unsigned char *s = (const unsigned char *)lua_tolstring(L, idx, &n);
+    luaL_Buffer b;
+    json_t *j;
+
+    for (i = 0; i < n;) {
+        size_t k = utf8_seq(s + i, n - i);
+        if (!k)
+            break;
+        i += k;
+    }
+    if (i == n)
+        return json_stringn_nocheck((const char *)s, n);
+    luaL_buffinit(L, &b);
+    for (i = 0; i < n;) {
+        size_t k = utf8_seq(s + i, n - i);
+        if (k) {
+            luaL_addlstring(&b, (const char *)s + i, k);
+            i += k;
+        } else {
+            luaL_addstring(&b, "\xEF\xBF\xBD"); /* U+FFFD */
+            i++;
+        }
+    }
+    luaL_pushresult(&b);
+    s = (const unsigned char *)lua_tolstring(L, -1, &n);
+    j = json_stringn_nocheck((const char *)s, n);
+    lua_pop(L, 1);
+    return j;
+}
+
+/* A table is an array when its keys are exactly 1..n (n >= 1). */
+static int is_array(lua_State *L, int idx, lua_Integer *len)
+{
+    lua_Integer n = 0, max = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        n++;
+        if (lua_tointeger(L, -1) > max)
+            max = lua_tointeger(L, -1);
+    }
+    *len = n;
+    return n > 0 && n == max;
+}
+
+static json_t *to_json(lua_State *L, int idx, int depth);
+
+/*
+ * Raises on what JSON cannot express, before anything is allocated, so an
+ * error never leaves jansson objects behind.
+ */
+static void check_encodable(lua_State *L, int idx, int depth)
+{
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return;
+    if (depth > MAX_DEPTH)
+        luaL_error(L, "json: tables nested too deeply (or a cycle)");
+    luaL_checkstack(L, 4, "json: nesting");
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING && !lua_isinteger(L, -2))
+            luaL_error(L, "json: object keys must be strings or integers, got %s",
+                       luaL_typename(L, -2));
+        check_encodable(L, lua_gettop(L), depth + 1);
+        lua_pop(L, 1);
+    }
+}
+
+static json_t *table_to_json(lua_State *L, int idx, int depth)
+{
+    lua_Integer n;
+    json_t *out;
+
+    luaL_checkstack(L, 4, "json: nesting");
+    if (is_array(L, idx, &n)) {
+        out = json_array();
+        for (lua_Integer i = 1; i <= n; i++) {
+            json_t *v;
+            lua_rawgeti(L, idx, i);
+            v = to_json(L, lua_gettop(L), depth + 1);
+            lua_pop(L, 1);
+            if (v)
+                json_array_append_new(out, v);
+        }
+        return out;
+    }
+    out = json_object();
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        char numkey[32];
+        const char *key;
+        json_t *v;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            key = lua_tostring(L, -2);
+        } else {
+            snprintf(numkey, sizeof numkey, LUA_INTEGER_FMT, (LUAI_UACINT)lua_tointeger(L, -2));
+            key = numkey;
+        }
+        v = to_json(L, lua_gettop(L), depth + 1);
+        if (v)
+            json_object_set_new(out, key, v);
+        lua_pop(L, 1);
+    }
+    return out;
+}
+
+/* Values JSON has no form for (functions, userdata) are left out. */
+static json_t *to_json(lua_State *L, int idx, int depth)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        return json_null();
+    case LUA_TBOOLEAN:
+        return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            return json_integer((json_int_t)lua_tointeger(L, idx));
+        if (!isfinite(lua_tonumber(L, idx)))
+            return json_null();
+        return json_real(lua_tonumber(L, idx));
+    case LUA_TSTRING:
+        return make_string(L, idx);
+    case LUA_TTABLE:
+        return table_to_json(L, idx, depth);
+    default:
+        return NULL;
+    }
+}
+
+static int l_json_encode(lua_State *L)
+{
+    size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15);
+    json_t *j;
+    char *text;
+
+    luaL_checkany(L, 1);
+    if (lua_toboolean(L, 2))
+        flags |= JSON_SORT_KEYS;
+    lua_settop(L, 1);
+    check_encodable(L, 1, 0);
+    j = to_json(L, 1, 0);
+    if (!j)
+        return luaL_error(L, "json: cannot encode a %s", luaL_typename(L, 1));
+    text = json_dumps(j, flags);
+    json_decref(j);
+    if (!text)
+        return luaL_error(L, "json: encoding failed");
+    lua_pushstring(L, text);
+    free(text);
+    return 1;
+}
+
+static void push_json(lua_State *L, json_t *j, int depth)
+{
+    luaL_checkstack(L, 4, "json: nesting");
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *v;
+        lua_createtable(L, 0, (int)json_object_size(j));
+        json_object_foreach(j, key, v)
+        {
+            if (json_is_null(v))
+                continue;
+            push_json(L, v, depth + 1);
+            lua_setfield(L, -2, key);
+        }
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *v;
+        lua_createtable(L, (int)json_array_size(j), 0);
+        json_array_foreach(j, i, v)
+        {
+            push_json(L, v, depth + 1);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        break;
+    }
+    case JSON_STRING:
+        lua_pushlstring(L, json_string_value(j), json_string_length(j));
+        break;
+    case JSON_INTEGER:
+        lua_pushinteger(L, (lua_Integer)json_integer_value(j));
+        break;
+    case JSON_REAL:
+        lua_pushnumber(L, json_real_value(j));
+        break;
+    case JSON_TRUE:
+        lua_pushboolean(L, 1);
+        break;
+    case JSON_FALSE:
+        lua_pushboolean(L, 0);
+        break;
+    default:
+        lua_pushnil(L);
+    }
+}
+
+/* json_decode(text) -> value | nil, message (line:column) */
+static int l_json_decode(lua_State *L)
+{
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    json_error_t err;
+    json_t *j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+
+    if (!j) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "json: %s at line %d, column %d", err.text, err.line, err.column);
+        return 2;
+    }
+    push_json(L, j, 0);
+    json_decref(j);
+    return 1;
+}
+
+void mw_lua_register_json(lua_State *L)
+{
+    lua_pushcfunction(L, l_json_encode);
+    lua_setfield(L, -2, "json_encode");
+    lua_pushcfunction(L, l_json_decode);
+    lua_setfield(L, -2, "json_decode");
+}
