@@ -1,7 +1,7 @@
 #!/bin/sh
 # memwatch set-up: install what is missing, configure, build, then run.
 #
-#   scripts/setup.sh run    build and start the default watch (Ctrl-C to stop)
+#   scripts/setup.sh run    build and start the live view, memwatch top (q to quit)
 #   scripts/setup.sh test   build with ASan+UBSan and run the whole test suite
 #   scripts/setup.sh build  only install and build (build/memwatch)
 #
@@ -98,4 +98,4 @@ cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMWATCH_WERROR=
     -DMEMWATCH_TESTS=OFF
 cmake --build "$build" -j "$jobs"
 [ "$mode" = build ] && exit 0
-exec "$build/memwatch" watch
+exec "$build/memwatch" top
