@@ -12,7 +12,13 @@
 #define KERN_ARGMAX    8  /* int: the largest exec argument area */
 #define KERN_PROCARGS2 49 /* {CTL_KERN, KERN_PROCARGS2, pid}: argc, exec path, argv, envp */
 
+/* As on macOS: unsigned on x86_64 (xnu osfmk/mach/i386/boolean.h), int on
+ * arm64 (osfmk/mach/arm/boolean.h). */
+#if defined(__x86_64__)
+typedef unsigned int boolean_t;
+#else
 typedef int boolean_t;
+#endif
 
 struct xsw_usage {
     uint64_t xsu_total;
