@@ -17,15 +17,17 @@ local function load()
         local heading = line:match("^###%s+`memwatch%.([%w_]+).-`")
         local bullet = line:match("^%-%s+`memwatch%.([%w_]+).-`")
         if heading or bullet then
-            current = { name = heading or bullet, lines = { (line:gsub("^###%s+", ""):gsub("^%-%s+", "")) } }
+            current = { name = heading or bullet, bullet = bullet ~= nil,
+                lines = { (line:gsub("^###%s+", ""):gsub("^%-%s+", "")) } }
             if not entries[current.name] then
                 entries[current.name] = current
                 order[#order + 1] = current.name
             end
-        elseif line:match("^##") then
+        elseif line:match("^##%s") or line:match("^###%s") then
             current = nil
         elseif current and (heading == nil) then
-            if bullet == nil and line:match("^%- ") then
+            -- Another bullet ends an entry that was itself a bullet.
+            if current.bullet and line:match("^%- ") then
                 current = nil
             else
                 current.lines[#current.lines + 1] = line
@@ -36,7 +38,9 @@ end
 
 local function entry_text(e)
     local lines = {}
-    for _, l in ipairs(e.lines) do lines[#lines + 1] = l end
+    for _, l in ipairs(e.lines) do
+        if not l:match("^```") then lines[#lines + 1] = l end -- code fences
+    end
     while #lines > 0 and lines[#lines]:match("^%s*$") do lines[#lines] = nil end
     return table.concat(lines, "\n")
 end
@@ -52,7 +56,8 @@ function M.help(what)
         end
         print("memwatch Lua API (help \"name\" or help(memwatch.name) for one entry):")
         for _, name in ipairs(order) do
-            local first = entries[name].lines[1]:gsub("`", "")
+            -- the signature, without the sentence a bullet goes on with
+            local first = entries[name].lines[1]:gsub("`", ""):gsub("%):%s.*$", ")")
             print("  " .. first)
         end
         return

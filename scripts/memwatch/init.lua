@@ -171,4 +171,18 @@ function M._commands()
     return table.concat(out)
 end
 
+-- Watch rules (scripts/memwatch/watch.lua), loaded on first use.
+-- memwatch.watch is callable (memwatch.watch{...} registers a rule) and also
+-- gives the engine module's other entries: memwatch.watch.engine{...},
+-- memwatch.watch.trend(samples), ...
+M.watch = setmetatable({}, {
+    __call = function(_, def) return require("memwatch.watch").watch(def) end,
+    __index = function(_, k) return require("memwatch.watch")[k] end,
+})
+function M.run(arg) return require("memwatch.watch").run(arg) end
+function M.explain(pid, opts) return require("memwatch.watch").explain(pid, opts) end
+M.actions = setmetatable({}, {
+    __index = function(_, k) return require("memwatch.actions")[k] end,
+})
+
 return M

@@ -1,0 +1,194 @@
+-- memwatch.watch.group: turns one scan into the groups a rule watches.
+-- A group is {id =, key =, processes = {...}}: `id` identifies it across
+-- ticks (it holds start times, so a reused pid never inherits another
+-- process's state), `key` is what people read.
+local M = {}
+
+local function ident(rec)
+    return tostring(rec.pid) .. "@" .. string.format("%.2f", rec.start_time or -1)
+end
+M.ident = ident
+
+-- Per-tick indexes over the scan, built on first use and shared by rules.
+function M.context(recs, app_key)
+    return { recs = recs, app_key = app_key }
+end
+
+local function by_pid(ctx)
+    if not ctx.by_pid then
+        local t, kids = {}, {}
+        for _, r in ipairs(ctx.recs) do t[r.pid] = r end
+        for _, r in ipairs(ctx.recs) do
+            local pp = r.ppid
+            if pp and pp ~= r.pid and t[pp] then
+                local list = kids[pp]
+                if not list then
+                    list = {}
+                    kids[pp] = list
+                end
+                list[#list + 1] = r
+            end
+        end
+        ctx.by_pid, ctx.children = t, kids
+    end
+    return ctx.by_pid
+end
+
+local function parent(ctx, rec)
+    local pp = rec.ppid
+    if not pp or pp == rec.pid then return nil end
+    return by_pid(ctx)[pp]
+end
+
+-- rec and all its descendants (pred, when given, decides which descendants
+-- belong; their own descendants are then skipped too).
+local function tree(ctx, root, pred)
+    by_pid(ctx)
+    local out, stack, seen = {}, { root }, {}
+    while #stack > 0 do
+        local r = table.remove(stack)
+        if not seen[r] then
+            seen[r] = true
+            out[#out + 1] = r
+            for _, c in ipairs(ctx.children[r.pid] or {}) do
+                if not pred or pred(c) then stack[#stack + 1] = c end
+            end
+        end
+    end
+    return out
+end
+
+local function app_of(ctx, rec)
+    ctx.apps = ctx.apps or {}
+    local k = ctx.apps[rec]
+    if k == nil then
+        k = ctx.app_key(rec) or false
+        ctx.apps[rec] = k
+    end
+    return k or nil
+end
+
+-- The top-most ancestor with the same name, through an unbroken chain.
+local function same_name_top(ctx, rec)
+    local top, depth = rec, 0
+    while depth < 4096 do
+        local p = parent(ctx, top)
+        if not p or p.name ~= rec.name then break end
+        top, depth = p, depth + 1
+    end
+    return top
+end
+
+local function add(groups, order, id, key, members)
+    local g = groups[id]
+    if not g then
+        g = { id = id, key = key, processes = {}, seen = {} }
+        groups[id] = g
+        order[#order + 1] = g
+    end
+    for _, r in ipairs(members) do
+        if not g.seen[r] then
+            g.seen[r] = true
+            g.processes[#g.processes + 1] = r
+        end
+    end
+end
+
+--- build(rule, selected, ctx, call) -> list of groups.
+-- call(fn, rec) runs the rule's group function under the engine's limits
+-- and returns ok, key.
+function M.build(rule, selected, ctx, call)
+    local groups, order = {}, {}
+    local mode = rule.group
+    if mode == "none" then
+        for _, r in ipairs(selected) do
+            add(groups, order, ident(r), string.format("%s[%d]", r.name or "?", r.pid), { r })
+        end
+    elseif mode == "name" then
+        for _, r in ipairs(selected) do
+            local n = r.name or "?"
+            add(groups, order, "name:" .. n, n, { r })
+        end
+    elseif mode == "user" then
+        for _, r in ipairs(selected) do
+            local key = r.user or (r.uid and tostring(r.uid)) or "?"
+            add(groups, order, "user:" .. tostring(r.uid or key), key, { r })
+        end
+    elseif mode == "tree" then
+        -- Roots: selected processes with no selected ancestor.
+        local chosen = {}
+        for _, r in ipairs(selected) do chosen[r] = true end
+        for _, r in ipairs(selected) do
+            local p, covered, depth = parent(ctx, r), false, 0
+            while p and depth < 4096 do
+                if chosen[p] then
+                    covered = true
+                    break
+                end
+                p, depth = parent(ctx, p), depth + 1
+            end
+            if not covered then
+                add(groups, order, "tree:" .. ident(r), string.format("%s[%d]", r.name or "?", r.pid), tree(ctx, r))
+            end
+        end
+    elseif mode == "app" then
+        local members_of -- app key -> every process of the scan in that app
+        local fallback -- roots of same-name trees, for processes without a unit
+        for _, r in ipairs(selected) do
+            local k = app_of(ctx, r)
+            if k then
+                if not members_of then
+                    members_of = {}
+                    for _, x in ipairs(ctx.recs) do
+                        local xk = app_of(ctx, x)
+                        if xk then
+                            members_of[xk] = members_of[xk] or {}
+                            table.insert(members_of[xk], x)
+                        end
+                    end
+                end
+                add(groups, order, "app:" .. k, k, members_of[k] or { r })
+            else
+                local top = same_name_top(ctx, r)
+                fallback = fallback or {}
+                fallback[top] = true
+            end
+        end
+        if fallback then
+            -- Processes without a unit belong to the nearest tree root above
+            -- them (or themselves) that a selected process named; each is
+            -- counted in one group only.
+            local members = {}
+            for _, x in ipairs(ctx.recs) do
+                if app_of(ctx, x) == nil then
+                    local a, depth = x, 0
+                    while a and not fallback[a] and depth < 4096 do
+                        a, depth = parent(ctx, a), depth + 1
+                    end
+                    if a and fallback[a] then
+                        members[a] = members[a] or {}
+                        table.insert(members[a], x)
+                    end
+                end
+            end
+            for _, r in ipairs(selected) do
+                if not app_of(ctx, r) then
+                    local top = same_name_top(ctx, r)
+                    add(groups, order, "tree:" .. ident(top), string.format("%s[%d]", top.name or "?", top.pid),
+                        members[top] or { top })
+                end
+            end
+        end
+    else -- a function of the record
+        for _, r in ipairs(selected) do
+            local ok, k = call(rule.group_fn, r)
+            if ok and k ~= nil then
+                add(groups, order, "fn:" .. type(k) .. ":" .. tostring(k), tostring(k), { r })
+            end
+        end
+    end
+    for _, g in ipairs(order) do g.seen = nil end
+    return order
+end
+
+return M

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# memwatch alert (issue 4), end to end: a child process grows past a
+# threshold and frees again; `memwatch alert NAME --over 50M --for 1s
+# --every 0.2s` prints ALERT within sustain plus two intervals and RESOLVED
+# after the child frees; --exec runs with the event in its environment;
+# SIGTERM and Ctrl-C stop cleanly without inventing a RESOLVED line.
+# Environment (from ctest): MEMWATCH, MW_SOURCE_DIR, MW_BUILD_DIR.
+set -u
+export LC_ALL=C
+
+: "${MEMWATCH:?MEMWATCH must name the memwatch binary}"
+LUA=$(command -v lua5.4 || true)
+if [ -z "$LUA" ]; then
+    echo "SKIP: lua5.4 is needed for the growing child (a plain interpreter, not a sanitizer build)"
+    exit 77
+fi
+
+PASS=0
+FAIL=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-alert.XXXXXX")
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { PASS=$((PASS + 1)); }
+fail() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else fail "$2"; fi; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+
+# wait_for FILE PATTERN [SECONDS]: until a line of FILE matches PATTERN.
+wait_for() {
+    local i
+    for ((i = 0; i < ${3:-10} * 50; i++)); do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.02
+    done
+    return 1
+}
+
+# wait_file FILE [SECONDS]: until FILE exists.
+wait_file() {
+    local i
+    for ((i = 0; i < ${2:-10} * 50; i++)); do
+        [ -e "$1" ] && return 0
+        sleep 0.02
+    done
+    return 1
+}
+
+# The growing child: a plain Lua interpreter under its own name, so the
+# alert matches it alone. It holds 100M for HOLD seconds (forever when
+# HOLD is 0), then frees it and idles. Marker files say when.
+cp "$LUA" "$TMP/mwgrow"
+cat >"$TMP/grow.lua" <<'EOF'
+local dir, hold = arg[1], tonumber(arg[2])
+local function touch(name) local f = io.open(dir .. "/" .. name, "w") f:close() end
+os.execute("sleep 0.3")
+touch("growing")
+local big = string.rep("x", 100 * 1024 * 1024)
+touch("grown")
+if hold == 0 then hold = 20 end
+os.execute("sleep " .. hold)
+big = nil
+collectgarbage()
+collectgarbage()
+touch("freed")
+os.execute("sleep 20")
+EOF
+
+# --- ALERT, RESOLVED, --exec -------------------------------------------------------
+"$MEMWATCH" alert mwgrow --over 50M --for 1s --every 0.2s \
+    --exec sh -c 'echo "$MEMWATCH_EVENT|$MEMWATCH_RULE|$MEMWATCH_KEY|$MEMWATCH_COUNT|$MEMWATCH_VALUE|$MEMWATCH_VALUE_HUMAN|$MEMWATCH_THRESHOLD" >>"$0"' \
+    "$TMP/exec.log" >"$TMP/out" 2>"$TMP/err" &
+ALERT=$!
+PIDS+=("$ALERT")
+sleep 0.3
+(cd "$TMP" && exec ./mwgrow grow.lua "$TMP" 2.5 >/dev/null 2>&1) &
+PIDS+=("$!")
+
+# The child crosses 50M somewhere between its "growing" and "grown" marks.
+if wait_file "$TMP/growing" 5; then
+    growing=$(now)
+    wait_file "$TMP/grown" 5
+    grown=$(now)
+    if wait_for "$TMP/out" " ALERT " 5; then
+        t=$(now)
+        # sustain (1 s) + two intervals (0.4 s), plus the test's own polling.
+        check "le $(elapsed "$grown" "$t") 1.6" "ALERT came $(elapsed "$grown" "$t")s after the child grew (expected <= 1.4s + polling)"
+        check "le 1.0 $(elapsed "$growing" "$t")" "ALERT came $(elapsed "$growing" "$t")s after the child started to grow: before the 1s sustain"
+    else
+        fail "no ALERT line: $(cat "$TMP/out" "$TMP/err")"
+    fi
+else
+    fail "the growing child did not start"
+fi
+if wait_file "$TMP/freed" 6; then
+    freed=$(now)
+    if wait_for "$TMP/out" " RESOLVED " 3; then
+        t=$(elapsed "$freed" "$(now)")
+        check "le $t 0.7" "RESOLVED came ${t}s after the child freed (expected <= 2 intervals + polling)"
+    else
+        fail "no RESOLVED line: $(cat "$TMP/out")"
+    fi
+fi
+wait_for "$TMP/exec.log" "^resolve" 3
+
+lines=$(wc -l <"$TMP/out")
+check "[ $lines -eq 2 ]" "two lines expected, got: $(cat "$TMP/out")"
+check "grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2} ALERT mwgrow\[[0-9]+\] [0-9]+ process(es)? 10[0-9]\.[0-9]M$' '$TMP/out'" \
+    "ALERT line shape: $(head -1 "$TMP/out")"
+check "grep -Eq '^[0-9-]{10}T[0-9:]{8}[+-][0-9:]{5} RESOLVED mwgrow\[[0-9]+\] [0-9]+ process(es)? [0-9.]+[KM]$' '$TMP/out'" \
+    "RESOLVED line shape: $(tail -1 "$TMP/out")"
+check "grep -Eq '^alert\|mwgrow\|mwgrow\[[0-9]+\]\|[0-9]+\|1[01][0-9]{7}\|10[0-9]\.[0-9]M\|52428800$' '$TMP/exec.log'" \
+    "--exec got the alert in its environment: $(cat "$TMP/exec.log")"
+check "grep -Eq '^resolve\|mwgrow\|mwgrow\[[0-9]+\]\|' '$TMP/exec.log'" "--exec got the resolve: $(cat "$TMP/exec.log")"
+check "grep -q 'watching mwgrow (group app) over 50.0M for 1s, every 0.2s' '$TMP/err'" "header on stderr: $(cat "$TMP/err")"
+
+# SIGTERM stops cleanly (exit 0) and the already RESOLVED state adds nothing.
+kill -TERM "$ALERT"
+wait "$ALERT"
+rc=$?
+check "[ $rc -eq 0 ]" "exit status after SIGTERM: $rc"
+check "[ $(wc -l <"$TMP/out") -eq 2 ]" "nothing printed on SIGTERM: $(cat "$TMP/out")"
+
+# --- stopping while firing invents no RESOLVED -------------------------------------------
+rm -f "$TMP/grown" "$TMP/freed"
+(cd "$TMP" && exec ./mwgrow grow.lua "$TMP" 0 >/dev/null 2>&1) &
+PIDS+=("$!")
+for sig in TERM INT; do
+    "$MEMWATCH" alert mwgrow --over 50M --every 0.1s >"$TMP/out.$sig" 2>/dev/null &
+    a=$!
+    PIDS+=("$a")
+    if wait_for "$TMP/out.$sig" " ALERT " 8; then
+        kill -"$sig" "$a"
+        wait "$a"
+        rc=$?
+        want=0
+        [ "$sig" = INT ] && want=130
+        check "[ $rc -eq $want ]" "exit status after SIG$sig: $rc (expected $want)"
+        check "! grep -q RESOLVED '$TMP/out.$sig'" "SIG$sig invented a RESOLVED line: $(cat "$TMP/out.$sig")"
+    else
+        fail "no ALERT while the child holds its memory (SIG$sig run)"
+    fi
+done
+
+# --- --stop-after, bad options ---------------------------------------------------------------
+"$MEMWATCH" alert no-such-process-name --over 1M --every 0.1s --stop-after 0.3s >"$TMP/quiet" 2>/dev/null
+rc=$?
+check "[ $rc -eq 0 ] && [ ! -s '$TMP/quiet' ]" "--stop-after: rc $rc, output $(cat "$TMP/quiet")"
+"$MEMWATCH" alert mwgrow --over 2Q >/dev/null 2>"$TMP/bad"
+rc=$?
+check "[ $rc -eq 2 ]" "bad size: exit status $rc"
+check "grep -q \"^memwatch alert: --over: invalid size '2Q': expected a number with an optional unit\" '$TMP/bad'" \
+    "bad size message: $(head -1 "$TMP/bad")"
+"$MEMWATCH" alert mwgrow >/dev/null 2>"$TMP/bad"
+rc=$?
+check "[ $rc -eq 2 ] && grep -q '^memwatch alert: --over SIZE is required$' '$TMP/bad'" "missing --over: $(head -1 "$TMP/bad")"
+"$MEMWATCH" alert mwgrow --over 1M --for -1s >/dev/null 2>"$TMP/bad"
+rc=$?
+check "[ $rc -eq 2 ] && grep -q \"^memwatch alert: --for: invalid duration '-1s'\" '$TMP/bad'" "negative --for: $(head -1 "$TMP/bad")"
+"$MEMWATCH" alert mwgrow --over 1M --exec >/dev/null 2>"$TMP/bad"
+rc=$?
+check "[ $rc -eq 2 ] && grep -q '^memwatch alert: --exec needs a command$' '$TMP/bad'" "empty --exec: $(head -1 "$TMP/bad")"
+"$MEMWATCH" alert a b --over 1M >/dev/null 2>"$TMP/bad"
+rc=$?
+check "[ $rc -eq 2 ] && grep -q '^memwatch alert: expected one process NAME$' '$TMP/bad'" "two names: $(head -1 "$TMP/bad")"
+"$MEMWATCH" alert --help >"$TMP/help"
+rc=$?
+check "[ $rc -eq 0 ] && grep -q '^usage: memwatch alert NAME --over SIZE' '$TMP/help'" "--help"
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

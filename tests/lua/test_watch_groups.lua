@@ -1,0 +1,259 @@
+-- Watch rules (issue 4): groups and their honest sums (name, user, tree,
+-- app, a function), PID reuse, processes that go away, and growth (leak)
+-- detection with noise, r², time-to-limit and warm-up. Deterministic: fake
+-- sampler, fake clock.
+local T = dofile((arg and arg[0] and arg[0]:match("^(.*)/") or ".") .. "/testlib.lua")
+local check, eq, near = T.check, T.eq, T.near
+
+local W = require "memwatch.watch"
+local MB = 1024 * 1024
+
+local function proc(pid, ppid, name, mb, extra)
+    local r = { pid = pid, ppid = ppid, name = name, start_time = 1000.0 + pid, uid = 1000, user = "alice",
+        footprint = math.floor(mb * MB) }
+    for k, v in pairs(extra or {}) do r[k] = v end
+    return r
+end
+
+local function replay(frames, opts)
+    opts = opts or {}
+    local clock = { t = 0.0 }
+    function clock.now() return clock.t end
+    function clock.sleep(s) clock.t = clock.t + s end
+    local log = { events = {}, reports = {}, list = {} }
+    local n = 0
+    local e = W.engine {
+        clock = clock,
+        every = opts.every or 1,
+        sampler = function()
+            n = n + 1
+            local f = type(frames) == "function" and frames(clock.t, n) or frames[n] or {}
+            return f
+        end,
+        report = function(line) log.reports[#log.reports + 1] = line end,
+        app_key = opts.app_key or function() return nil end,
+        memory_limit = 0,
+    }
+    function log.rec(ev)
+        log.list[#log.list + 1] = ev
+        log.events[#log.events + 1] = string.format("%g %s %s %s %d", clock.t, ev.kind, ev.key, ev.value_text,
+            ev.count)
+    end
+    function log.text() return table.concat(log.events, "; ") end
+    return e, log
+end
+
+local function rule(log, def)
+    def.on_alert, def.on_resolve = log.rec, log.rec
+    return def
+end
+
+local function pids(ev)
+    local out = {}
+    for i, p in ipairs(ev.processes) do out[i] = p.pid end
+    table.sort(out)
+    return table.concat(out, ",")
+end
+
+T.test("group by name and by user: sums of footprint, with the process count", function()
+    local scan = { proc(1, 0, "init", 5), proc(10, 1, "web", 30, { user = "www", uid = 33 }),
+        proc(11, 1, "web", 40, { user = "www", uid = 33 }), proc(12, 1, "db", 100), proc(13, 1, "db", 1) }
+    local e, log = replay { scan }
+    e:watch(rule(log, { name = "n", group = "name", above = "60M" }))
+    e:run(1)
+    table.sort(log.events)
+    eq(log.text(), "0 alert db 101.0M 2; 0 alert web 70.0M 2")
+    local e2, log2 = replay { scan }
+    e2:watch(rule(log2, { name = "u", group = "user", above = "60M" }))
+    e2:run(1)
+    table.sort(log2.events)
+    eq(log2.text(), "0 alert alice 106.0M 3; 0 alert www 70.0M 2")
+    -- pss sums when the rule asks for pss.
+    local e3, log3 = replay { { proc(10, 1, "web", 30, { pss = 20 * MB }), proc(11, 1, "web", 40, { pss = 25 * MB }) } }
+    e3:watch(rule(log3, { group = "name", metric = "pss", above = "40M" }))
+    e3:run(1)
+    eq(log3.text(), "0 alert web 45.0M 2")
+    eq(log3.list[1].metric, "pss")
+end)
+
+T.test("group by tree: a selected process and all its descendants", function()
+    local scan = {
+        proc(1, 0, "init", 5),
+        proc(100, 1, "make", 10), proc(101, 100, "cc1", 50), proc(102, 100, "make", 10),
+        proc(103, 102, "as", 20), proc(104, 102, "cc1", 30),
+        proc(200, 1, "make", 5), proc(201, 200, "cc1", 1),
+        proc(300, 1, "other", 500),
+    }
+    local e, log = replay { scan }
+    e:watch(rule(log, { select = { name = "make" }, group = "tree", above = 0 }))
+    e:run(1)
+    table.sort(log.list, function(a, b) return a.key < b.key end)
+    eq(#log.list, 2, "make[102] is inside make[100]'s tree")
+    eq(log.list[1].key, "make[100]")
+    eq(log.list[1].value, 120 * MB)
+    eq(pids(log.list[1]), "100,101,102,103,104")
+    eq(log.list[2].key, "make[200]")
+    eq(log.list[2].value, 6 * MB)
+    -- Nil values (a kernel thread, a denied read) are left out of the sum.
+    local e2, log2 = replay { { proc(100, 1, "make", 10), proc(101, 100, "x", 0, { footprint = false }) } }
+    e2:watch(rule(log2, { select = { name = "make" }, group = "tree", above = 0 }))
+    e2:run(1)
+    eq(log2.text(), "0 alert make[100] 10.0M 2")
+end)
+
+T.test("group by app: the systemd unit where there is one, else the same-name tree", function()
+    local units = { [10] = "app-firefox.scope", [11] = "app-firefox.scope", [13] = "app-firefox.scope",
+        [40] = "nginx.service" }
+    local scan = {
+        proc(1, 0, "systemd", 10),
+        proc(10, 1, "firefox", 300), proc(11, 10, "firefox", 200), proc(13, 10, "Web Content", 100),
+        proc(20, 1, "chrome", 100), proc(21, 20, "chrome", 50), proc(22, 21, "chrome_crashpad", 5),
+        proc(23, 21, "helper", 7), proc(40, 23, "nginx", 1),
+    }
+    local e, log = replay({ scan }, { app_key = function(rec) return units[rec.pid] end })
+    e:watch(rule(log, { name = "ff", select = { name = "firefox" }, group = "app", above = 0 }))
+    e:watch(rule(log, { name = "ch", select = { match = "^chrome$" }, group = "app", above = 0 }))
+    e:run(1)
+    eq(#log.list, 2)
+    local ff, ch = log.list[1], log.list[2]
+    eq(ff.key, "app-firefox.scope")
+    eq(ff.value, 600 * MB, "every process of the unit, selected or not")
+    eq(pids(ff), "10,11,13")
+    eq(ch.key, "chrome[20]", "no unit: the tree under the top-most chrome")
+    eq(ch.value, 162 * MB)
+    eq(pids(ch), "20,21,22,23", "a descendant in its own unit (nginx) is not counted")
+    -- Every process selected: each is counted in exactly one app.
+    local e2, log2 = replay({ { proc(1, 0, "init", 1), proc(2, 1, "sh", 2), proc(3, 2, "sh", 3), proc(4, 3, "cat", 4) } })
+    e2:watch(rule(log2, { group = "app", above = 0 }))
+    e2:run(1)
+    table.sort(log2.events)
+    eq(log2.text(), "0 alert cat[4] 4.0M 1; 0 alert init[1] 1.0M 1; 0 alert sh[2] 5.0M 2")
+end)
+
+T.test("group by a function of the record", function()
+    local scan = { proc(10, 1, "php-fpm7", 30), proc(11, 1, "php-fpm8", 40), proc(12, 1, "bash", 1) }
+    local e, log = replay { scan }
+    e:watch(rule(log, { group = function(p) return p.name:match("^php") and "php" or nil end, above = "60M" }))
+    e:watch(rule(log, { name = "f", group = "name", metric = function(g) return #g.processes end, above = 0 }))
+    e:run(1)
+    eq(log.events[1], "0 alert php 70.0M 2")
+    eq(log.list[1].group, "function")
+    eq(#log.list, 4)
+    eq(log.list[2].value, 1, "a metric function gets the group")
+end)
+
+T.test("PID reuse: state is keyed by pid and start time", function()
+    local function gen(start, mb) return { proc(10, 1, "app", mb, { start_time = start }) } end
+    local e, log = replay { gen(1010, 60), gen(1010, 60), gen(2000, 60), gen(2000, 60), gen(2000, 60) }
+    e:watch(rule(log, { above = "50M", sustain = 2 }))
+    e:run(5)
+    eq(log.text(), "1 alert app[10] 60.0M 1; 2 resolve app[10] 0B 0; 3 alert app[10] 60.0M 1",
+        "the old process resolves as gone; the new one starts its own sustain")
+    check(log.list[2].gone, "gone is set")
+    eq(log.list[2].since, 0.0)
+    -- In a tree group, a reused root pid is a new group.
+    local function tree(start) return { proc(10, 1, "app", 60, { start_time = start }), proc(11, 10, "kid", 10) } end
+    local e2, log2 = replay { tree(1010), tree(3000) }
+    e2:watch(rule(log2, { select = { name = "app" }, group = "tree", above = "50M" }))
+    e2:run(2)
+    eq(log2.text(), "0 alert app[10] 70.0M 2; 1 alert app[10] 70.0M 2; 1 resolve app[10] 0B 0")
+    -- Within a name group, the sum is made again from the members of each
+    -- scan: a reused pid brings its own size, not the old one's.
+    local e3, log3 = replay {
+        { proc(10, 1, "worker", 30), proc(11, 1, "worker", 30) },
+        { proc(10, 1, "worker", 30), proc(11, 1, "worker", 5, { start_time = 5000 }) },
+    }
+    e3:watch(rule(log3, { group = "name", above = "50M" }))
+    e3:run(2)
+    eq(log3.text(), "0 alert worker 60.0M 2; 1 resolve worker 35.0M 2")
+end)
+
+T.test("a group that disappears while firing resolves once; a pending one is forgotten", function()
+    local e, log = replay { { proc(10, 1, "a", 60), proc(11, 1, "b", 60) }, { proc(11, 1, "b", 60) }, {}, {} }
+    e:watch(rule(log, { name = "r", group = "name", above = "50M", sustain = 2 }))
+    e:watch(rule(log, { name = "q", group = "name", above = "50M" }))
+    e:run(4)
+    table.sort(log.events)
+    eq(log.text(), "0 alert a 60.0M 1; 0 alert b 60.0M 1; 1 alert b 60.0M 1; 1 resolve a 0B 0; " ..
+        "2 resolve b 0B 0; 2 resolve b 0B 0")
+end)
+
+-- ---- growth ---------------------------------------------------------------------------
+
+-- A deterministic noise source (a linear congruential generator) in [-1, 1].
+local function noise(seed)
+    local x = seed
+    return function()
+        x = (x * 1103515245 + 12345) % 2147483648
+        return x / 1073741824 - 1
+    end
+end
+
+T.test("trend: least squares slope and r2", function()
+    local s, r2, n = W.trend { { 0, 10 }, { 1, 12 }, { 2, 14 }, { 3, 16 } }
+    eq(s, 2.0)
+    eq(r2, 1.0)
+    eq(n, 4)
+    s, r2 = W.trend { { 0, 5 }, { 1, 5 }, { 2, 5 } }
+    eq(s, 0.0)
+    eq(r2, 0.0, "a flat series explains nothing")
+    s, r2 = W.trend { { 0, 5 } }
+    eq(s, nil)
+    s, r2 = W.trend { { 0, 0 }, { 1, 1 }, { 2, 0 }, { 3, 1 } }
+    near(s, 0.2, 1e-12)
+    near(r2, 0.2, 1e-12)
+end)
+
+T.test("growth with noise: slope, r2, ETA, after the warm-up only", function()
+    local rnd = noise(42)
+    -- 100M + 1M per minute, +-2M of noise, sampled every 10 s; flat after 30 minutes.
+    local function value(t)
+        local grow = math.min(t, 1800) / 60
+        return (100 + grow + 2 * rnd()) * MB
+    end
+    local e, log = replay(function(t) return { proc(10, 1, "svc", 0, { footprint = math.floor(value(t)) }) } end,
+        { every = 10 })
+    e:watch(rule(log, { name = "leak", select = { name = "svc" },
+        growth = { window = "10m", above = "30M/h", limit = "300M" } }))
+    e:run(3600)
+    eq(#log.list, 2, log.text())
+    local a, r = log.list[1], log.list[2]
+    eq(a.kind, "alert")
+    eq(a.now, 600.0, "the first verdict comes when the warm-up (the window) is over")
+    near(a.slope * 3600 / MB, 60, 4, "slope in M/h")
+    check(a.r2 > 0.8 and a.r2 < 1, "r2 " .. tostring(a.r2))
+    near(a.eta, (300 * MB - a.value) / a.slope, 1e-6)
+    near(a.eta / 60, 190, 20, "about 190 minutes to 300M")
+    eq(a.limit, 300 * MB)
+    eq(a.window, 600.0)
+    eq(a.threshold_text, "30.0M/h")
+    check(tostring(a):find("^ALERT rule 'leak' svc%[10%] footprint grows 5%d%.%dM/h %(r2 0%.%d%d, threshold " ..
+        "30%.0M/h%) limit 300%.0M in 3h%d%dm 1 process$"), tostring(a))
+    eq(r.kind, "resolve")
+    check(r.now > 1800 and r.now <= 2400, "resolves within a window of the growth stopping: " .. r.now)
+    check(r.slope < 30 * MB / 3600)
+end)
+
+T.test("growth: noise alone and a flat series never fire; min_r2 and warmup options", function()
+    local rnd = noise(7)
+    local e, log = replay(function() return { proc(10, 1, "svc", 0, { footprint = math.floor((100 + 5 * rnd()) * MB) }) } end,
+        { every = 10 })
+    e:watch(rule(log, { growth = { window = "5m", above = "10M/h" } }))
+    e:run(7200)
+    eq(log.text(), "")
+    -- A steady climb with a short warm-up fires early; a demanding min_r2
+    -- keeps a noisy climb quiet.
+    local rnd2 = noise(3)
+    local e2, log2 = replay(function(t)
+        return { proc(10, 1, "svc", 0, { footprint = math.floor((100 + t / 60 + 3 * rnd2()) * MB) }) }
+    end, { every = 10 })
+    e2:watch(rule(log2, { name = "quick", growth = { window = "10m", warmup = "2m", above = "30M/h" } }))
+    e2:watch(rule(log2, { name = "strict", growth = { window = "2m", above = "30M/h", min_r2 = 0.99 } }))
+    e2:run(1200)
+    eq(#log2.list, 1, log2.text())
+    eq(log2.list[1].rule, "quick")
+    eq(log2.list[1].now, 120.0)
+    eq(log2.list[1].eta, nil, "no limit, no ETA")
+end)
+
+T.done()
