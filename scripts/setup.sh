@@ -21,10 +21,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 # Packages: what building needs, then what the tests add.
-debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev"
-debian_test="libcmocka-dev clang-format python3 procps strace tmux"
-brew_build="cmake pkg-config lua jansson readline"
-brew_test="cmocka clang-format tmux"
+debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev"
+debian_test="libcmocka-dev clang-format python3 procps strace tmux prometheus curl"
+brew_build="cmake pkg-config lua jansson readline libmicrohttpd"
+brew_test="cmocka clang-format tmux prometheus curl"
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then

@@ -21,7 +21,11 @@ enum mw_source {
     MW_SRC_IO = 1u << 3,      /* linux: /proc/PID/io; darwin: rusage */
     MW_SRC_CMDLINE = 1u << 4, /* linux: /proc/PID/cmdline; darwin: KERN_PROCARGS2 */
     MW_SRC_PATH = 1u << 5,    /* linux: /proc/PID/exe; darwin: proc_pidpath */
-    MW_SRC_ALL = (1u << 6) - 1
+    /* The start time alone, which identifies a process with its pid. Linux
+     * reads it from stat once and keeps it while the process's cached status
+     * descriptor stays valid; darwin reads bsdinfo. */
+    MW_SRC_IDENT = 1u << 6,
+    MW_SRC_ALL = (1u << 7) - 1
 };
 
 /* How a field's int64 value is stored and shown. */
@@ -42,7 +46,7 @@ enum mw_kind {
     X(PPID, "ppid", MW_KIND_COUNT, MW_SRC_STATUS | MW_SRC_STAT)                                    \
     X(UID, "uid", MW_KIND_COUNT, MW_SRC_STATUS | MW_SRC_STAT)                                      \
     X(THREADS, "threads", MW_KIND_COUNT, MW_SRC_STATUS | MW_SRC_STAT)                              \
-    X(START_TIME, "start_time", MW_KIND_EPOCH, MW_SRC_STAT)                                        \
+    X(START_TIME, "start_time", MW_KIND_EPOCH, MW_SRC_IDENT)                                       \
     X(CPU_TIME, "cpu_time", MW_KIND_SECONDS, MW_SRC_STAT)                                          \
     X(FOOTPRINT, "footprint", MW_KIND_BYTES, MW_SRC_STATUS)                                        \
     X(RESIDENT, "resident", MW_KIND_BYTES, MW_SRC_STATUS)                                          \

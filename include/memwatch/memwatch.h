@@ -162,7 +162,8 @@ typedef int (*mw_scan_cb)(void *ud, const mw_proc *p);
 /*
  * Visit processes. Vanished processes are skipped silently; processes whose
  * data the OS refuses are visited with the refused sources in p->denied
- * (a process refused entirely is visited with just its pid).
+ * (a process refused entirely is visited with just its pid). Running out
+ * of memory ends the scan with -ENOMEM.
  */
 int mw_scan(mw_ctx *ctx, const mw_scan_opts *opts, mw_scan_cb cb, void *ud);
 

@@ -23,6 +23,9 @@ typedef struct mw_sys {
 
 extern const mw_sys mw_sys_default;
 
+/* sys->openat, retried while it fails with EINTR: the fd, or -1 and errno. */
+int mw_sys_openat(const mw_sys *sys, int dirfd, const char *path, int flags);
+
 /*
  * Read a whole small file relative to dirfd into buf (NUL-terminated).
  * Returns the length, or -errno. EINTR is retried; a file longer than

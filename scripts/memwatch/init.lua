@@ -16,7 +16,10 @@ M.sleep = core.sleep
 
 local sources = core.sources
 local fields = core.fields
-local BASIC = sources.status | sources.stat
+-- What every scan reads: /proc/PID/status (one small file, every memory
+-- counter). Everything else (start time, CPU time, smaps_rollup, io, command
+-- line, path) is read when asked for or on first access.
+local BASIC = sources.status
 
 -- Which source each lazily read key needs.
 local lazy_source = { cmdline = sources.cmdline, path = sources.path }
@@ -52,9 +55,11 @@ record_mt.__index = function(rec, key)
     attempted[rec] = done | src
     local pid = rawget(rec, "pid")
     if not pid then return nil end
-    local fresh = core.read(pid, src | sources.stat)
+    local fresh = core.read(pid, src | sources.ident)
     -- A different start time means the pid now belongs to another process.
-    if not fresh or fresh.start_time ~= rawget(rec, "start_time") then return nil end
+    -- (A record read without its start time cannot tell; it takes this one.)
+    local started = rawget(rec, "start_time")
+    if not fresh or (started and fresh.start_time ~= started) then return nil end
     merge(rec, fresh)
     return rawget(rec, key)
 end
@@ -71,7 +76,9 @@ core.set_record_metatable(record_mt)
 -- Turn a list of field names (or "all") into source bits.
 local function want_for(list, where)
     if list == nil then return BASIC end
-    if list == "all" then return BASIC | sources.smaps | sources.io | sources.cmdline | sources.path end
+    if list == "all" then
+        return BASIC | sources.ident | sources.stat | sources.smaps | sources.io | sources.cmdline | sources.path
+    end
     if type(list) ~= "table" then
         error(string.format("%s: fields must be a list of field names or \"all\", got %s", where, type(list)), 3)
     end
@@ -184,5 +191,10 @@ function M.explain(pid, opts) return require("memwatch.watch").explain(pid, opts
 M.actions = setmetatable({}, {
     __index = function(_, k) return require("memwatch.actions")[k] end,
 })
+
+-- Output formats (scripts/memwatch/format.lua) and a script's own metrics
+-- (scripts/memwatch/metrics.lua), loaded on first use.
+M.format = setmetatable({}, { __index = function(_, k) return require("memwatch.format")[k] end })
+M.metrics = setmetatable({}, { __index = function(_, k) return require("memwatch.metrics")[k] end })
 
 return M

@@ -1,4 +1,5 @@
 /* The sampler context: one backend state, the user-name cache, scans. */
+#include "memwatch/alloc.h"
 #include "memwatch/backend.h"
 #include "memwatch/memwatch.h"
 #include "memwatch/sys.h"
@@ -41,7 +42,7 @@ int mw_ctx_open(const mw_ctx_cfg *cfg, mw_ctx **out)
     int rc;
 
     *out = NULL;
-    ctx = calloc(1, sizeof *ctx);
+    ctx = mw_calloc(1, sizeof *ctx);
     if (!ctx)
         return -ENOMEM;
     ctx->ops = &mw_backend_native;
@@ -56,7 +57,7 @@ int mw_ctx_open(const mw_ctx_cfg *cfg, mw_ctx **out)
     }
     rc = ctx->ops->open(&bcfg, &ctx->state);
     if (rc < 0) {
-        free(ctx);
+        mw_free(ctx);
         return rc;
     }
     *out = ctx;
@@ -69,9 +70,9 @@ void mw_ctx_close(mw_ctx *ctx)
         return;
     ctx->ops->close(ctx->state);
     for (size_t i = 0; i < ctx->nusers; i++)
-        free(ctx->users[i].name);
-    free(ctx->users);
-    free(ctx);
+        mw_free(ctx->users[i].name);
+    mw_free(ctx->users);
+    mw_free(ctx);
 }
 
 const char *mw_ctx_platform(const mw_ctx *ctx)
@@ -101,7 +102,7 @@ static int visit(mw_ctx *ctx, const mw_scan_opts *opts, int32_t pid, mw_scan_cb 
          * goes on (hidepid mounts, foreign processes on macOS). */
         p.pid = pid;
         mw_proc_set(&p, MW_F_PID, pid);
-        p.denied |= opts->want & (MW_SRC_STATUS | MW_SRC_STAT);
+        p.denied |= opts->want & (MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT);
         rc = 0;
         if (opts->uid >= 0 || opts->name) {
             mw_proc_release(&p);
@@ -113,11 +114,12 @@ static int visit(mw_ctx *ctx, const mw_scan_opts *opts, int32_t pid, mw_scan_cb 
     }
     if (rc < 0) {
         /* A process that vanished mid-scan is not an error; anything else is
-         * remembered for mw_ctx_errmsg and the scan goes on. */
+         * remembered for mw_ctx_errmsg and the scan goes on, except running
+         * out of memory, which ends the scan with -ENOMEM. */
         if (!is_gone(rc))
             set_error(ctx, "pid %d: %s", (int)pid, mw_strerror(rc));
         mw_proc_release(&p);
-        return 0;
+        return rc == -ENOMEM ? rc : 0;
     }
     if ((opts->uid >= 0 && (!mw_proc_has(&p, MW_F_UID) || p.v[MW_F_UID] != opts->uid)) ||
         (opts->name && strcmp(p.name, opts->name) != 0)) {
@@ -222,7 +224,7 @@ const char *mw_user_name(mw_ctx *ctx, int64_t uid)
         return e->name;
     if (ctx->nusers == ctx->capusers) {
         size_t cap = ctx->capusers ? ctx->capusers * 2 : 16;
-        user_entry *users = realloc(ctx->users, cap * sizeof *users);
+        user_entry *users = mw_realloc(ctx->users, cap * sizeof *users);
         if (!users)
             return NULL;
         ctx->users = users;
@@ -231,8 +233,9 @@ const char *mw_user_name(mw_ctx *ctx, int64_t uid)
     e = &ctx->users[ctx->nusers++];
     e->uid = uid;
     e->name = NULL;
-    if (uid >= 0 && getpwuid_r((uid_t)uid, &pw, buf, sizeof buf, &res) == 0 && res)
-        e->name = strdup(res->pw_name);
+    if (uid >= 0 && getpwuid_r((uid_t)uid, &pw, buf, sizeof buf, &res) == 0 && res &&
+        !(e->name = mw_strdup(res->pw_name)))
+        ctx->nusers--; /* out of memory: do not remember the uid as nameless */
     return e->name;
 }
 

@@ -1,4 +1,5 @@
 /* Process records, ledgers and pid lists: the small containers of the core. */
+#include "memwatch/alloc.h"
 #include "memwatch/backend.h"
 #include "memwatch/memwatch.h"
 
@@ -13,8 +14,8 @@ void mw_proc_init(mw_proc *p)
 
 void mw_proc_release(mw_proc *p)
 {
-    free(p->path);
-    free(p->cmdline);
+    mw_free(p->path);
+    mw_free(p->cmdline);
     mw_proc_init(p);
 }
 
@@ -25,7 +26,7 @@ void mw_ledger_init(mw_ledger *l)
 
 void mw_ledger_release(mw_ledger *l)
 {
-    free(l->rows);
+    mw_free(l->rows);
     mw_ledger_init(l);
 }
 
@@ -45,7 +46,7 @@ int mw_ledger_add(mw_ledger *l, const char *group, const char *name, const char 
 
     if (l->count == l->capacity) {
         size_t cap = l->capacity ? l->capacity * 2 : 64;
-        mw_ledger_row *rows = realloc(l->rows, cap * sizeof *rows);
+        mw_ledger_row *rows = mw_realloc(l->rows, cap * sizeof *rows);
         if (!rows)
             return -ENOMEM;
         l->rows = rows;
@@ -80,7 +81,7 @@ const mw_ledger_row *mw_ledger_find(const mw_ledger *l, const char *group, const
 
 void mw_pid_list_release(mw_pid_list *l)
 {
-    free(l->pids);
+    mw_free(l->pids);
     memset(l, 0, sizeof *l);
 }
 
@@ -88,7 +89,7 @@ int mw_pid_list_push(mw_pid_list *l, int32_t pid)
 {
     if (l->count == l->capacity) {
         size_t cap = l->capacity ? l->capacity * 2 : 256;
-        int32_t *pids = realloc(l->pids, cap * sizeof *pids);
+        int32_t *pids = mw_realloc(l->pids, cap * sizeof *pids);
         if (!pids)
             return -ENOMEM;
         l->pids = pids;

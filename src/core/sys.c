@@ -49,14 +49,21 @@ ssize_t mw_sys_pread_all(const mw_sys *sys, int fd, char *buf, size_t len)
     return (ssize_t)used;
 }
 
-ssize_t mw_sys_read_file(const mw_sys *sys, int dirfd, const char *path, char *buf, size_t len)
+int mw_sys_openat(const mw_sys *sys, int dirfd, const char *path, int flags)
 {
-    ssize_t n;
     int fd;
 
     do {
-        fd = sys->openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = sys->openat(dirfd, path, flags);
     } while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+ssize_t mw_sys_read_file(const mw_sys *sys, int dirfd, const char *path, char *buf, size_t len)
+{
+    ssize_t n;
+    int fd = mw_sys_openat(sys, dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
     if (fd < 0)
         return -errno;
     n = mw_sys_pread_all(sys, fd, buf, len);

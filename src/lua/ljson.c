@@ -49,11 +49,16 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+/*
+ * No Lua allocation happens while a jansson tree is being built (a memory
+ * error would unwind past it and leak it): the U+FFFD copy is made with
+ * malloc.
+ */
 static json_t *make_string(lua_State *L, int idx)
 {
-    size_t n, i = 0;
+    size_t n, i = 0, o = 0;
     const unsigned char *s = (const unsigned char *)lua_tolstring(L, idx, &n);
-    luaL_Buffer b;
+    char *copy;
     json_t *j;
 
     for (i = 0; i < n;) {
@@ -64,21 +69,23 @@ static json_t *make_string(lua_State *L, int idx)
     }
     if (i == n)
         return json_stringn_nocheck((const char *)s, n);
-    luaL_buffinit(L, &b);
+    /* Each bad byte becomes three. */
+    if (n > ((size_t)-1 - 1) / 3 || !(copy = malloc(n * 3 + 1)))
+        return NULL;
     for (i = 0; i < n;) {
         size_t k = utf8_seq(s + i, n - i);
         if (k) {
-            luaL_addlstring(&b, (const char *)s + i, k);
+            memcpy(copy + o, s + i, k);
+            o += k;
             i += k;
         } else {
-            luaL_addstring(&b, "\xEF\xBF\xBD"); /* U+FFFD */
+            memcpy(copy + o, "\xEF\xBF\xBD", 3); /* U+FFFD */
+            o += 3;
             i++;
         }
     }
-    luaL_pushresult(&b);
-    s = (const unsigned char *)lua_tolstring(L, -1, &n);
-    j = json_stringn_nocheck((const char *)s, n);
-    lua_pop(L, 1);
+    j = json_stringn_nocheck(copy, o);
+    free(copy);
     return j;
 }
 
@@ -124,12 +131,13 @@ static void check_encodable(lua_State *L, int idx, int depth)
     }
 }
 
+/* The stack room was made by check_encodable, which walked the same tables
+ * to the same depth: growing it here could raise and leak the tree. */
 static json_t *table_to_json(lua_State *L, int idx, int depth)
 {
     lua_Integer n;
     json_t *out;
 
-    luaL_checkstack(L, 4, "json: nesting");
     if (is_array(L, idx, &n)) {
         out = json_array();
         for (lua_Integer i = 1; i <= n; i++) {
@@ -185,26 +193,69 @@ static json_t *to_json(lua_State *L, int idx, int depth)
     }
 }
 
+/*
+ * What a call holds outside Lua's heap (a jansson tree, the text jansson
+ * printed), in a userdata whose __gc frees it: a Lua error (a memory error
+ * above all) that unwinds the call leaks nothing.
+ */
+#define JSON_BOX_KEY "memwatch.json_box"
+
+typedef struct json_box {
+    json_t *j;
+    char *text;
+} json_box;
+
+static void json_free_text(char *text)
+{
+    json_malloc_t m;
+    json_free_t f;
+    json_get_alloc_funcs(&m, &f);
+    (f ? f : free)(text);
+}
+
+static int json_box_gc(lua_State *L)
+{
+    json_box *box = luaL_checkudata(L, 1, JSON_BOX_KEY);
+    if (box->j)
+        json_decref(box->j);
+    if (box->text)
+        json_free_text(box->text);
+    box->j = NULL;
+    box->text = NULL;
+    return 0;
+}
+
+static json_box *new_json_box(lua_State *L)
+{
+    json_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+    box->j = NULL;
+    box->text = NULL;
+    luaL_setmetatable(L, JSON_BOX_KEY);
+    return box;
+}
+
 static int l_json_encode(lua_State *L)
 {
     size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15);
-    json_t *j;
-    char *text;
+    json_box *box;
 
     luaL_checkany(L, 1);
     if (lua_toboolean(L, 2))
         flags |= JSON_SORT_KEYS;
     lua_settop(L, 1);
     check_encodable(L, 1, 0);
-    j = to_json(L, 1, 0);
-    if (!j)
+    box = new_json_box(L);
+    box->j = to_json(L, 1, 0);
+    if (!box->j)
         return luaL_error(L, "json: cannot encode a %s", luaL_typename(L, 1));
-    text = json_dumps(j, flags);
-    json_decref(j);
-    if (!text)
+    box->text = json_dumps(box->j, flags);
+    json_decref(box->j);
+    box->j = NULL;
+    if (!box->text)
         return luaL_error(L, "json: encoding failed");
-    lua_pushstring(L, text);
-    free(text);
+    lua_pushstring(L, box->text);
+    json_free_text(box->text);
+    box->text = NULL;
     return 1;
 }
 
@@ -261,21 +312,28 @@ static int l_json_decode(lua_State *L)
 {
     size_t len;
     const char *text = luaL_checklstring(L, 1, &len);
+    json_box *box = new_json_box(L);
     json_error_t err;
-    json_t *j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
 
-    if (!j) {
+    box->j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+    if (!box->j) {
         luaL_pushfail(L);
         lua_pushfstring(L, "json: %s at line %d, column %d", err.text, err.line, err.column);
         return 2;
     }
-    push_json(L, j, 0);
-    json_decref(j);
+    push_json(L, box->j, 0);
+    json_decref(box->j);
+    box->j = NULL;
     return 1;
 }
 
 void mw_lua_register_json(lua_State *L)
 {
+    if (luaL_newmetatable(L, JSON_BOX_KEY)) {
+        lua_pushcfunction(L, json_box_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
     lua_pushcfunction(L, l_json_encode);
     lua_setfield(L, -2, "json_encode");
     lua_pushcfunction(L, l_json_decode);

@@ -8,6 +8,7 @@
  */
 #include "lua/lmemwatch.h"
 #include "lua/ljson.h"
+#include "lua/lhttp.h"
 #include "lua/lwatch.h"
 
 #include "memwatch/backend.h"
@@ -87,15 +88,55 @@ static mw_ctx *get_ctx(lua_State *L)
 
 /* ---- records ------------------------------------------------------------------ */
 
-static void push_record(lua_State *L, mw_ctx *ctx, const mw_proc *p)
+/* Field names interned once in the registry (slot f + 1 for field f, then
+ * the string fields): setting a record's fields with raw sets of ready-made
+ * strings is a large part of a scan's user-space cost otherwise. */
+#define NAMES_KEY "memwatch.field_names"
+enum { SLOT_NAME = MW_F_COUNT + 1, SLOT_STATE, SLOT_USER, SLOT_COUNT = SLOT_USER };
+
+static void make_names(lua_State *L)
 {
-    lua_createtable(L, 0, 28);
+    lua_createtable(L, SLOT_COUNT, 0);
     for (int f = 0; f < MW_F_COUNT; f++) {
-        const mw_field_info *fi;
+        lua_pushstring(L, mw_field_get((enum mw_field)f)->name);
+        lua_rawseti(L, -2, f + 1);
+    }
+    lua_pushliteral(L, "name");
+    lua_rawseti(L, -2, SLOT_NAME);
+    lua_pushliteral(L, "state");
+    lua_rawseti(L, -2, SLOT_STATE);
+    lua_pushliteral(L, "user");
+    lua_rawseti(L, -2, SLOT_USER);
+    lua_setfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
+}
+
+/* Pushes the names table and the record metatable (or nil); returns the
+ * index of the names table (the metatable is just above it). */
+static int push_record_context(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, RECORD_MT_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
+    return lua_gettop(L) - 1;
+}
+
+static void set_slot(lua_State *L, int names, int slot)
+{
+    /* value on top; table below it */
+    lua_rawgeti(L, names, slot);
+    lua_insert(L, -2);
+    lua_rawset(L, -3);
+}
+
+static void push_record(lua_State *L, mw_ctx *ctx, const mw_proc *p, int names)
+{
+    lua_createtable(L, 0, 24);
+    for (int f = 0; f < MW_F_COUNT; f++) {
         if (!mw_proc_has(p, (enum mw_field)f))
             continue;
-        fi = mw_field_get((enum mw_field)f);
-        switch (fi->kind) {
+        switch (mw_field_get((enum mw_field)f)->kind) {
         case MW_KIND_SECONDS:
         case MW_KIND_EPOCH:
             lua_pushnumber(L, (lua_Number)p->v[f] / 1e9);
@@ -103,21 +144,21 @@ static void push_record(lua_State *L, mw_ctx *ctx, const mw_proc *p)
         default:
             lua_pushinteger(L, (lua_Integer)p->v[f]);
         }
-        lua_setfield(L, -2, fi->name);
+        set_slot(L, names, f + 1);
     }
     if (p->name[0] || (p->read & (MW_SRC_STATUS | MW_SRC_STAT))) {
         lua_pushstring(L, p->name);
-        lua_setfield(L, -2, "name");
+        set_slot(L, names, SLOT_NAME);
     }
     if (p->state) {
         lua_pushlstring(L, &p->state, 1);
-        lua_setfield(L, -2, "state");
+        set_slot(L, names, SLOT_STATE);
     }
     if (mw_proc_has(p, MW_F_UID)) {
         const char *user = mw_user_name(ctx, p->v[MW_F_UID]);
         if (user) {
             lua_pushstring(L, user);
-            lua_setfield(L, -2, "user");
+            set_slot(L, names, SLOT_USER);
         }
     }
     if (p->path) {
@@ -153,15 +194,15 @@ static void push_record(lua_State *L, mw_ctx *ctx, const mw_proc *p)
         }
         lua_setfield(L, -2, "denied");
     }
-    if (lua_getfield(L, LUA_REGISTRYINDEX, RECORD_MT_KEY) == LUA_TTABLE)
+    if (!lua_isnil(L, names + 1)) {
+        lua_pushvalue(L, names + 1);
         lua_setmetatable(L, -2);
-    else
-        lua_pop(L, 1);
+    }
 }
 
 static unsigned check_want(lua_State *L, int arg)
 {
-    lua_Integer want = luaL_optinteger(L, arg, MW_SRC_STATUS | MW_SRC_STAT);
+    lua_Integer want = luaL_optinteger(L, arg, MW_SRC_STATUS);
     luaL_argcheck(L, want >= 0 && want <= MW_SRC_ALL, arg, "invalid source mask");
     return (unsigned)want;
 }
@@ -170,6 +211,7 @@ struct scan_ud {
     lua_State *L;
     mw_ctx *ctx;
     lua_Integer n;
+    int names; /* stack index of the names table; the metatable is above it */
 };
 
 static int scan_cb(void *ud, const mw_proc *p)
@@ -177,7 +219,7 @@ static int scan_cb(void *ud, const mw_proc *p)
     struct scan_ud *su = ud;
     if (mw_lua_interrupted)
         return 1;
-    push_record(su->L, su->ctx, p);
+    push_record(su->L, su->ctx, p, su->names);
     lua_rawseti(su->L, -2, ++su->n);
     return 0;
 }
@@ -187,7 +229,7 @@ static int l_scan(lua_State *L)
 {
     mw_ctx *ctx = get_ctx(L);
     mw_scan_opts opts;
-    struct scan_ud su = {L, ctx, 0};
+    struct scan_ud su = {L, ctx, 0, 0};
     int32_t *pids = NULL;
     int rc;
 
@@ -211,6 +253,7 @@ static int l_scan(lua_State *L)
         opts.pids = pids;
         opts.npids = (size_t)n;
     }
+    su.names = push_record_context(L);
     lua_newtable(L);
     rc = mw_scan(ctx, &opts, scan_cb, &su);
     if (rc == 1 && mw_lua_interrupted) {
@@ -234,7 +277,7 @@ static int l_read(lua_State *L)
     rc = mw_proc_read(ctx, (int32_t)pid, want, &p);
     if (rc < 0)
         return push_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
-    push_record(L, ctx, &p);
+    push_record(L, ctx, &p, push_record_context(L));
     mw_proc_release(&p);
     return 1;
 }
@@ -542,8 +585,10 @@ int luaopen_memwatch_core(lua_State *L)
     int rc;
 
     luaL_newlib(L, core_funcs);
+    make_names(L);
     mw_lua_register_watch(L);
     mw_lua_register_json(L);
+    mw_lua_register_http(L);
     if (luaL_newmetatable(L, CTX_KEY)) {
         lua_pushcfunction(L, ctx_gc);
         lua_setfield(L, -2, "__gc");
@@ -564,6 +609,7 @@ int luaopen_memwatch_core(lua_State *L)
     set_int(L, "io", MW_SRC_IO);
     set_int(L, "cmdline", MW_SRC_CMDLINE);
     set_int(L, "path", MW_SRC_PATH);
+    set_int(L, "ident", MW_SRC_IDENT);
     lua_setfield(L, -2, "sources");
     lua_pushstring(L, MW_VERSION);
     lua_setfield(L, -2, "version");

@@ -169,7 +169,8 @@ int main(int argc, char **argv)
     report("openat+read+close stat", v_stat_open_read_close, NULL, NULL, reps);
     report("openat+read+close statm", v_statm_open_read_close, NULL, NULL, reps);
     report("openat+close status (no read)", v_status_open_close, NULL, NULL, reps);
-    report("openat+pread status, openat+pread stat, keep (cold)", open_kept, NULL, close_kept, reps);
+    report("openat+pread status, openat+pread stat, keep (cold)", open_kept, NULL, close_kept,
+           reps);
     report("close the two kept descriptors", close_kept, open_kept, NULL, reps);
     open_kept();
     report("pread status on a kept descriptor", v_status_pread, NULL, NULL, reps);

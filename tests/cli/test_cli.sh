@@ -379,7 +379,7 @@ expect_match "$ERR" '^usage: memwatch ps ' "usage on stderr"
 expect_eq "$OUT" "" "nothing on stdout"
 mw ps --format=xml
 expect_rc 2 "--format=xml"
-expect_eq "$(first_line "$ERR")" "memwatch ps: invalid value 'xml' for '--format' (expected table, csv, json)" "format message"
+expect_eq "$(first_line "$ERR")" "memwatch ps: invalid value 'xml' for '--format' (expected table, csv, json, prometheus, influx)" "format message"
 mw ps --sort
 expect_rc 2 "--sort without a value"
 expect_eq "$(first_line "$ERR")" "memwatch ps: option '--sort' needs a value" "missing value message"

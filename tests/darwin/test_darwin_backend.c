@@ -129,8 +129,8 @@ static void test_read_own(void **state)
     assert_int_equal(p.v[MW_F_THREADS], 1);
     assert_string_equal(p.path, "/bin/zsh");
     assert_string_equal(p.cmdline, "-zsh");
-    assert_int_equal(p.read,
-                     MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IO | MW_SRC_PATH | MW_SRC_CMDLINE);
+    assert_int_equal(p.read, MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT | MW_SRC_IO | MW_SRC_PATH |
+                                 MW_SRC_CMDLINE);
     assert_int_equal(p.denied, 0);
     assert_int_equal(s->rusage_calls, 1);
     assert_int_equal(s->rusage_flavors[0], 6);
@@ -246,7 +246,8 @@ static void test_foreign_eperm(void **state)
     assert_false(mw_proc_has(&p, MW_F_START_TIME));
     assert_false(mw_proc_has(&p, MW_F_DISK_READ));
     assert_null(p.cmdline);
-    assert_int_equal(p.denied, MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IO | MW_SRC_CMDLINE);
+    assert_int_equal(p.denied,
+                     MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT | MW_SRC_IO | MW_SRC_CMDLINE);
     assert_int_equal(p.read, MW_SRC_PATH);
     /* One refusal answers for the calls behind the same uid gate. */
     assert_int_equal(s->pidinfo_calls[3], 0);
@@ -258,7 +259,7 @@ static void test_foreign_eperm(void **state)
     assert_int_equal(B->read_proc(st, 0, MW_SRC_ALL, &p), 0);
     assert_string_equal(p.name, "kernel_task");
     assert_null(p.path);
-    assert_int_equal(p.denied, MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IO);
+    assert_int_equal(p.denied, MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT | MW_SRC_IO);
     mw_proc_release(&p);
     B->close(st);
 }

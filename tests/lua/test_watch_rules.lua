@@ -142,8 +142,10 @@ T.test("one scan per tick with the union of the fields; per-rule every", functio
     e:run(7)
     local got = {}
     for _, s in ipairs(log.scans) do got[#got + 1] = string.format("%g:%s", s.t, s.fields) end
-    eq(table.concat(got, " "), "0:cmdline,footprint,pss,swap 1:footprint 2:cmdline,footprint,pss " ..
-        "3:footprint,swap 4:cmdline,footprint,pss 5:footprint 6:cmdline,footprint,pss,swap")
+    -- start_time is in every scan: it keys per-process state (pid reuse).
+    eq(table.concat(got, " "), "0:cmdline,footprint,pss,start_time,swap 1:footprint,start_time " ..
+        "2:cmdline,footprint,pss,start_time 3:footprint,start_time,swap 4:cmdline,footprint,pss,start_time " ..
+        "5:footprint,start_time 6:cmdline,footprint,pss,start_time,swap")
 end)
 
 T.test("scheduling does not drift; a slow tick skips the slots it missed", function()

@@ -557,7 +557,7 @@ static void test_status_denied_falls_back_to_stat(void **state)
     fake.deny_errno = EACCES;
     assert_int_equal(mw_proc_read(ctx, 700, MW_SRC_STATUS | MW_SRC_STAT, &p), MW_OK);
     assert_int_equal(p.denied, MW_SRC_STATUS);
-    assert_int_equal(p.read, MW_SRC_STAT);
+    assert_int_equal(p.read, MW_SRC_STAT | MW_SRC_IDENT);
     assert_string_equal(p.name, "bash");
     field_is(&p, MW_F_PPID, 600);
     field_is(&p, MW_F_THREADS, 1);
@@ -602,7 +602,7 @@ static void test_scan_visits_fully_refused(void **state)
     mw_ctx_close(ctx);
     assert_int_equal(s.n, 6);
     assert_int_equal(s.kept.pid, 700);
-    assert_int_equal(s.kept.denied, MW_SRC_STATUS | MW_SRC_STAT);
+    assert_int_equal(s.kept.denied, MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT);
 }
 
 /* ---- scans and filters ------------------------------------------------------------------- */

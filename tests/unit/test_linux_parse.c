@@ -462,7 +462,8 @@ static void test_stat_malformed(void **state)
         "no parens at all",
         "12 (unterminated S 1 2 3",
         "x (comm) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21",
-        "12 (comm) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 abc",
+        /* junk in a field we need (rss, field 24); later fields are not read */
+        "12 (comm) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 abc",
         "12 (comm)   ",
         "12 (comm) S 1 2 3 4 5 6 7\n8 9 10 11 12 13 14 15 16 17 18 19 20 21",
     };
@@ -833,6 +834,74 @@ static void test_cgroup_app_too_long_for_buffer(void **state)
     assert_string_equal(app, "a.scope");
 }
 
+/* Found by fuzz_cgroup: a NUL inside a path component made the app key a C
+ * string cut short of its ".scope" ("app\1"). */
+static void test_cgroup_nul_in_component_is_not_an_app(void **state)
+{
+    static const char text[] = "0::/user.slice/app-a\0b.scope\n";
+    char app[64];
+    char *b = exact(text, sizeof text - 1);
+    (void)state;
+    assert_int_equal(mw_parse_cgroup_app(b, sizeof text - 1, app, sizeof app), MW_EPARSE);
+    free(b);
+}
+
+/* Found by fuzz_status: four terms near INT64_MAX overflowed the footprint
+ * sum (signed overflow, undefined). Now a sum past INT64_MAX is no footprint. */
+static void test_status_footprint_sum_overflow(void **state)
+{
+    static const char text[] = "Name:\tx\n"
+                               "RssAnon:\t9007199254740991 kB\n"
+                               "RssShmem:\t9007199254740991 kB\n"
+                               "VmSwap:\t1 kB\n"
+                               "VmPTE:\t1 kB\n";
+    static const char fits[] = "Name:\tx\n"
+                               "RssAnon:\t4503599627370495 kB\n"
+                               "RssShmem:\t4503599627370495 kB\n"
+                               "VmSwap:\t1 kB\n"
+                               "VmPTE:\t0 kB\n";
+    mw_proc p;
+    (void)state;
+    assert_int_equal(parse_status(text, sizeof text - 1, &p), MW_OK);
+    assert_true(mw_proc_has(&p, MW_F_RSS_ANON));
+    assert_false(mw_proc_has(&p, MW_F_FOOTPRINT));
+    assert_int_equal(parse_status(fits, sizeof fits - 1, &p), MW_OK);
+    assert_true(mw_proc_has(&p, MW_F_FOOTPRINT));
+    assert_int_equal(p.v[MW_F_FOOTPRINT], (int64_t)(2 * 4503599627370495LL + 1) * 1024);
+}
+
+/* DRM fdinfo, moved out of ledger.c into the parser so it can be fuzzed. */
+static void test_fdinfo_drm(void **state)
+{
+    static const char text[] = "pos:\t0\n"
+                               "drm-driver:\ti915\n"
+                               "drm-client-id:\t7\n"
+                               "drm-pdev:\t0000:00:02.0\n"
+                               "drm-total-system0:\t1024 KiB\n"
+                               "drm-resident-system0:\t512 KiB\n"
+                               "drm-memory-vram:\t3 MiB\n"
+                               "drm-total-bad:\t1 TiB\n"
+                               "drm-engine-render:\t123456 ns\n";
+    mw_fdinfo_drm fi;
+    char *b = exact(text, sizeof text - 1);
+    (void)state;
+    assert_int_equal(mw_parse_fdinfo_drm(b, sizeof text - 1, &fi), MW_OK);
+    free(b);
+    assert_string_equal(fi.pdev, "0000:00:02.0");
+    assert_string_equal(fi.client, "7");
+    assert_int_equal(fi.nregions, 3);
+    assert_string_equal(fi.regions[0].key, "total-system0");
+    assert_int_equal(fi.regions[0].bytes, KB(1024));
+    assert_string_equal(fi.regions[1].key, "resident-system0");
+    assert_int_equal(fi.regions[1].bytes, KB(512));
+    assert_string_equal(fi.regions[2].key, "memory-vram");
+    assert_int_equal(fi.regions[2].bytes, KB(3 * 1024));
+    b = exact("pos:\t0\nflags:\t02\n", 17);
+    assert_int_equal(mw_parse_fdinfo_drm(b, 17, &fi), MW_EPARSE);
+    free(b);
+    assert_int_equal(fi.nregions, 0);
+}
+
 /* ---- sizes and key/value lines -------------------------------------------------------- */
 
 static int kv_size(const char *text, int64_t *out)
@@ -984,6 +1053,9 @@ int main(void)
         cmocka_unit_test(test_cgroup_not_apps),
         cmocka_unit_test(test_cgroup_v1_and_hybrid),
         cmocka_unit_test(test_cgroup_app_too_long_for_buffer),
+        cmocka_unit_test(test_cgroup_nul_in_component_is_not_an_app),
+        cmocka_unit_test(test_status_footprint_sum_overflow),
+        cmocka_unit_test(test_fdinfo_drm),
         cmocka_unit_test(test_kv_size),
         cmocka_unit_test(test_kv_each),
     };

@@ -337,7 +337,8 @@ function M.compile(def, default_name)
     r.on_resolve = callbacks(fail, "on_resolve", def.on_resolve)
 
     -- The fields this rule needs in every scan.
-    local need = {}
+    -- start_time keys per-process state, so a reused pid starts afresh.
+    local need = { "start_time" }
     if r.metric_fn == nil then need[#need + 1] = r.metric end
     for _, f in ipairs(r.fields) do need[#need + 1] = f end
     if c.match then need[#need + 1] = "cmdline" end

@@ -234,6 +234,9 @@ static int darwin_read_proc(void *state, int32_t pid, unsigned want, mw_proc *ou
     mw_darwin_raw raw;
     int zombie, same_user_refused = 0, rc = 0;
 
+    /* The start time comes with the BSD info. */
+    if (want & MW_SRC_IDENT)
+        want |= MW_SRC_STAT;
     mw_darwin_raw_init(&raw, pid);
     /* arg 1: the BSD flavors see zombies only when asked to. Cheap and
      * readable for every uid, so it goes first and finds vanished pids. */
@@ -265,6 +268,10 @@ static int darwin_read_proc(void *state, int32_t pid, unsigned want, mw_proc *ou
         rc = read_args(st, &raw);
     if (rc == 0)
         rc = mw_darwin_proc_from_raw(&raw, &st->tb, want, out);
+    if (rc == 0 && (out->read & MW_SRC_STAT))
+        out->read |= MW_SRC_IDENT;
+    if (rc == 0 && (out->denied & MW_SRC_STAT))
+        out->denied |= MW_SRC_IDENT;
     mw_darwin_raw_release(&raw);
     if (rc)
         mw_proc_release(out);

@@ -186,9 +186,10 @@ int mw_darwin_proc_from_raw(mw_darwin_raw *raw, const mw_darwin_timebase *tb, un
 
     if (want & MW_SRC_STAT) {
         if (raw->bsd_err == 0) {
-            int64_t ns = (int64_t)raw->bi.pbi_start_tvsec * 1000000000 +
-                         (int64_t)raw->bi.pbi_start_tvusec * 1000;
-            mw_proc_set(out, MW_F_START_TIME, ns);
+            /* A start time past the year 2262 (int64 ns) is not one. */
+            uint64_t sec = raw->bi.pbi_start_tvsec, usec = raw->bi.pbi_start_tvusec;
+            if (sec < (uint64_t)INT64_MAX / 1000000000 && usec < 1000000)
+                mw_proc_set(out, MW_F_START_TIME, (int64_t)(sec * 1000000000 + usec * 1000));
             out->read |= MW_SRC_STAT;
         } else if (refused(raw->bsd_err) || refused(raw->short_err)) {
             out->denied |= MW_SRC_STAT;

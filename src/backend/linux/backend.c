@@ -3,6 +3,7 @@
  * a runtime parameter (the real /proc, or a captured fixture tree), every
  * call going through the mw_sys table.
  */
+#include "memwatch/alloc.h"
 #include "memwatch/backend.h"
 #include "memwatch/memwatch.h"
 #include "memwatch/sys.h"
@@ -35,7 +36,7 @@ typedef struct linux_state {
 
 static int linux_open(const mw_backend_cfg *cfg, void **out)
 {
-    linux_state *st = calloc(1, sizeof *st);
+    linux_state *st = mw_calloc(1, sizeof *st);
     ssize_t n;
     long tck = sysconf(_SC_CLK_TCK);
     size_t max_fds;
@@ -43,10 +44,10 @@ static int linux_open(const mw_backend_cfg *cfg, void **out)
     if (!st)
         return -ENOMEM;
     st->sys = cfg->sys;
-    st->rootfd = cfg->sys->openat(AT_FDCWD, cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    st->rootfd = mw_sys_openat(cfg->sys, AT_FDCWD, cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (st->rootfd < 0) {
         int rc = -errno;
-        free(st);
+        mw_free(st);
         return rc;
     }
     st->ticks_per_sec = tck > 0 ? tck : 100;
@@ -54,10 +55,10 @@ static int linux_open(const mw_backend_cfg *cfg, void **out)
     /* /proc/stat can be long on many-core machines; btime sits after the cpu
      * lines, so read enough of it. */
     st->buflen = 64 * 1024;
-    st->buf = malloc(st->buflen);
+    st->buf = mw_malloc(st->buflen);
     if (!st->buf) {
         cfg->sys->close(st->rootfd);
-        free(st);
+        mw_free(st);
         return -ENOMEM;
     }
     n = mw_sys_read_file(st->sys, st->rootfd, "stat", st->buf, st->buflen);
@@ -88,8 +89,8 @@ static void linux_close(void *state)
         return;
     mw_fdcache_release(&st->fds);
     st->sys->close(st->rootfd);
-    free(st->buf);
-    free(st);
+    mw_free(st->buf);
+    mw_free(st);
 }
 
 static int linux_list_pids(void *state, mw_pid_list *out)
@@ -99,7 +100,7 @@ static int linux_list_pids(void *state, mw_pid_list *out)
     DIR *dir;
     int fd, rc = 0;
 
-    fd = st->sys->openat(st->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = mw_sys_openat(st->sys, st->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     dir = st->sys->fdopendir(fd);
@@ -146,7 +147,7 @@ static ssize_t read_file(linux_state *st, int32_t pid, const char *file)
         n = mw_sys_read_file(st->sys, st->rootfd, path, st->buf, st->buflen);
         if (n < 0 || (size_t)n < st->buflen - 1 || st->buflen >= MAX_FILE)
             return n;
-        bigger = realloc(st->buf, st->buflen * 2);
+        bigger = mw_realloc(st->buf, st->buflen * 2);
         if (!bigger)
             return n; /* a truncated read is still a read */
         st->buf = bigger;
@@ -159,24 +160,26 @@ static ssize_t read_file(linux_state *st, int32_t pid, const char *file)
  * ESRCH belonged to a process that has died (perhaps its pid is reused now):
  * forget it and open the pid afresh.
  */
-static ssize_t read_cached(linux_state *st, int32_t pid, int kind, const char *file)
+static ssize_t read_cached(linux_state *st, int32_t pid, int kind, const char *file,
+                           int *from_cache)
 {
     char path[64];
     ssize_t n;
     int fd = mw_fdcache_get(&st->fds, pid, kind);
 
+    *from_cache = 0;
     if (fd >= 0) {
         n = mw_sys_pread_all(st->sys, fd, st->buf, st->buflen);
-        if (n >= 0 && (size_t)n < st->buflen - 1)
+        if (n >= 0 && (size_t)n < st->buflen - 1) {
+            *from_cache = 1; /* the same process as when the descriptor was opened */
             return n;
+        }
         if (n >= 0 || n != -ESRCH)
             return read_file(st, pid, file); /* too big for the buffer, or odd */
         mw_fdcache_drop(&st->fds, pid);
     }
     snprintf(path, sizeof path, "%d/%s", (int)pid, file);
-    do {
-        fd = st->sys->openat(st->rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    } while (fd < 0 && errno == EINTR);
+    fd = mw_sys_openat(st->sys, st->rootfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return -errno;
     n = mw_sys_pread_all(st->sys, fd, st->buf, st->buflen);
@@ -185,6 +188,26 @@ static ssize_t read_cached(linux_state *st, int32_t pid, int kind, const char *f
     if (n >= 0 && (size_t)n >= st->buflen - 1)
         return read_file(st, pid, file);
     return n;
+}
+
+static void set_start(linux_state *st, mw_proc *out, uint64_t ticks)
+{
+    int64_t tck = st->ticks_per_sec;
+    if (st->btime >= 0)
+        mw_proc_set(out, MW_F_START_TIME,
+                    st->btime * 1000000000 + (int64_t)(ticks / (uint64_t)tck) * 1000000000 +
+                        (int64_t)(ticks % (uint64_t)tck * 1000000000u / (uint64_t)tck));
+}
+
+/* Keep the start time with the process's cached descriptors: it cannot
+ * change while they stay valid, so later scans need not read stat for it. */
+static void remember_start(linux_state *st, int32_t pid, uint64_t ticks)
+{
+    mw_fdc_entry *e = mw_fdcache_entry(&st->fds, pid);
+    if (e) {
+        e->start_ticks = ticks;
+        e->have_start = 1;
+    }
 }
 
 static void apply_stat(linux_state *st, const mw_stat_info *si, mw_proc *out, int have_status)
@@ -206,10 +229,7 @@ static void apply_stat(linux_state *st, const mw_stat_info *si, mw_proc *out, in
     mw_proc_set(out, MW_F_CPU_TIME,
                 (int64_t)((si->utime + si->stime) / (uint64_t)tck * 1000000000u +
                           (si->utime + si->stime) % (uint64_t)tck * 1000000000u / (uint64_t)tck));
-    if (st->btime >= 0)
-        mw_proc_set(out, MW_F_START_TIME,
-                    st->btime * 1000000000 + (int64_t)(si->starttime / (uint64_t)tck) * 1000000000 +
-                        (int64_t)(si->starttime % (uint64_t)tck * 1000000000u / (uint64_t)tck));
+    set_start(st, out, si->starttime);
 }
 
 static void read_smaps(linux_state *st, int32_t pid, mw_proc *out)
@@ -253,29 +273,31 @@ static void read_io(linux_state *st, int32_t pid, mw_proc *out)
     mw_proc_set(out, MW_F_DISK_WRITTEN, io.write_bytes);
 }
 
-static void read_cmdline(linux_state *st, int32_t pid, mw_proc *out)
+/* 0, or -ENOMEM when the copy could not be made. */
+static int read_cmdline(linux_state *st, int32_t pid, mw_proc *out)
 {
     ssize_t n = read_file(st, pid, "cmdline");
 
     if (n < 0) {
         if (is_denied((int)n))
             out->denied |= MW_SRC_CMDLINE;
-        return;
+        return 0;
     }
-    out->read |= MW_SRC_CMDLINE;
     /* Arguments are NUL-separated with a trailing NUL; kernel threads have none. */
     while (n > 0 && st->buf[n - 1] == '\0')
         n--;
-    if (n == 0)
-        return;
     for (ssize_t i = 0; i < n; i++) {
         if (st->buf[i] == '\0')
             st->buf[i] = ' ';
     }
-    out->cmdline = strndup(st->buf, (size_t)n);
+    if (n > 0 && !(out->cmdline = mw_strndup(st->buf, (size_t)n)))
+        return -ENOMEM;
+    out->read |= MW_SRC_CMDLINE;
+    return 0;
 }
 
-static void read_path(linux_state *st, int32_t pid, mw_proc *out)
+/* 0, or -ENOMEM when the copy could not be made. */
+static int read_path(linux_state *st, int32_t pid, mw_proc *out)
 {
     char link[64], target[4096];
     ssize_t n;
@@ -285,22 +307,24 @@ static void read_path(linux_state *st, int32_t pid, mw_proc *out)
     if (n < 0) {
         if (is_denied(-errno))
             out->denied |= MW_SRC_PATH;
-        return;
+        return 0;
     }
-    out->read |= MW_SRC_PATH;
     target[n] = '\0';
-    out->path = strdup(target);
+    if (!(out->path = mw_strdup(target)))
+        return -ENOMEM;
+    out->read |= MW_SRC_PATH;
+    return 0;
 }
 
 static int linux_read_proc(void *state, int32_t pid, unsigned want, mw_proc *out)
 {
     linux_state *st = state;
-    int have_status = 0;
+    int have_status = 0, status_cached = 0, stat_cached;
     ssize_t n;
 
     out->pid = pid;
     if (want & MW_SRC_STATUS) {
-        n = read_cached(st, pid, MW_FDC_STATUS, "status");
+        n = read_cached(st, pid, MW_FDC_STATUS, "status", &status_cached);
         if (n < 0) {
             if (is_gone((int)n))
                 return (int)n;
@@ -316,32 +340,57 @@ static int linux_read_proc(void *state, int32_t pid, unsigned want, mw_proc *out
     }
     if (want & MW_SRC_STAT) {
         mw_stat_info si;
-        n = read_cached(st, pid, MW_FDC_STAT, "stat");
+        n = read_cached(st, pid, MW_FDC_STAT, "stat", &stat_cached);
         if (n < 0) {
             if (is_gone((int)n))
                 return (int)n;
             if (!is_denied((int)n))
                 return (int)n;
-            out->denied |= MW_SRC_STAT;
+            out->denied |= MW_SRC_STAT | MW_SRC_IDENT;
         } else if (mw_parse_stat(st->buf, (size_t)n, &si) == 0) {
             apply_stat(st, &si, out, have_status);
-            out->read |= MW_SRC_STAT;
+            remember_start(st, pid, si.starttime);
+            out->read |= MW_SRC_STAT | MW_SRC_IDENT;
         } else {
             return MW_EPARSE;
         }
     }
-    if ((want & (MW_SRC_STATUS | MW_SRC_STAT)) && !(out->read & (MW_SRC_STATUS | MW_SRC_STAT)))
+    if ((want & MW_SRC_IDENT) && !(out->read & MW_SRC_IDENT) && !(out->denied & MW_SRC_IDENT)) {
+        /* The start time: kept from an earlier scan when this call read the
+         * process's status through a descriptor that is still valid; else
+         * from stat, read once (its descriptor is not kept). */
+        mw_fdc_entry *e = status_cached ? mw_fdcache_entry(&st->fds, pid) : NULL;
+        mw_stat_info si;
+        if (e && e->have_start) {
+            set_start(st, out, e->start_ticks);
+            out->read |= MW_SRC_IDENT;
+        } else if ((n = read_file(st, pid, "stat")) < 0) {
+            if (is_gone((int)n))
+                return (int)n;
+            if (!is_denied((int)n))
+                return (int)n;
+            out->denied |= MW_SRC_IDENT;
+        } else if (mw_parse_stat(st->buf, (size_t)n, &si) == 0) {
+            apply_stat(st, &si, out, have_status);
+            remember_start(st, pid, si.starttime);
+            out->read |= MW_SRC_STAT | MW_SRC_IDENT;
+        } else {
+            return MW_EPARSE;
+        }
+    }
+    if ((want & (MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT)) &&
+        !(out->read & (MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT)))
         return -EACCES;
     mw_proc_set(out, MW_F_PID, pid);
     if (want & MW_SRC_SMAPS)
         read_smaps(st, pid, out);
     if (want & MW_SRC_IO)
         read_io(st, pid, out);
-    if (want & MW_SRC_CMDLINE)
-        read_cmdline(st, pid, out);
-    if (want & MW_SRC_PATH)
-        read_path(st, pid, out);
-    if (!(want & (MW_SRC_STATUS | MW_SRC_STAT)) && !out->read && !out->denied)
+    if ((want & MW_SRC_CMDLINE) && read_cmdline(st, pid, out) < 0)
+        return -ENOMEM;
+    if ((want & MW_SRC_PATH) && read_path(st, pid, out) < 0)
+        return -ENOMEM;
+    if (!(want & (MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT)) && !out->read && !out->denied)
         return -ESRCH;
     return MW_OK;
 }

@@ -1,5 +1,6 @@
 /* Open-addressing pid -> descriptors table; see fdcache.h. */
 #include "backend/linux/fdcache.h"
+#include "memwatch/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ void mw_fdcache_release(mw_fdcache *c)
         if (c->slots[i].pid)
             close_entry(c, &c->slots[i]);
     }
-    free(c->slots);
+    mw_free(c->slots);
     c->slots = NULL;
     c->capacity = c->used = 0;
 }
@@ -56,7 +57,7 @@ static mw_fdc_entry *lookup(mw_fdcache *c, int32_t pid)
 static int grow(mw_fdcache *c)
 {
     size_t cap = c->capacity ? c->capacity * 2 : 256;
-    mw_fdc_entry *old = c->slots, *slots = calloc(cap, sizeof *slots);
+    mw_fdc_entry *old = c->slots, *slots = mw_calloc(cap, sizeof *slots);
     size_t oldcap = c->capacity;
 
     if (!slots)
@@ -71,8 +72,13 @@ static int grow(mw_fdcache *c)
             slots[j] = old[i];
         }
     }
-    free(old);
+    mw_free(old);
     return 0;
+}
+
+mw_fdc_entry *mw_fdcache_entry(mw_fdcache *c, int32_t pid)
+{
+    return lookup(c, pid);
 }
 
 int mw_fdcache_get(mw_fdcache *c, int32_t pid, int kind)
@@ -101,6 +107,7 @@ int mw_fdcache_put(mw_fdcache *c, int32_t pid, int kind, int fd)
             i = (i + 1) & (c->capacity - 1);
         e = &c->slots[i];
         e->pid = pid;
+        e->have_start = 0;
         for (int k = 0; k < MW_FDC_KINDS; k++)
             e->fd[k] = -1;
         c->used++;

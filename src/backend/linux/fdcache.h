@@ -18,6 +18,8 @@ typedef struct mw_fdc_entry {
     int32_t pid;          /* 0: empty slot */
     int fd[MW_FDC_KINDS]; /* -1 when not open */
     unsigned generation;  /* the scan that last saw this pid */
+    int have_start;       /* start_ticks is known */
+    uint64_t start_ticks; /* stat's starttime, valid while fd[MW_FDC_STATUS] is */
 } mw_fdc_entry;
 
 typedef struct mw_fdcache {
@@ -38,6 +40,8 @@ int mw_fdcache_get(mw_fdcache *c, int32_t pid, int kind);
 /* Keep fd for (pid, kind). Returns 0, or -1 when the cache is full (the caller
  * then closes fd itself). */
 int mw_fdcache_put(mw_fdcache *c, int32_t pid, int kind, int fd);
+/* The entry of pid, or NULL (for the start time kept with it). */
+mw_fdc_entry *mw_fdcache_entry(mw_fdcache *c, int32_t pid);
 /* Close and forget every descriptor of pid (its process is gone). */
 void mw_fdcache_drop(mw_fdcache *c, int32_t pid);
 /* Start a scan / close the descriptors of pids the last scan did not see. */

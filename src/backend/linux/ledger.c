@@ -147,59 +147,23 @@ static int add_file_rows(void *state, int32_t pid, mw_ledger *out, const char *f
 
 /* ---- DRM fdinfo ---------------------------------------------------------------- */
 
-typedef struct gpu_region {
-    char key[64]; /* "total-vram", "resident-memory", ... */
-    int64_t bytes;
-} gpu_region;
-
 typedef struct gpu_client {
     char id[96]; /* drm-pdev + drm-client-id */
 } gpu_client;
-
-struct fdinfo_scan {
-    char pdev[48], client[32];
-    int is_drm;
-    gpu_region found[32];
-    int nfound;
-};
-
-static int fdinfo_line(void *ud, const char *key, size_t keylen, const char *val, size_t vallen)
-{
-    struct fdinfo_scan *fs = ud;
-    int64_t bytes;
-
-    if (keylen < 4 || memcmp(key, "drm-", 4) != 0)
-        return 0;
-    fs->is_drm = 1;
-    if (keylen == 8 && memcmp(key, "drm-pdev", 8) == 0) {
-        snprintf(fs->pdev, sizeof fs->pdev, "%.*s", (int)vallen, val);
-    } else if (keylen == 13 && memcmp(key, "drm-client-id", 13) == 0) {
-        snprintf(fs->client, sizeof fs->client, "%.*s", (int)vallen, val);
-    } else if (fs->nfound < 32 &&
-               ((keylen > 10 && memcmp(key, "drm-total-", 10) == 0) ||
-                (keylen > 13 && memcmp(key, "drm-resident-", 13) == 0) ||
-                (keylen > 11 && memcmp(key, "drm-memory-", 11) == 0)) &&
-               mw_parse_kv_size(val, vallen, &bytes) == 0) {
-        gpu_region *r = &fs->found[fs->nfound++];
-        snprintf(r->key, sizeof r->key, "%.*s", (int)(keylen - 4), key + 4);
-        r->bytes = bytes;
-    }
-    return 0;
-}
 
 static int add_gpu_rows(void *state, int32_t pid, mw_ledger *out)
 {
     int rootfd;
     const mw_sys *sys = mw_linux_sys(state, &rootfd);
     char path[64];
-    gpu_region sums[32];
+    mw_drm_region sums[MW_DRM_REGIONS_MAX];
     gpu_client seen[64];
     int nsums = 0, nseen = 0, fd, rc = 0;
     struct dirent *de;
     DIR *dir;
 
     snprintf(path, sizeof path, "%d/fd", (int)pid);
-    fd = sys->openat(rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = mw_sys_openat(sys, rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return 0; /* not ours to read: no gpu rows */
     dir = sys->fdopendir(fd);
@@ -211,7 +175,7 @@ static int add_gpu_rows(void *state, int32_t pid, mw_ledger *out)
         char link[300], target[256], info[300];
         const char *data;
         size_t len;
-        struct fdinfo_scan fs;
+        mw_fdinfo_drm fs;
         ssize_t n;
         int dup = 0;
 
@@ -227,9 +191,7 @@ static int add_gpu_rows(void *state, int32_t pid, mw_ledger *out)
         snprintf(info, sizeof info, "fdinfo/%s", de->d_name);
         if (mw_linux_read_rel(state, pid, info, &data, &len) < 0)
             continue;
-        memset(&fs, 0, sizeof fs);
-        mw_kv_each(data, len, fdinfo_line, &fs);
-        if (!fs.is_drm)
+        if (mw_parse_fdinfo_drm(data, len, &fs) < 0)
             continue;
         /* One DRM client can sit behind several descriptors (dup, fork):
          * count each (pdev, client-id) once. */
@@ -243,19 +205,21 @@ static int add_gpu_rows(void *state, int32_t pid, mw_ledger *out)
             if (nseen < 64)
                 snprintf(seen[nseen++].id, sizeof seen[0].id, "%s", id);
         }
-        for (int i = 0; i < fs.nfound; i++) {
+        for (int i = 0; i < fs.nregions; i++) {
             int j;
             for (j = 0; j < nsums; j++) {
-                if (strcmp(sums[j].key, fs.found[i].key) == 0)
+                if (strcmp(sums[j].key, fs.regions[i].key) == 0)
                     break;
             }
             if (j == nsums) {
-                if (nsums == 32)
+                if (nsums == MW_DRM_REGIONS_MAX)
                     continue;
-                sums[nsums] = fs.found[i];
+                sums[nsums] = fs.regions[i];
                 nsums++;
             } else {
-                sums[j].bytes += fs.found[i].bytes;
+                /* Saturate: fdinfo values are whatever the driver printed. */
+                int64_t b = fs.regions[i].bytes;
+                sums[j].bytes = sums[j].bytes > INT64_MAX - b ? INT64_MAX : sums[j].bytes + b;
             }
         }
     }

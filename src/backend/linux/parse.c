@@ -195,8 +195,14 @@ static int status_line(void *ud, const char *key, size_t keylen, const char *val
         }
         break;
     case 'T':
-        if (key_is(key, keylen, "Threads") && scan_i64(&p, end, &n) == 0)
-            mw_proc_set(out, MW_F_THREADS, n);
+        if (key_is(key, keylen, "Threads")) {
+            if (scan_i64(&p, end, &n) == 0)
+                mw_proc_set(out, MW_F_THREADS, n);
+            /* The kernel writes every line we use before this one (task_mem,
+             * then task_sig starting with Threads); the signal masks,
+             * capabilities and CPU lists after it are skipped unread. */
+            return 1;
+        }
         break;
     case 'K':
         if (key_is(key, keylen, "Kthread") && vallen > 0 && val[0] == '1')
@@ -252,9 +258,17 @@ int mw_parse_status(const char *buf, size_t len, mw_proc *out)
         out->flags |= MW_PROC_ZOMBIE;
     /* The macOS phys_footprint formula as far as Linux allows (see the
      * memory reference, section 5.2): all four terms or no footprint at all,
-     * never a partial sum. */
-    if (st.have_anon && st.have_shmem && st.have_swap && st.have_pte)
-        mw_proc_set(out, MW_F_FOOTPRINT, st.anon + st.shmem + st.swap + st.pte);
+     * never a partial sum. Each term is at most INT64_MAX (mw_parse_kv_size),
+     * so the sum is taken unsigned; one past INT64_MAX is no footprint. */
+    if (st.have_anon && st.have_shmem && st.have_swap && st.have_pte) {
+        uint64_t sum = (uint64_t)st.anon + (uint64_t)st.shmem;
+        if (sum <= (uint64_t)INT64_MAX)
+            sum += (uint64_t)st.swap;
+        if (sum <= (uint64_t)INT64_MAX)
+            sum += (uint64_t)st.pte;
+        if (sum <= (uint64_t)INT64_MAX)
+            mw_proc_set(out, MW_F_FOOTPRINT, (int64_t)sum);
+    }
     return MW_OK;
 }
 
@@ -263,7 +277,7 @@ int mw_parse_status(const char *buf, size_t len, mw_proc *out)
 int mw_parse_stat(const char *buf, size_t len, mw_stat_info *out)
 {
     const char *end = buf + len, *open, *close = NULL, *p;
-    uint64_t v[52];
+    uint64_t v[25]; /* fields 1..24: we need nothing after rss */
     int64_t pid;
     size_t n, field;
 
@@ -563,8 +577,9 @@ static int app_from_path(const char *path, size_t n, char *app, size_t applen)
         clen = (size_t)(slash - p);
         /* user@1000.service holds a user's whole session manager: it is a
          * container of apps, not an app; session-N.scope is a login. */
+        /* A NUL would cut the key short of its suffix: not a unit name. */
         if (clen > 0 && (ends_with(p, clen, ".service") || ends_with(p, clen, ".scope")) &&
-            !(clen > 5 && memcmp(p, "user@", 5) == 0) &&
+            !memchr(p, '\0', clen) && !(clen > 5 && memcmp(p, "user@", 5) == 0) &&
             !(clen > 8 && memcmp(p, "session-", 8) == 0) &&
             !(clen == 10 && memcmp(p, "init.scope", 10) == 0)) {
             best = p;
@@ -613,4 +628,49 @@ int mw_parse_cgroup_app(const char *buf, size_t len, char *app, size_t applen)
     if (v1 && app_from_path(v1, v1len, app, applen) == 0)
         return MW_OK;
     return MW_EPARSE;
+}
+
+/* ---- DRM fdinfo ------------------------------------------------------------------- */
+
+/* Up to cap-1 bytes of s (n bytes, stopping at a NUL) as a C string. */
+static void copy_bounded(char *dst, size_t cap, const char *s, size_t n)
+{
+    size_t o = 0;
+
+    while (o < n && o + 1 < cap && s[o] != '\0') {
+        dst[o] = s[o];
+        o++;
+    }
+    dst[o] = '\0';
+}
+
+static int fdinfo_line(void *ud, const char *key, size_t keylen, const char *val, size_t vallen)
+{
+    mw_fdinfo_drm *fs = ud;
+    int64_t bytes;
+
+    if (keylen < 4 || memcmp(key, "drm-", 4) != 0)
+        return 0;
+    fs->is_drm = 1;
+    if (key_is(key, keylen, "drm-pdev")) {
+        copy_bounded(fs->pdev, sizeof fs->pdev, val, vallen);
+    } else if (key_is(key, keylen, "drm-client-id")) {
+        copy_bounded(fs->client, sizeof fs->client, val, vallen);
+    } else if (fs->nregions < MW_DRM_REGIONS_MAX &&
+               ((keylen > 10 && memcmp(key, "drm-total-", 10) == 0) ||
+                (keylen > 13 && memcmp(key, "drm-resident-", 13) == 0) ||
+                (keylen > 11 && memcmp(key, "drm-memory-", 11) == 0)) &&
+               mw_parse_kv_size(val, vallen, &bytes) == 0) {
+        mw_drm_region *r = &fs->regions[fs->nregions++];
+        copy_bounded(r->key, sizeof r->key, key + 4, keylen - 4);
+        r->bytes = bytes;
+    }
+    return 0;
+}
+
+int mw_parse_fdinfo_drm(const char *buf, size_t len, mw_fdinfo_drm *out)
+{
+    memset(out, 0, sizeof *out);
+    mw_kv_each(buf, len, fdinfo_line, out);
+    return out->is_drm ? MW_OK : MW_EPARSE;
 }

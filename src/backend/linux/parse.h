@@ -98,4 +98,28 @@ int mw_kv_each(const char *buf, size_t len, mw_kv_cb cb, void *ud);
  */
 int mw_parse_kv_size(const char *val, size_t vallen, int64_t *bytes);
 
+/* ---- DRM fdinfo (/proc/PID/fdinfo/N of a /dev/dri descriptor) ----------------- */
+
+#define MW_DRM_REGIONS_MAX 32
+
+typedef struct mw_drm_region {
+    char key[64]; /* the key without "drm-": "total-vram", "resident-memory", ... */
+    int64_t bytes;
+} mw_drm_region;
+
+typedef struct mw_fdinfo_drm {
+    int is_drm;                                /* some line starts with "drm-" */
+    char pdev[48];                             /* drm-pdev, truncated; "" when absent */
+    char client[32];                           /* drm-client-id, truncated; "" when absent */
+    mw_drm_region regions[MW_DRM_REGIONS_MAX]; /* drm-total-*, drm-resident-*, drm-memory-* */
+    int nregions; /* the first MW_DRM_REGIONS_MAX sizes that parse, in file order */
+} mw_fdinfo_drm;
+
+/*
+ * The DRM usage stats of one fdinfo file (Documentation/gpu/drm-usage-stats):
+ * the device, the client id and every memory region line whose value is a
+ * size. MW_EPARSE when the file has no drm- key at all (not a DRM client).
+ */
+int mw_parse_fdinfo_drm(const char *buf, size_t len, mw_fdinfo_drm *out);
+
 #endif

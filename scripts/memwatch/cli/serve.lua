@@ -1,0 +1,361 @@
+-- memwatch serve: the process memory gauges for Prometheus, either over HTTP
+-- (GET /metrics, libmicrohttpd driven from this thread by memwatch.core's
+-- http_listen) or as a file for node_exporter's textfile collector.
+local memwatch = require "memwatch"
+local core = require "memwatch.core"
+local options = require "memwatch.options"
+local format = require "memwatch.format"
+local group = require "memwatch.group"
+local metrics = require "memwatch.metrics"
+
+local DEFAULT_LISTEN = "127.0.0.1:9187"
+local CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+local TEXT = "text/plain; charset=utf-8"
+local EINVAL = 22
+
+local M = {}
+
+local function say(...)
+    io.stderr:write("memwatch serve: ", ...)
+    io.stderr:write("\n")
+    io.stderr:flush()
+end
+
+--- parse_listen("127.0.0.1:9187" | "[::1]:9187" | "localhost:9187" | ":9187")
+-- -> host, port | nil, message
+function M.parse_listen(s)
+    local host, port = s:match("^%[([^%]]*)%]:(%d+)$")
+    if not host then host, port = s:match("^([^:]*):(%d+)$") end
+    if not host then
+        return nil, string.format("--listen: '%s' is not ADDRESS:PORT (for example 127.0.0.1:9187 or [::1]:9187)", s)
+    end
+    port = tonumber(port)
+    if not port or port > 65535 then return nil, string.format("--listen: port %s is not in 0..65535", port) end
+    if host == "" then host = "0.0.0.0" end
+    if host == "localhost" then host = "127.0.0.1" end
+    local valid = host:find(":", 1, true) ~= nil
+    local octets = { host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$") }
+    if #octets == 4 then
+        valid = true
+        for _, o in ipairs(octets) do valid = valid and tonumber(o) <= 255 end
+    end
+    if not valid then
+        return nil, string.format("--listen: '%s' is not an IPv4 or IPv6 address", host)
+    end
+    return host, port
+end
+
+--- is_loopback(host) -> true for 127.0.0.0/8, ::1 and ::ffff:127.x.x.x
+function M.is_loopback(host)
+    local a = host:match("^127%.%d+%.%d+%.%d+$") or host:match("^::[fF][fF][fF][fF]:127%.%d+%.%d+%.%d+$")
+    return a ~= nil or host == "::1" or host == "0:0:0:0:0:0:0:1"
+end
+
+M.WARNING = "WARNING: listening on %s, beyond loopback. Any host that can reach this address can read the " ..
+    "name, user and memory of every exported process, without authentication or TLS. Keep the default " ..
+    "127.0.0.1, or put it behind a firewall or an authenticating proxy."
+
+-- One scrape: the records, grouped and cut to the top N, through the
+-- prometheus format, followed by the script's metrics and memwatch's own.
+local function scraper(cfg)
+    local families_self = function(duration, nrec)
+        local me = memwatch.self()
+        local fams = {
+            { name = "memwatch_scrape_duration_seconds", help = "Time memwatch took to read and render this scrape.",
+                type = "gauge", samples = { { labels = {}, value = duration } } },
+            { name = "memwatch_scrape_processes", help = "Processes read in this scrape (before --top).",
+                type = "gauge", samples = { { labels = {}, value = nrec } } },
+        }
+        if me and me.footprint then
+            fams[#fams + 1] = { name = "memwatch_self_footprint_bytes", help = "memwatch's own memory footprint.",
+                type = "gauge", samples = { { labels = {}, value = me.footprint } } }
+        end
+        if me and me.resident then
+            fams[#fams + 1] = { name = "memwatch_self_resident_bytes", help = "memwatch's own resident set size.",
+                type = "gauge", samples = { { labels = {}, value = me.resident } } }
+        end
+        return fams
+    end
+
+    return function()
+        local t0 = core.now()
+        local recs = {}
+        for _, filter in ipairs(cfg.filters) do
+            for _, r in ipairs(memwatch.processes(filter)) do
+                if not r.kernel_thread or cfg.all then recs[#recs + 1] = r end
+            end
+        end
+        local nrec = #recs
+        local rows = recs
+        local grouping = cfg.group ~= "none" and cfg.group or nil
+        if grouping then
+            -- Group pss sums need every member's pss: read them all.
+            if cfg.pss then
+                for _, r in ipairs(recs) do local _ = r.pss end
+            end
+            rows = group.group(recs, grouping)
+        end
+        table.sort(rows, function(a, b)
+            local x, y = rawget(a, "footprint") or -1, rawget(b, "footprint") or -1
+            if x ~= y then return x > y end
+            return (rawget(a, "pid") or 0) < (rawget(b, "pid") or 0) or tostring(a.key) < tostring(b.key)
+        end)
+        if cfg.top and #rows > cfg.top then
+            local cut = {}
+            for i = 1, cfg.top do cut[i] = rows[i] end
+            rows = cut
+        end
+        if cfg.pss and not grouping then
+            for _, r in ipairs(rows) do local _ = r.pss end -- read smaps_rollup now (lazily read field)
+        end
+        local user = metrics.collect(recs, function(msg) say("metrics collector failed: ", msg) end)
+        local parts = {}
+        local w = format.new("prometheus", { grouping = grouping })
+        w:begin(function(s) parts[#parts + 1] = s end)
+        for _, r in ipairs(rows) do w:record(r) end
+        w:families(user)
+        w:families(families_self(core.now() - t0, nrec))
+        w:finish()
+        return table.concat(parts)
+    end
+end
+
+-- The HTTP policy: GET /metrics only, and never a request body.
+function M.handler(scrape)
+    return function(req)
+        if req.method ~= "GET" then
+            return 405, string.format("method %s not allowed: only GET /metrics\n", req.method),
+                { ["Content-Type"] = TEXT, Allow = "GET" }
+        end
+        if (req.content_length and req.content_length ~= 0) or req.chunked then
+            return 413, "a request body is not allowed\n", { ["Content-Type"] = TEXT, Connection = "close" }
+        end
+        if req.path ~= "/metrics" then
+            return 404, "not found: the metrics are at /metrics\n", { ["Content-Type"] = TEXT }
+        end
+        local ok, body = pcall(scrape)
+        if not ok then
+            if tostring(body):find("interrupted!", 1, true) then error(body, 0) end
+            say("scrape failed: ", tostring(body))
+            return 500, "scrape failed\n", { ["Content-Type"] = TEXT }
+        end
+        return 200, body, { ["Content-Type"] = CONTENT_TYPE }
+    end
+end
+
+-- The rules script's watch engine, when it registered rules.
+local function rules_engine()
+    local w = package.loaded["memwatch.watch"]
+    if not w or not w.default then return nil end
+    local e = w.default()
+    if e.rules and #e.rules > 0 then return e end
+    return nil
+end
+
+local function load_rules(path)
+    local chunk, err = loadfile(path)
+    if not chunk then return nil, "--rules: " .. tostring(err) end
+    local ok, e = pcall(chunk)
+    if not ok then return nil, "--rules: " .. tostring(e) end
+    return true
+end
+
+-- Writes PATH.tmp, then renames it over PATH: a reader sees the old file or
+-- the new one, never half of one.
+function M.write_textfile(path, body)
+    local tmp = path .. ".tmp"
+    local f, err = io.open(tmp, "wb")
+    if not f then return nil, string.format("cannot write %s: %s", tmp, err) end
+    local ok, werr = f:write(body)
+    local cok, cerr = f:close()
+    if not ok or not cok then
+        os.remove(tmp)
+        return nil, string.format("cannot write %s: %s", tmp, tostring(werr or cerr))
+    end
+    local rok, rerr = os.rename(tmp, path)
+    if not rok then
+        os.remove(tmp)
+        return nil, string.format("cannot rename %s to %s: %s", tmp, path, tostring(rerr))
+    end
+    return true
+end
+
+local function exit_code(sig)
+    if sig == "INT" then return 130 end
+    return 0
+end
+
+local function run_textfile(cfg, scrape)
+    local first = true
+    core.catch_signals(true)
+    local ok, result, failure = pcall(function()
+        while true do
+            local ok, err = M.write_textfile(cfg.textfile, scrape())
+            if not ok then
+                if first or cfg.once then return nil, err end
+                say(err)
+            end
+            first = false
+            if cfg.once then return 0 end
+            local deadline = core.now() + cfg.every
+            while true do
+                local engine = rules_engine()
+                local wait = deadline - core.now()
+                if engine then
+                    local next_at = engine:tick(core.now())
+                    wait = math.min(wait, next_at - core.now())
+                end
+                if wait > 0 and core.wait_signal(wait) then
+                    local sig = core.take_signal()
+                    if sig == "INT" or sig == "TERM" then
+                        say("stopped (SIG", sig, ")")
+                        return exit_code(sig)
+                    end
+                end
+                if core.now() >= deadline then break end
+            end
+        end
+    end)
+    core.catch_signals(false)
+    if not ok then error(result, 0) end
+    return result, failure
+end
+
+local function run_http(cfg, scrape)
+    -- Said before binding, so even a failed attempt beyond loopback is loud.
+    if not M.is_loopback(cfg.host) then say(string.format(M.WARNING, cfg.listen)) end
+    local server, err, errno = core.http_listen(cfg.host, cfg.port)
+    if not server then
+        if errno == EINVAL then return false, "--listen: " .. err end
+        return nil, err
+    end
+    if not server:loopback() and M.is_loopback(cfg.host) then say(string.format(M.WARNING, cfg.listen)) end
+    local shown = server:address():find(":", 1, true) and "[" .. server:address() .. "]" or server:address()
+    say(string.format("listening on http://%s:%d/metrics", shown, server:port()))
+    local handler = M.handler(scrape)
+    core.catch_signals(true)
+    local ok, result = pcall(function()
+        while true do
+            local wait = 1.0
+            local engine = rules_engine()
+            if engine then
+                wait = math.max(0, math.min(wait, engine:tick(core.now()) - core.now()))
+            end
+            local _, herr, sig = server:serve(handler, wait, core.take_signal)
+            if herr then
+                if tostring(herr):find("interrupted!", 1, true) then return exit_code("INT") end
+                say("request handler failed: ", tostring(herr))
+            end
+            if sig == "INT" or sig == "TERM" then
+                say("stopped (SIG", sig, ")")
+                return exit_code(sig)
+            end
+        end
+    end)
+    core.catch_signals(false)
+    server:close()
+    if not ok then error(result, 0) end
+    return result
+end
+
+M.command = options.command {
+    name = "serve",
+    summary = "Prometheus /metrics endpoint, or a textfile for node_exporter",
+    usage = [[
+usage: memwatch serve [--listen=ADDRESS:PORT] [--group=none|name|tree|app|user]
+                      [--top=N] [--name=NAME]... [--match=PATTERN] [--user=USER]
+                      [--pid=PID]... [--pss] [--all] [--rules=FILE.lua]
+       memwatch serve --textfile=PATH [--every=15s] [--once] [same selection options]
+
+Serves GET /metrics on 127.0.0.1:9187 (the default --listen) in the
+Prometheus text format: process_memory_footprint_bytes, _usage_bytes
+(resident), _virtual_bytes, _swap_bytes, _resident_peak_bytes (and
+_pss_bytes with --pss) per process, labelled pid, name and user; with
+--group, memwatch_group_memory_*{grouping=,group=} and
+memwatch_group_processes instead; and memwatch's own scrape duration and
+footprint. --name (repeatable), --match, --user and --pid select processes,
+--top keeps the N largest by footprint (processes, or groups). Binding beyond
+loopback prints a warning. Other methods get 405, other paths 404.
+
+--textfile writes the same text to PATH every --every (PATH.tmp, then a
+rename), for node_exporter's textfile collector; --once writes once and exits.
+--rules runs a Lua script first: it may add metrics (memwatch.metrics) and
+watch rules, which are run between requests. Ctrl-C or SIGTERM stops.
+]],
+    options = {
+        listen = { arg = true, short = "l" },
+        textfile = { arg = true },
+        every = { arg = true },
+        once = {},
+        group = { arg = true, values = group.MODES, short = "g" },
+        top = { arg = true, short = "n" },
+        name = { arg = true, many = true },
+        match = { arg = true },
+        user = { arg = true, short = "u" },
+        pid = { arg = true, many = true },
+        pss = {},
+        all = { short = "a" },
+        rules = { arg = true },
+        help = { short = "h" },
+    },
+    run = function(opts, pos)
+        if #pos > 0 then return false, string.format("unexpected argument '%s'", pos[1]) end
+        local cfg = { group = opts.group or "none", all = opts.all, pss = opts.pss, once = opts.once,
+            textfile = opts.textfile }
+        if opts.textfile and opts.listen then return false, "--textfile and --listen cannot be used together" end
+        if not opts.textfile and (opts.every or opts.once) then
+            return false, (opts.every and "--every" or "--once") .. " needs --textfile"
+        end
+        if opts.textfile == "" then return false, "--textfile needs a path" end
+        if opts.top then
+            local n = math.tointeger(tonumber(opts.top))
+            if not n or n < 1 then return false, string.format("--top must be a positive integer, got '%s'", opts.top) end
+            cfg.top = n
+        end
+        cfg.every = 15
+        if opts.every then
+            local ok, s = pcall(core.parse_duration, opts.every)
+            if not ok then return false, "--every: " .. (tostring(s):gsub("^.-:%d+: ", "")) end
+            if s <= 0 then return false, "--every must be greater than 0" end
+            cfg.every = s
+        end
+        cfg.listen = opts.listen or DEFAULT_LISTEN
+        if not opts.textfile then
+            local host, port = M.parse_listen(cfg.listen)
+            if not host then return false, port end
+            cfg.host, cfg.port = host, port
+        end
+        -- The selection: one filter per --name (their union), each with the
+        -- other keys.
+        local base = { match = opts.match, user = opts.user }
+        if opts.pid then
+            base.pid = {}
+            for _, p in ipairs(opts.pid) do
+                local n = math.tointeger(tonumber(p))
+                if not n or n < 1 then return false, string.format("--pid must be a process id, got '%s'", p) end
+                base.pid[#base.pid + 1] = n
+            end
+        end
+        cfg.filters = {}
+        for _, n in ipairs(opts.name or { false }) do
+            local f = {}
+            for k, v in pairs(base) do f[k] = v end
+            if n then f.name = n end
+            cfg.filters[#cfg.filters + 1] = f
+        end
+        local ok, err = pcall(require("memwatch.select").compile, cfg.filters[1], "selection")
+        if not ok then return false, (tostring(err):gsub("^.-:%d+: ", "")) end
+        if opts.rules then
+            local rok, rerr = load_rules(opts.rules)
+            if not rok then return nil, rerr end
+        end
+        local scrape = scraper(cfg)
+        if opts.textfile then return run_textfile(cfg, scrape) end
+        return run_http(cfg, scrape)
+    end,
+}
+
+return setmetatable(M, {
+    __call = function(_, argv) return M.command(argv) end,
+    __index = function(_, k) return M.command[k] end,
+})

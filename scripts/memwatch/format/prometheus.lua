@@ -1,0 +1,141 @@
+-- memwatch.format.prometheus: the Prometheus text exposition format (0.0.4).
+-- Every family has its HELP and TYPE lines and all its samples together;
+-- label values are valid UTF-8 (bad bytes become U+FFFD) with \, " and
+-- newline escaped; no timestamps (the scraper stamps samples, and node_
+-- exporter's textfile collector refuses them).
+--
+-- Process rows give the process_memory_* gauges (labels pid, name, user);
+-- group rows (opts.grouping) give memwatch_group_* (labels grouping, group).
+-- Extra families (memwatch's own metrics, a script's memwatch.metrics) come
+-- through writer:families(list) or opts.families and are printed last:
+--   {name=, help=, type="gauge"|"counter", samples={{labels={k=v}, value=n}, ...}}
+local text = require "memwatch.text"
+
+local M = {}
+
+-- Process gauges: record field -> metric name, help. Names follow Prometheus
+-- conventions (base unit bytes, suffix _bytes) and OpenTelemetry's
+-- process.memory.* (process.memory.usage is the resident set).
+M.PROCESS = {
+    { "footprint", "process_memory_footprint_bytes",
+        "Memory footprint: the process's own memory in RAM, compressed or swapped (macOS phys_footprint, " ..
+        "Activity Monitor's Memory; Linux RssAnon + RssShmem + VmSwap + VmPTE)." },
+    { "resident", "process_memory_usage_bytes",
+        "Resident set size, shared and file pages included (OpenTelemetry process.memory.usage; " ..
+        "Activity Monitor's Real Memory)." },
+    { "virtual", "process_memory_virtual_bytes", "Virtual address space size (OpenTelemetry process.memory.virtual)." },
+    { "swap", "process_memory_swap_bytes", "Private anonymous memory swapped out (Linux VmSwap)." },
+    { "pss", "process_memory_pss_bytes",
+        "Proportional set size (Linux smaps_rollup Pss), only for processes whose smaps_rollup is readable." },
+    { "resident_peak", "process_memory_resident_peak_bytes", "Peak resident set size (Linux VmHWM)." },
+    { "footprint_peak", "process_memory_footprint_peak_bytes",
+        "Lifetime peak of the memory footprint (macOS ri_lifetime_max_phys_footprint)." },
+}
+
+M.GROUP = {
+    { "footprint", "memwatch_group_memory_footprint_bytes", "Sum of the memory footprint of the group's processes." },
+    { "resident", "memwatch_group_memory_usage_bytes",
+        "Sum of the resident set size of the group's processes (over-counts pages they share)." },
+    { "swap", "memwatch_group_memory_swap_bytes", "Sum of the swapped-out memory of the group's processes." },
+    { "pss", "memwatch_group_memory_pss_bytes",
+        "Sum of the proportional set size of the group's processes (only when every member's is readable)." },
+    { "count", "memwatch_group_processes", "Number of processes in the group." },
+}
+
+function M.escape_label(v, printable)
+    v = text.utf8_clean(tostring(v))
+    if printable then v = text.printable(v) end
+    return (v:gsub('[\\"\n]', { ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n" }))
+end
+
+function M.escape_help(s)
+    return (tostring(s):gsub("[\\\n]", { ["\\"] = "\\\\", ["\n"] = "\\n" }))
+end
+
+function M.number(v)
+    if math.type(v) == "integer" then return string.format("%d", v) end
+    if v ~= v then return "NaN" end
+    if v == math.huge then return "+Inf" end
+    if v == -math.huge then return "-Inf" end
+    if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", math.floor(v)) end
+    return string.format("%.15g", v)
+end
+
+-- {k=v} -> '{a="1",b="2"}' in key order ("" when empty).
+function M.labels(map, printable)
+    local keys = {}
+    for k in pairs(map or {}) do keys[#keys + 1] = k end
+    if #keys == 0 then return "" end
+    table.sort(keys)
+    local parts = {}
+    for i, k in ipairs(keys) do parts[i] = string.format('%s="%s"', k, M.escape_label(map[k], printable)) end
+    return "{" .. table.concat(parts, ",") .. "}"
+end
+
+-- Renders families in order; a family without samples prints nothing.
+function M.render_families(families, printable, seen_names)
+    local out = {}
+    for _, fam in ipairs(families) do
+        if seen_names then
+            if seen_names[fam.name] then goto next end
+            seen_names[fam.name] = true
+        end
+        if fam.samples and #fam.samples > 0 then
+            out[#out + 1] = string.format("# HELP %s %s\n# TYPE %s %s\n", fam.name, M.escape_help(fam.help or ""),
+                fam.name, fam.type or "gauge")
+            local seen = {}
+            for _, s in ipairs(fam.samples) do
+                local l = M.labels(s.labels, printable)
+                -- Two samples with the same labels would make the scrape fail.
+                if not seen[l] then
+                    seen[l] = true
+                    out[#out + 1] = fam.name .. l .. " " .. M.number(s.value) .. "\n"
+                end
+            end
+        end
+        ::next::
+    end
+    return table.concat(out)
+end
+
+M.name = "prometheus"
+M.description = "Prometheus text exposition (HELP, TYPE, escaped labels)"
+
+function M.new(opts, emit)
+    local grouping = opts.grouping
+    local defs = grouping and M.GROUP or M.PROCESS
+    local fams = {}
+    for i, d in ipairs(defs) do fams[i] = { name = d[2], help = d[3], type = "gauge", samples = {} } end
+    local extra = {}
+    local used_group = {}
+    return {
+        record = function(_, row)
+            local labels
+            if grouping then
+                local g = row.label or row.key
+                if g == nil or used_group[g] then g = row.key end
+                used_group[g] = true
+                labels = { grouping = grouping, group = g }
+            else
+                labels = { pid = rawget(row, "pid"), name = rawget(row, "name") or "",
+                    user = rawget(row, "user") or rawget(row, "uid") or "" }
+            end
+            for i, d in ipairs(defs) do
+                local v = rawget(row, d[1])
+                if type(v) == "number" then
+                    local s = fams[i].samples
+                    s[#s + 1] = { labels = labels, value = v }
+                end
+            end
+        end,
+        families = function(_, list)
+            for _, f in ipairs(list) do extra[#extra + 1] = f end
+        end,
+        finish = function()
+            local seen = {}
+            emit(M.render_families(fams, opts.printable, seen) .. M.render_families(extra, opts.printable, seen))
+        end,
+    }
+end
+
+return M

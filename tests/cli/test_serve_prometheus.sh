@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Integration (issue 6): a real Prometheus server scrapes `memwatch serve`
+# every second; its HTTP API must then return the footprint of a known child
+# process. Loopback only, a temporary data directory, bounded to ~40 s, and
+# every process killed on exit. Needs prometheus (Debian package prometheus)
+# and curl; skips with a message without them.
+set -u
+export LC_ALL=C
+
+: "${MEMWATCH:?MEMWATCH must name the memwatch binary}"
+for tool in prometheus curl python3; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "SKIP: $tool is not installed (Debian: apt-get install $tool; scripts/setup.sh test installs it)"
+        exit 77
+    fi
+done
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-prom.XXXXXX")
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.2
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+START=$(date +%s)
+DEADLINE=$((START + 40))
+
+die() {
+    echo "FAIL: $*" >&2
+    for f in serve.err prometheus.log; do
+        [ -s "$TMP/$f" ] && { echo "--- $f (tail)" >&2; tail -n 15 "$TMP/$f" >&2; }
+    done
+    exit 1
+}
+
+# A known child: a copy of sleep under a unique name.
+CHILD_NAME="mwprom$$"
+CHILD_NAME=${CHILD_NAME:0:15}
+cp "$(command -v sleep)" "$TMP/$CHILD_NAME"
+"$TMP/$CHILD_NAME" 120 &
+CHILD=$!
+PIDS+=("$CHILD")
+
+# memwatch serve on a free loopback port (port 0: the kernel picks; read it back).
+"$MEMWATCH" serve --listen 127.0.0.1:0 >"$TMP/serve.out" 2>"$TMP/serve.err" </dev/null &
+SERVE=$!
+PIDS+=("$SERVE")
+MW_PORT=""
+while [ -z "$MW_PORT" ] && [ "$(date +%s)" -lt "$DEADLINE" ]; do
+    MW_PORT=$(sed -n 's|^memwatch serve: listening on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$TMP/serve.err")
+    kill -0 "$SERVE" 2>/dev/null || die "memwatch serve exited"
+    sleep 0.05
+done
+[ -n "$MW_PORT" ] || die "memwatch serve did not start"
+
+# A free port for Prometheus itself.
+PROM_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+cat >"$TMP/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: memwatch
+    static_configs:
+      - targets: ["127.0.0.1:$MW_PORT"]
+EOF
+mkdir "$TMP/data"
+prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/data" \
+    --web.listen-address="127.0.0.1:$PROM_PORT" >"$TMP/prometheus.log" 2>&1 </dev/null &
+PROM=$!
+PIDS+=("$PROM")
+
+# query EXPR -> the API's JSON on stdout
+query() {
+    curl -s -m 2 -G "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1"
+}
+# value_of JSON -> the first sample's value and name label, or nothing
+value_of() {
+    python3 -c '
+import json, sys
+try:
+    d = json.loads(sys.argv[1])
+except ValueError:
+    sys.exit(0)
+r = d.get("data", {}).get("result", [])
+if d.get("status") == "success" and r:
+    print(r[0]["value"][1], r[0]["metric"].get("name", ""), r[0]["metric"].get("user", ""))
+' "$1"
+}
+
+FOUND=""
+while [ "$(date +%s)" -lt "$DEADLINE" ]; do
+    kill -0 "$PROM" 2>/dev/null || die "prometheus exited"
+    kill -0 "$SERVE" 2>/dev/null || die "memwatch serve exited"
+    FOUND=$(value_of "$(query "process_memory_footprint_bytes{pid=\"$CHILD\"}")")
+    [ -n "$FOUND" ] && break
+    sleep 0.5
+done
+[ -n "$FOUND" ] || die "Prometheus has no process_memory_footprint_bytes{pid=\"$CHILD\"} after 40 s"
+
+read -r VALUE NAME USER_ <<<"$FOUND"
+FAIL=0
+check() { # cond-exit-status what
+    if [ "$1" -eq 0 ]; then echo "ok: $2"; else echo "FAIL: $2" >&2; FAIL=$((FAIL + 1)); fi
+}
+[ "$NAME" = "$CHILD_NAME" ]
+check $? "name label is $CHILD_NAME (got $NAME)"
+[ "$USER_" = "$(id -un)" ]
+check $? "user label is $(id -un) (got $USER_)"
+# The footprint Prometheus stored is what memwatch reads for the child
+# (a sleeping process: its footprint does not move).
+WANT=$("$MEMWATCH" -e "print(memwatch.process($CHILD).footprint)")
+[ "$VALUE" = "$WANT" ] && [ "$VALUE" -gt 0 ]
+check $? "footprint $VALUE bytes = memwatch's reading $WANT"
+UP=$(value_of "$(query 'up{job="memwatch"}')")
+[ "${UP%% *}" = 1 ]
+check $? "up{job=\"memwatch\"} is 1 (got ${UP%% *})"
+SELF=$(value_of "$(query 'memwatch_self_footprint_bytes')")
+[ -n "$SELF" ] && [ "${SELF%% *}" -gt 0 ]
+check $? "memwatch_self_footprint_bytes scraped (${SELF%% *})"
+DUR=$(value_of "$(query 'memwatch_scrape_duration_seconds')")
+[ -n "$DUR" ]
+check $? "memwatch_scrape_duration_seconds scraped (${DUR%% *} s)"
+
+echo "finished in $(($(date +%s) - START)) s"
+[ "$FAIL" -eq 0 ]
