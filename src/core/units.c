@@ -125,6 +125,12 @@ int mw_parse_duration(const char *text, double *seconds, const char **why)
         if (i == sizeof units / sizeof units[0])
             return MW_EINVAL;
         value *= units[i].seconds;
+        /* 300 digits of hours overflow to infinity (found by fuzz_units). */
+        if (!isfinite(value)) {
+            if (why)
+                *why = "duration too large";
+            return MW_EINVAL;
+        }
     }
     *seconds = value;
     if (why)

@@ -22,6 +22,8 @@
  */
 #include "lua/lhttp.h"
 
+#include "lua/laux.h"
+
 #include "lua/lmemwatch.h"
 
 #include <arpa/inet.h>
@@ -91,17 +93,6 @@ static struct server *open_server(lua_State *L, int idx, const char *what)
     return s;
 }
 
-/* MHD takes a non-const buffer with MHD_RESPMEM_MUST_COPY and only copies it. */
-static void *unconst(const void *p)
-{
-    union {
-        const void *c;
-        void *m;
-    } u;
-    u.c = p;
-    return u.m;
-}
-
 /*
  * Runs in protected mode: builds the request table, calls the handler,
  * checks what it returned. Stack in: handler, request (light userdata).
@@ -163,7 +154,7 @@ static int call_handler(lua_State *L)
 static enum MHD_Result queue_static(struct MHD_Connection *conn, unsigned status, const char *text)
 {
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), unconst(text), MHD_RESPMEM_PERSISTENT);
+        MHD_create_response_from_buffer(strlen(text), mw_l_unconst(text), MHD_RESPMEM_PERSISTENT);
     enum MHD_Result ok;
     if (!r)
         return MHD_NO;
@@ -199,7 +190,7 @@ static enum MHD_Result respond(struct call *c, struct request *rq)
     c->handled++;
     status = (unsigned)lua_tointeger(L, top + 1);
     body = lua_tolstring(L, top + 2, &len);
-    r = MHD_create_response_from_buffer(len, unconst(body), MHD_RESPMEM_MUST_COPY);
+    r = MHD_create_response_from_buffer(len, mw_l_unconst(body), MHD_RESPMEM_MUST_COPY);
     if (!r) {
         lua_settop(L, top);
         return queue_static(rq->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, internal_error);

@@ -7,6 +7,7 @@
  * the environment returns nil, message, errno.
  */
 #include "lua/lmemwatch.h"
+#include "lua/laux.h"
 #include "lua/ljson.h"
 #include "lua/lhttp.h"
 #include "lua/lwatch.h"
@@ -39,18 +40,6 @@ static int ctx_gc(lua_State *L)
     mw_ctx_close(box->ctx);
     box->ctx = NULL;
     return 0;
-}
-
-/* Environmental failure: nil, "what: strerror", errno (luaL_fileresult style). */
-static int push_fail(lua_State *L, int code, const char *what)
-{
-    luaL_pushfail(L);
-    if (what)
-        lua_pushfstring(L, "%s: %s", what, mw_strerror(code));
-    else
-        lua_pushstring(L, mw_strerror(code));
-    lua_pushinteger(L, code < 0 && code > -4096 ? -code : 0);
-    return 3;
 }
 
 static int open_ctx(lua_State *L, const char *root)
@@ -273,10 +262,10 @@ static int l_read(lua_State *L)
     int rc;
 
     if (pid <= 0 || pid > INT32_MAX)
-        return push_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
+        return mw_l_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
     rc = mw_proc_read(ctx, (int32_t)pid, want, &p);
     if (rc < 0)
-        return push_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
+        return mw_l_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
     push_record(L, ctx, &p, push_record_context(L));
     mw_proc_release(&p);
     return 1;
@@ -301,7 +290,7 @@ static int l_system(lua_State *L)
     int rc = mw_system_read(ctx, &s);
 
     if (rc < 0)
-        return push_fail(L, rc, "system memory");
+        return mw_l_fail(L, rc, "system memory");
     lua_createtable(L, 0, 12);
 #define HAS(bit) (s.present & ((uint64_t)1 << (bit)))
     if (HAS(MW_SYS_TOTAL))
@@ -352,10 +341,10 @@ static int l_ledger(lua_State *L)
     int rc;
 
     if (pid < 0 || pid > INT32_MAX)
-        return push_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
+        return mw_l_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
     rc = mw_ledger_read(ctx, (int32_t)pid, &led);
     if (rc < 0)
-        return push_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
+        return mw_l_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
     lua_createtable(L, (int)led.count, 0);
     for (size_t i = 0; i < led.count; i++) {
         const mw_ledger_row *r = &led.rows[i];
@@ -385,10 +374,10 @@ static int l_app_key(lua_State *L)
     int rc;
 
     if (pid <= 0 || pid > INT32_MAX)
-        return push_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
+        return mw_l_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
     rc = mw_app_key(ctx, (int32_t)pid, buf, sizeof buf);
     if (rc < 0)
-        return push_fail(L, rc, lua_pushfstring(L, "pid %I", pid));
+        return mw_l_fail(L, rc, lua_pushfstring(L, "pid %I", pid));
     lua_pushstring(L, buf);
     return 1;
 }
@@ -399,7 +388,7 @@ static int l_user_uid(lua_State *L)
     const char *name = luaL_checkstring(L, 1);
     int64_t uid;
     if (mw_user_uid(ctx, name, &uid) < 0)
-        return push_fail(L, -ENOENT, lua_pushfstring(L, "user '%s'", name));
+        return mw_l_fail(L, -ENOENT, lua_pushfstring(L, "user '%s'", name));
     lua_pushinteger(L, (lua_Integer)uid);
     return 1;
 }
@@ -420,7 +409,7 @@ static int l_set_root(lua_State *L)
     const char *root = luaL_checkstring(L, 1);
     int rc = open_ctx(L, root);
     if (rc < 0)
-        return push_fail(L, rc, root);
+        return mw_l_fail(L, rc, root);
     lua_pushboolean(L, 1);
     return 1;
 }

@@ -10,6 +10,8 @@
  */
 #include "lua/lwatch.h"
 
+#include "lua/laux.h"
+
 #include "lua/lmemwatch.h"
 
 #include <errno.h>
@@ -30,25 +32,6 @@
 #include <crt_externs.h>
 #define environ (*_NSGetEnviron())
 #endif
-
-/* posix_spawn takes char *const[]; the strings are Lua's and never written. */
-static char *unconst(const char *s)
-{
-    union {
-        const char *c;
-        char *m;
-    } u;
-    u.c = s;
-    return u.m;
-}
-
-static int push_errno(lua_State *L, int err, const char *what)
-{
-    luaL_pushfail(L);
-    lua_pushfstring(L, "%s: %s", what, strerror(err));
-    lua_pushinteger(L, err);
-    return 3;
-}
 
 /* ---- signal names ------------------------------------------------------------ */
 
@@ -114,7 +97,7 @@ static int l_spawn(lua_State *L)
         if (lua_geti(L, 1, i) != LUA_TSTRING)
             return luaL_error(L, "spawn: argument %d must be a string, got %s", (int)i,
                               luaL_typename(L, -1));
-        argv[i - 1] = unconst(lua_tostring(L, -1)); /* anchored by the table */
+        argv[i - 1] = (char *)mw_l_unconst(lua_tostring(L, -1)); /* anchored by the table */
         lua_pop(L, 1);
     }
     argv[argc] = NULL;
@@ -154,7 +137,7 @@ static int l_spawn(lua_State *L)
     }
     for (lua_Integer i = 1; i <= nextra; i++) {
         lua_rawgeti(L, 4, i);
-        envp[k++] = unconst(lua_tostring(L, -1)); /* anchored by table 4 */
+        envp[k++] = (char *)mw_l_unconst(lua_tostring(L, -1)); /* anchored by table 4 */
         lua_pop(L, 1);
     }
     envp[k] = NULL;
@@ -177,7 +160,7 @@ static int l_spawn(lua_State *L)
     posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0)
-        return push_errno(L, rc, argv[0]);
+        return mw_l_fail(L, -rc, argv[0]);
     lua_pushinteger(L, (lua_Integer)pid);
     return 1;
 }
@@ -199,7 +182,7 @@ static int l_child_status(lua_State *L)
         r = waitpid((pid_t)pid, &status, block ? 0 : WNOHANG);
     } while (r < 0 && errno == EINTR);
     if (r < 0)
-        return push_errno(L, errno, lua_pushfstring(L, "pid %I", pid));
+        return mw_l_fail(L, -errno, lua_pushfstring(L, "pid %I", pid));
     if (r == 0) {
         lua_pushliteral(L, "running");
         return 1;
@@ -223,7 +206,7 @@ static int l_kill(lua_State *L)
 
     luaL_argcheck(L, pid > 0 && pid <= INT32_MAX, 1, "pid must be > 0");
     if (kill((pid_t)pid, sig) < 0)
-        return push_errno(L, errno, lua_pushfstring(L, "pid %I", pid));
+        return mw_l_fail(L, -errno, lua_pushfstring(L, "pid %I", pid));
     lua_pushboolean(L, 1);
     return 1;
 }

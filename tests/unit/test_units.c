@@ -265,9 +265,25 @@ static void test_format_bytes_small_buffer(void **state)
     assert_string_equal(buf, "15.");
 }
 
+/* Found by fuzz_units: a number near DBL_MAX times 3600 was infinity. */
+static void test_duration_overflow_is_an_error(void **state)
+{
+    char text[400];
+    const char *why = NULL;
+    double s = -1;
+    (void)state;
+    memset(text, '5', 320);
+    strcpy(text + 306, "h");
+    assert_int_equal(mw_parse_duration(text, &s, &why), MW_EINVAL);
+    assert_non_null(why);
+    text[306] = '\0';
+    assert_int_equal(mw_parse_duration(text, &s, &why), MW_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_duration_overflow_is_an_error),
         cmocka_unit_test(test_parse_bytes_bare_and_plain_units),
         cmocka_unit_test(test_parse_bytes_case_spaces_decimals),
         cmocka_unit_test(test_parse_bytes_errors_name_the_units),
