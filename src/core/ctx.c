@@ -151,8 +151,9 @@ int mw_scan(mw_ctx *ctx, const mw_scan_opts *opts, mw_scan_cb cb, void *ud)
         }
         mw_pid_list_release(&list);
     }
-    /* Only a full scan tells which cached processes are gone. */
-    if (ctx->ops->scan_end && !opts->pids)
+    /* Only a full scan tells which cached processes are gone (one stopped
+     * early has not seen them all). */
+    if (ctx->ops->scan_end && !opts->pids && rc == 0)
         ctx->ops->scan_end(ctx->state);
     return rc;
 }

@@ -200,16 +200,43 @@ struct scan_ud {
     lua_State *L;
     mw_ctx *ctx;
     lua_Integer n;
-    int names; /* stack index of the names table; the metatable is above it */
+    int names;   /* stack index of the names table; the metatable is above it */
+    int results; /* stack index of the result array */
+    int failed;  /* a record could not be built: its error is on top */
 };
 
+/* Runs under lua_pcall: (su, record, results, names, metatable). */
+static int push_record_protected(lua_State *L)
+{
+    struct scan_ud *su = lua_touserdata(L, 1);
+    const mw_proc *p = lua_touserdata(L, 2);
+    push_record(L, su->ctx, p, 4);
+    lua_rawseti(L, 3, ++su->n);
+    return 0;
+}
+
+/*
+ * A record is built under lua_pcall: a memory error while building it must
+ * not unwind through mw_scan, which would leak its pid list and the current
+ * record and skip the end-of-scan sweep. The error stops the scan and is
+ * raised again once mw_scan has returned.
+ */
 static int scan_cb(void *ud, const mw_proc *p)
 {
     struct scan_ud *su = ud;
+    lua_State *L = su->L;
     if (mw_lua_interrupted)
         return 1;
-    push_record(su->L, su->ctx, p, su->names);
-    lua_rawseti(su->L, -2, ++su->n);
+    lua_pushcfunction(L, push_record_protected);
+    lua_pushlightuserdata(L, su);
+    lua_pushlightuserdata(L, mw_l_unconst(p));
+    lua_pushvalue(L, su->results);
+    lua_pushvalue(L, su->names);
+    lua_pushvalue(L, su->names + 1);
+    if (lua_pcall(L, 5, 0, 0) != LUA_OK) {
+        su->failed = 1; /* the error object stays on top */
+        return 1;
+    }
     return 0;
 }
 
@@ -218,7 +245,7 @@ static int l_scan(lua_State *L)
 {
     mw_ctx *ctx = get_ctx(L);
     mw_scan_opts opts;
-    struct scan_ud su = {L, ctx, 0, 0};
+    struct scan_ud su = {L, ctx, 0, 0, 0, 0};
     int32_t *pids = NULL;
     int rc;
 
@@ -244,12 +271,43 @@ static int l_scan(lua_State *L)
     }
     su.names = push_record_context(L);
     lua_newtable(L);
+    su.results = lua_gettop(L);
     rc = mw_scan(ctx, &opts, scan_cb, &su);
+    if (su.failed)
+        return lua_error(L);
     if (rc == 1 && mw_lua_interrupted) {
         mw_lua_interrupted = 0;
         return luaL_error(L, "interrupted!");
     }
     return 1;
+}
+
+/*
+ * C results that own memory (a record's path and command line, a ledger's
+ * rows) are kept in a userdata while Lua tables are built from them, so a
+ * memory error raised meanwhile still frees them (the box's __gc).
+ */
+#define PROC_BOX   "memwatch.proc_box"
+#define LEDGER_BOX "memwatch.ledger_box"
+
+static int proc_box_gc(lua_State *L)
+{
+    mw_proc_release(luaL_checkudata(L, 1, PROC_BOX));
+    return 0;
+}
+
+static int ledger_box_gc(lua_State *L)
+{
+    mw_ledger_release(luaL_checkudata(L, 1, LEDGER_BOX));
+    return 0;
+}
+
+static void *new_box(lua_State *L, size_t size, const char *mt)
+{
+    void *box = lua_newuserdatauv(L, size, 0);
+    memset(box, 0, size);
+    luaL_setmetatable(L, mt);
+    return box;
 }
 
 /* core.read(pid, want) -> record | nil, msg, errno */
@@ -258,16 +316,17 @@ static int l_read(lua_State *L)
     mw_ctx *ctx = get_ctx(L);
     lua_Integer pid = luaL_checkinteger(L, 1);
     unsigned want = check_want(L, 2);
-    mw_proc p;
+    mw_proc *p;
     int rc;
 
     if (pid <= 0 || pid > INT32_MAX)
         return mw_l_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
-    rc = mw_proc_read(ctx, (int32_t)pid, want, &p);
+    p = new_box(L, sizeof *p, PROC_BOX);
+    rc = mw_proc_read(ctx, (int32_t)pid, want, p);
     if (rc < 0)
         return mw_l_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
-    push_record(L, ctx, &p, push_record_context(L));
-    mw_proc_release(&p);
+    push_record(L, ctx, p, push_record_context(L));
+    mw_proc_release(p);
     return 1;
 }
 
@@ -337,17 +396,18 @@ static int l_ledger(lua_State *L)
 {
     mw_ctx *ctx = get_ctx(L);
     lua_Integer pid = luaL_checkinteger(L, 1);
-    mw_ledger led;
+    mw_ledger *led;
     int rc;
 
     if (pid < 0 || pid > INT32_MAX)
         return mw_l_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
-    rc = mw_ledger_read(ctx, (int32_t)pid, &led);
+    led = new_box(L, sizeof *led, LEDGER_BOX);
+    rc = mw_ledger_read(ctx, (int32_t)pid, led);
     if (rc < 0)
         return mw_l_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
-    lua_createtable(L, (int)led.count, 0);
-    for (size_t i = 0; i < led.count; i++) {
-        const mw_ledger_row *r = &led.rows[i];
+    lua_createtable(L, (int)led->count, 0);
+    for (size_t i = 0; i < led->count; i++) {
+        const mw_ledger_row *r = &led->rows[i];
         lua_createtable(L, 0, 6);
         lua_pushstring(L, r->group);
         lua_setfield(L, -2, "group");
@@ -362,7 +422,7 @@ static int l_ledger(lua_State *L)
             set_int(L, "debit", r->debit);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    mw_ledger_release(&led);
+    mw_ledger_release(led);
     return 1;
 }
 
@@ -580,6 +640,16 @@ int luaopen_memwatch_core(lua_State *L)
     mw_lua_register_http(L);
     if (luaL_newmetatable(L, CTX_KEY)) {
         lua_pushcfunction(L, ctx_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    if (luaL_newmetatable(L, PROC_BOX)) {
+        lua_pushcfunction(L, proc_box_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    if (luaL_newmetatable(L, LEDGER_BOX)) {
+        lua_pushcfunction(L, ledger_box_gc);
         lua_setfield(L, -2, "__gc");
     }
     lua_pop(L, 1);
