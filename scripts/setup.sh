@@ -21,9 +21,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 # Packages: what building needs, then what the tests add.
-debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev"
+debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev gnuplot-nox"
 debian_test="libcmocka-dev clang-format python3 procps strace tmux prometheus curl"
-brew_build="cmake pkg-config lua jansson readline libmicrohttpd"
+brew_build="cmake pkg-config lua jansson readline libmicrohttpd gnuplot"
 brew_test="cmocka clang-format tmux prometheus curl"
 
 as_root() {

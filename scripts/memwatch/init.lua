@@ -67,8 +67,9 @@ end
 record_mt.__name = "memwatch.process"
 record_mt.__tostring = function(rec)
     local fp = rawget(rec, "footprint")
+    -- print(p) goes to a terminal: the name is made printable (memwatch.text).
     return string.format("process %d (%s) footprint %s", rawget(rec, "pid") or -1,
-        rawget(rec, "name") or "?", fp and core.bytes(fp) or "-")
+        require("memwatch.text").printable(rawget(rec, "name") or "?"), fp and core.bytes(fp) or "-")
 end
 
 core.set_record_metatable(record_mt)

@@ -85,14 +85,21 @@ function M.records(list)
     return out .. string.format("(%d processes)", #list)
 end
 
+-- A string as a Lua literal that is safe on a terminal: text.printable's
+-- escapes (\n, \x1b, \u{9b}, \\) are Lua escapes too. (%q would leave bytes
+-- >= 0x80 raw: invalid UTF-8 and C1 controls such as U+009B, a CSI.)
+local function quote(s)
+    return '"' .. text.printable(s):gsub('"', '\\"') .. '"'
+end
+
 local function key_repr(k)
     if type(k) == "string" and k:match("^[%a_][%w_]*$") then return k end
-    if type(k) == "string" then return string.format("[%q]", k) end
+    if type(k) == "string" then return "[" .. quote(k) .. "]" end
     return "[" .. tostring(k) .. "]"
 end
 
 local function nested(v, depth, seen, indent)
-    if type(v) == "string" then return string.format("%q", v):gsub("\\\n", "\\n") end
+    if type(v) == "string" then return quote(v) end
     if type(v) ~= "table" then return tostring(v) end
     if is_record(v) then return tostring(v) end
     if seen[v] then return "<cycle>" end

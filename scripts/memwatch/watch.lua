@@ -392,9 +392,11 @@ local function condition(rule, st, v, now)
             st.eta = (g.limit - v) / slope
         end
     end
-    -- Warm-up: no verdict before the series has been watched this long.
+    -- No verdict during the warm-up, or while the window holds too few
+    -- samples to fit a line (after a gap in sampling): neither fire nor
+    -- resolve, keep whatever state the rule is in.
     if now - st.first < g.warmup - EPS or #samples < 3 or not slope then
-        return false, st.firing and (slope or 0) >= rule.clear
+        return false, st.firing
     end
     return slope > g.rate and r2 >= g.min_r2, slope >= rule.clear
 end
@@ -643,6 +645,15 @@ end
 function M.default()
     if not default then default = M.engine() end
     return default
+end
+
+--- set_default(engine) -> the engine that was the default (or nil)
+-- Puts engine behind memwatch.watch{} and memwatch.run() (nil: a fresh one
+-- on next use). memwatch replay runs a rules script on its own engine so.
+function M.set_default(e)
+    local prev = default
+    default = e
+    return prev
 end
 
 --- memwatch.watch{...}

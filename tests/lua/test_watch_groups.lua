@@ -256,4 +256,33 @@ T.test("growth: noise alone and a flat series never fire; min_r2 and warmup opti
     eq(log2.list[1].eta, nil, "no limit, no ETA")
 end)
 
+T.test("growth: a gap in sampling longer than the window neither fires nor resolves", function()
+    -- A steady leak, sampled every 10 s, except that the clock jumps 20
+    -- minutes once (a suspended machine, a gap in a recording): the first
+    -- samples after the jump are too few for a verdict, so a firing rule keeps
+    -- firing instead of resolving on a two-point line.
+    local clock, jumped = { t = 0.0 }, false
+    function clock.now() return clock.t end
+    function clock.sleep(s)
+        clock.t = clock.t + s
+        if not jumped and clock.t >= 1200 then
+            clock.t, jumped = clock.t + 1200, true
+        end
+    end
+    local events = {}
+    local e = W.engine {
+        clock = clock, every = 10, memory_limit = 0,
+        sampler = function()
+            return { proc(10, 1, "svc", 0, { footprint = math.floor((100 + clock.t / 60) * MB) }) }
+        end,
+        report = function() end,
+        app_key = function() return nil end,
+    }
+    local rec = function(ev) events[#events + 1] = string.format("%s@%g", ev.kind, clock.t) end
+    e:watch { name = "leak", growth = { window = "5m", above = "30M/h" }, on_alert = rec, on_resolve = rec }
+    e:run(3600)
+    check(jumped, "the clock jumped")
+    eq(table.concat(events, " "), "alert@300", "one alert, no resolve across the gap")
+end)
+
 T.done()

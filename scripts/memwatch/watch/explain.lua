@@ -30,8 +30,9 @@ local DARWIN = {
 }
 
 local function where(where_fn, rec)
-    return string.format("pid %d (%s): footprint %s, resident %s", rec.pid, rec.name or "?",
-        b(rec.footprint), b(rec.resident))
+    -- The name is bytes chosen by whoever started the process: made printable.
+    return string.format("pid %d (%s): footprint %s, resident %s", rec.pid,
+        require("memwatch.text").printable(rec.name or "?"), b(rec.footprint), b(rec.resident))
 end
 
 local function linux(rec)

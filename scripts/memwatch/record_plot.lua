@@ -1,0 +1,206 @@
+-- memwatch.record_plot: the series `memwatch plot` draws from a recording,
+-- and the gnuplot script and data that draw them. Pure: reading the file
+-- and making text; scripts/memwatch/cli/plot.lua runs gnuplot.
+local R = require "memwatch.record"
+local select_ = require "memwatch.select"
+local wgroup = require "memwatch.watch.group"
+local text = require "memwatch.text"
+
+local M = {}
+
+M.UNITS = { { "T", "TiB", 1024 ^ 4 }, { "G", "GiB", 1024 ^ 3 }, { "M", "MiB", 1024 ^ 2 }, { "K", "KiB", 1024 },
+    { "B", "bytes", 1 } }
+
+--- unit(max) -> letter, name, divisor: the largest unit the maximum reaches
+function M.unit(max)
+    for _, u in ipairs(M.UNITS) do
+        if max >= u[3] then return u[1], u[2], u[3] end
+    end
+    return "B", "bytes", 1
+end
+
+local function selected(filters, rows)
+    if not filters then return rows end
+    local out = {}
+    for _, r in ipairs(rows) do
+        for _, c in ipairs(filters) do
+            if (not c.name or r.name == c.name) and (not c.uid or r.uid == c.uid) and
+                (not c.pid_set or c.pid_set[r.pid]) and select_.matches(c, r) then
+                out[#out + 1] = r
+                break
+            end
+        end
+    end
+    return out
+end
+
+--- compile(filters) -> compiled filters (nil: every process). Raises on a bad one.
+function M.compile(filters)
+    if not filters then return nil end
+    local out = {}
+    for i, f in ipairs(filters) do
+        local c = select_.compile(f, "selection", 2)
+        if c.pids then
+            c.pid_set = {}
+            for _, p in ipairs(c.pids) do c.pid_set[p] = true end
+        end
+        out[i] = c
+    end
+    return out
+end
+
+--- series{path=, filters=, group=, field=, warn=} -> result
+-- result: {times = {t...}, breaks = {[i] = true when sample i starts a new
+-- segment}, series = {{id=, key=, values = {[i] = v}, max=}...} largest
+-- first, segments = n, hostname =, fields = set}
+function M.series(opts)
+    local reader, err = R.reader(opts.path, opts.warn)
+    if not reader then R.fail("%s", err) end
+    local field = opts.field or "footprint"
+    local mode = opts.group or "none"
+    local rule = { group = mode }
+    local filters = M.compile(opts.filters)
+    local out = { times = {}, breaks = {}, series = {} }
+    local by_id = {}
+    local ok, e = pcall(function()
+        local i = 0
+        while true do
+            local s = reader:next()
+            if not s then break end
+            i = i + 1
+            out.times[i] = s.t
+            if s.first_of_segment and i > 1 then out.breaks[i] = true end
+            local rows = selected(filters, s.processes)
+            if mode == "tree" or mode == "app" then
+                -- As in memwatch top: init and kthreadd are not the root of one big tree.
+                local kept = {}
+                for _, r in ipairs(rows) do
+                    if r.pid > 2 then kept[#kept + 1] = r end
+                end
+                rows = kept
+            end
+            local ctx = wgroup.context(s.processes, function(rec) return rec.app end)
+            for _, g in ipairs(wgroup.build(rule, rows, ctx, function(fn, r) return pcall(fn, r) end)) do
+                local sum, any = 0, false
+                for _, p in ipairs(g.processes) do
+                    local v = p[field]
+                    if type(v) == "number" then
+                        sum = sum + v
+                        any = true
+                    end
+                end
+                if any then
+                    local ser = by_id[g.id]
+                    if not ser then
+                        ser = { id = g.id, key = g.key, values = {}, max = sum }
+                        by_id[g.id] = ser
+                        out.series[#out.series + 1] = ser
+                    end
+                    ser.values[i] = sum
+                    if sum > ser.max then ser.max = sum end
+                end
+            end
+        end
+        if i == 0 then R.fail("%s: no samples (only a header): nothing to plot", opts.path) end
+        out.segments = #reader.segments
+        out.hostname = reader.segments[1].header.machine and reader.segments[1].header.machine.hostname
+        out.fields = R.fields_of(reader.segments)
+    end)
+    reader:close()
+    if not ok then error(e, 0) end
+    if not out.fields[field] then
+        R.fail("%s does not record '%s' (it records %s)", opts.path, field,
+            table.concat(reader.segments[1].header.fields, ", "))
+    end
+    table.sort(out.series, function(a, b)
+        if a.max ~= b.max then return a.max > b.max end
+        return a.key < b.key
+    end)
+    return out
+end
+
+-- ---- gnuplot ------------------------------------------------------------------------------
+
+--- quote(s) -> a gnuplot single-quoted string of the printable form of s
+-- (single-quoted strings take no backslash escapes; a quote is doubled).
+-- The printable form has no control characters and is valid UTF-8, so the
+-- SVG stays well-formed whatever the bytes of a process name.
+function M.quote(s)
+    return "'" .. text.printable(s):gsub("'", "''") .. "'"
+end
+
+--- utc_offset(t) -> seconds east of UTC of local time at t
+function M.utc_offset(t)
+    local z = os.date("%z", math.floor(t))
+    local sign, h, m = z:match("^([+-])(%d%d)(%d%d)$")
+    if not sign then return 0 end
+    local off = tonumber(h) * 3600 + tonumber(m) * 60
+    return sign == "-" and -off or off
+end
+
+--- data(result, series, divisor, utc) -> gnuplot data text: one block per
+-- series (two blank lines between), x = epoch seconds shifted to the shown
+-- time zone, y = value / divisor; a blank line breaks a line where the
+-- series has no value or a new segment starts.
+function M.data(res, series, divisor, utc)
+    local parts = {}
+    for si, ser in ipairs(series) do
+        if si > 1 then parts[#parts + 1] = "\n\n" end
+        parts[#parts + 1] = "# " .. text.printable(ser.key) .. "\n"
+        local open = false
+        for i, t in ipairs(res.times) do
+            local v = ser.values[i]
+            if res.breaks[i] and open then
+                parts[#parts + 1] = "\n"
+                open = false
+            end
+            if v then
+                local x = t + (utc and 0 or M.utc_offset(t))
+                parts[#parts + 1] = string.format("%.3f %.6g\n", x, v / divisor)
+                open = true
+            elseif open then
+                parts[#parts + 1] = "\n"
+                open = false
+            end
+        end
+    end
+    return table.concat(parts)
+end
+
+--- script{output=, data=, series=, field=, unit=, unit_name=, title=, first=, last=, utc=} -> gnuplot text
+function M.script(o)
+    local span = o.last - o.first
+    local xfmt = span <= 900 and "%H:%M:%S" or span <= 2 * 86400 and "%H:%M" or "%m-%d %H:%M"
+    local zone
+    if o.utc then
+        zone = "UTC"
+    else
+        local off = M.utc_offset(o.first)
+        zone = string.format("UTC%s%02d:%02d", off < 0 and "-" or "+", math.abs(off) // 3600, math.abs(off) % 3600 // 60)
+    end
+    local day = os.date(o.utc and "!%Y-%m-%d" or "%Y-%m-%d", math.floor(o.first))
+    local lines = {
+        "set terminal svg size 1000,500 dynamic noenhanced font 'sans,11' background '#ffffff'",
+        "set output " .. M.quote(o.output),
+        "set title " .. M.quote(o.title),
+        "set xdata time",
+        "set timefmt '%s'",
+        "set format x " .. M.quote(xfmt),
+        "set xlabel " .. M.quote(string.format("time from %s (%s)", day, zone)),
+        "set ylabel " .. M.quote(string.format("%s (%s)", o.field, o.unit_name)),
+        "set format y " .. M.quote("%g" .. (o.unit == "B" and "" or o.unit)),
+        "set yrange [0:*]",
+        "set grid",
+        "set key outside right top vertical Left reverse",
+        "set style data lines",
+    }
+    local plots = {}
+    for i, ser in ipairs(o.series) do
+        plots[i] = string.format("%s index %d using 1:2 with lines linewidth 2 title %s", i == 1 and
+            M.quote(o.data) or "''", i - 1, M.quote(ser.key))
+    end
+    lines[#lines + 1] = "plot " .. table.concat(plots, ", \\\n     ")
+    return table.concat(lines, "\n") .. "\n"
+end
+
+return M

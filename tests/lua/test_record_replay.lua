@@ -1,0 +1,420 @@
+-- Record and replay (issue 6): the recording format (writing, appending,
+-- reading back byte-exact names), the replay of a rules script over a
+-- recorded fixture with a leak and spikes (exact event lines, growth slope
+-- and ETA, `every` on the recorded timeline, actions that only report),
+-- every malformed file with FILE:LINE, and the plot's series and gnuplot
+-- text. Deterministic: the fixture is tests/fixtures/recordings/leak_spike.jsonl
+-- (made by make_leak_spike.py next to it).
+local T = dofile((arg and arg[0] and arg[0]:match("^(.*)/") or ".") .. "/testlib.lua")
+local check, eq = T.check, T.eq
+
+local R = require "memwatch.record"
+local RP = require "memwatch.record_replay"
+local P = require "memwatch.record_plot"
+local W = require "memwatch.watch"
+local A = require "memwatch.actions"
+local json = require "memwatch.json"
+
+local here = arg[0]:match("^(.*)/") or "."
+local FIX = (os.getenv("MW_FIXTURES") or (here .. "/../fixtures")) .. "/recordings"
+local FILE = FIX .. "/leak_spike.jsonl"
+local RULES = FIX .. "/rules.lua"
+local EXAMPLES = (os.getenv("MW_SOURCE_DIR") or (here .. "/../..")) .. "/scripts/examples"
+local MB = 1024 * 1024
+
+local tmpdir = T.sh("mktemp -d \"${TMPDIR:-/tmp}/mw-rec-test.XXXXXX\"")
+T.cleanup(function() os.execute("rm -rf '" .. tmpdir .. "'") end)
+local n_tmp = 0
+local function tmpfile(content, name)
+    n_tmp = n_tmp + 1
+    local path = tmpdir .. "/" .. (name or ("f" .. n_tmp))
+    if content then
+        local f = assert(io.open(path, "wb"))
+        f:write(content)
+        f:close()
+    end
+    return path
+end
+
+local function exists(path)
+    local f = io.open(path, "rb")
+    if f then f:close() end
+    return f ~= nil
+end
+
+-- replay(...) -> lines (stdout), warnings; or nil, error
+local function replay(o)
+    local lines, warnings = {}, {}
+    o.out = function(l) lines[#lines + 1] = l end
+    o.warn = function(l) warnings[#warnings + 1] = l end
+    if o.utc == nil then o.utc = true end
+    local ok, err = pcall(RP.replay, o)
+    if not ok then return nil, err, warnings end
+    return lines, warnings
+end
+
+local function header(over)
+    local h = R.header { every = 10, fields = { "footprint", "resident", "swap" }, start = 1764064800.0,
+        machine = { hostname = "h1", platform = "linux", kernel = "6.1", os = "Debian", memory_total = 8 * 1024 * MB,
+            page_size = 4096 } }
+    for k, v in pairs(over or {}) do h[k] = v end
+    return R.encode(h)
+end
+
+local function sample(mono, procs)
+    return R.encode({ t = 1764064800.0 + mono, mono = mono + 0.0, processes = procs or {
+        { pid = 10, ppid = 1, name = "app", start_time = 1000.5, uid = 1000, user = "alice", footprint = 60 * MB } } })
+end
+
+local function err_text(e)
+    return R.is_error(e) and e.message or ("not a recording error: " .. tostring(e))
+end
+
+local CUT = FILE .. ":183: skipped a line cut short (the recorder was stopped while writing it)"
+
+-- ---- replay of the fixture -------------------------------------------------------------
+
+T.test("the fixture through example-like rules: exact events, actions reported, summary", function()
+    local lines, warnings = replay { path = FILE, script = RULES, args = { "hello" } }
+    local want = {
+        "2025-11-25T10:00:00Z ALERT rule 'steady tree' steady[6000] footprint 80.0M (above 70.0M) 2 processes",
+        "    signal (not sent): SIGTERM to pid 6000 (steady), then SIGKILL after 10s if it is still running",
+        "    signal (not sent): SIGTERM to pid 6001 (worker), then SIGKILL after 10s if it is still running",
+        "2025-11-25T10:10:00Z ALERT rule 'leak' leaky[4242] footprint grows 126.5M/h (r2 0.87, threshold 60.0M/h) " ..
+            "limit 1.0G in 7h07m 1 process",
+        "    notify (not sent): memwatch: alert: leaky[4242]: footprint 123.0M (growth 60.0M/h), 1 process",
+        "2025-11-25T10:10:30Z ALERT rule 'spike' spiky[5151] footprint 900.0M (above 600.0M) 1 process",
+        "    exec (not run): logger -t memwatch  [MEMWATCH_EVENT=alert MEMWATCH_KEY=spiky[5151] " ..
+            "MEMWATCH_VALUE=943718400]",
+        "2025-11-25T10:12:00Z RESOLVED rule 'spike' spiky[5151] footprint 200.0M (above 600.0M) 1 process",
+        "    log (not written to /nonexistent/dir/memwatch.log): 2025-11-25T10:12:00Z RESOLVED spiky[5151] " ..
+            "1 process 200.0M rule 'spike' (footprint above 600.0M)",
+        "2025-11-25T10:29:30Z ALERT rule 'spike' spiky[5151] footprint 700.0M (above 600.0M) 1 process",
+        "    exec (not run): logger -t memwatch  [MEMWATCH_EVENT=alert MEMWATCH_KEY=spiky[5151] " ..
+            "MEMWATCH_VALUE=734003200]",
+        "2025-11-25T10:30:00Z -- no samples for 5m00s (the recorder was not running); resumed at line 185",
+        "2025-11-25T10:35:00Z RESOLVED rule 'spike' spiky[5151] footprint 0B (above 600.0M) 0 processes (gone)",
+        "    log (not written to /nonexistent/dir/memwatch.log): 2025-11-25T10:35:00Z RESOLVED spiky[5151] " ..
+            "0 processes 0B rule 'spike' (footprint above 600.0M) gone",
+        "summary: 212 samples from 2025-11-25T10:00:00Z to 2025-11-25T10:40:00Z (40m00s) in 2 segments",
+        "summary: rule 'spike': 2 alerts, 2 resolves",
+        "summary: rule 'leak': 1 alert, 0 resolves; still firing at the end: leaky[4242]",
+        "summary: rule 'steady tree': 1 alert, 0 resolves; still firing at the end: steady[6000]",
+    }
+    check(lines ~= nil, "replay failed: " .. tostring(warnings))
+    lines = lines or {}
+    for i = 1, math.max(#want, #lines) do eq(lines[i], want[i], "line " .. i) end
+    eq(table.concat(warnings, "\n"), CUT)
+    -- The replay leaves the real actions, the default engine and arg as they were.
+    eq(A.iso_time(0):sub(1, 4), "1970")
+    check(A.exec ~= nil and A.log ~= nil)
+    local e = W.default()
+    eq(#e.rules, 0, "rules of the replay are not in the live default engine")
+end)
+
+T.test("--rule keeps one rule; an unknown one names the rules there are", function()
+    local lines = replay { path = FILE, script = RULES, rules = { "leak" } }
+    eq(#lines, 5)
+    eq(lines[1]:sub(1, 40), "2025-11-25T10:10:00Z ALERT rule 'leak' l")
+    eq(lines[5], "summary: rule 'leak': 1 alert, 0 resolves; still firing at the end: leaky[4242]")
+    local l2, err = replay { path = FILE, script = RULES, rules = { "leak", "nope" } }
+    eq(l2, nil)
+    eq(type(err) == "table" and err.usage, "--rule 'nope': " .. RULES .. " has no rule of that name (its rules: " ..
+        "'spike', 'leak', 'steady tree')")
+end)
+
+T.test("the shipped leak_detector example over the recording, with its arguments", function()
+    local lines = replay { path = FILE, script = EXAMPLES .. "/leak_detector.lua",
+        args = { "leaky", "10m", "60M/h", "1G", "30s" } }
+    eq(lines[1], "2025-11-25T10:10:00Z ALERT rule 'leaky leak' leaky[4242] footprint grows 126.5M/h (r2 0.87, " ..
+        "threshold 60.0M/h) limit 1.0G in 7h07m 1 process")
+    eq(lines[#lines], "summary: rule 'leaky leak': 1 alert, 0 resolves; still firing at the end: leaky[4242]")
+end)
+
+T.test("a rule's every runs on the recorded timeline", function()
+    -- every 1m over a 10 s recording: ticks at :00 of each minute see the
+    -- sample recorded then; the gap is skipped, not caught up.
+    local script = tmpfile([[
+memwatch.watch { name = "minutely", select = { name = "spiky" }, above = "600M", every = "1m" }
+memwatch.run()
+]])
+    local lines = replay { path = FILE, script = script }
+    eq(table.concat(lines, "\n"), table.concat({
+        "2025-11-25T10:10:00Z ALERT rule 'minutely' spiky[5151] footprint 900.0M (above 600.0M) 1 process",
+        "2025-11-25T10:12:00Z RESOLVED rule 'minutely' spiky[5151] footprint 200.0M (above 600.0M) 1 process",
+        "2025-11-25T10:29:00Z ALERT rule 'minutely' spiky[5151] footprint 700.0M (above 600.0M) 1 process",
+        "2025-11-25T10:30:00Z -- no samples for 5m00s (the recorder was not running); resumed at line 185",
+        "2025-11-25T10:35:00Z RESOLVED rule 'minutely' spiky[5151] footprint 0B (above 600.0M) 0 processes (gone)",
+        "summary: 212 samples from 2025-11-25T10:00:00Z to 2025-11-25T10:40:00Z (40m00s) in 2 segments",
+        "summary: rule 'minutely': 2 alerts, 2 resolves",
+    }, "\n"))
+    -- A sustain of 3 samples at 10 s: the first spike holds from 10:10:00.
+    local s2 = tmpfile([[
+memwatch.watch { name = "n", select = { name = "spiky" }, above = "600M", sustain = 3, every = "10s" }
+memwatch.run()
+]])
+    local l2 = replay { path = FILE, script = s2, rules = { "n" } }
+    eq(l2[1], "2025-11-25T10:10:20Z ALERT rule 'n' spiky[5151] footprint 900.0M (above 600.0M) 1 process")
+end)
+
+T.test("memwatch.run(seconds) on the recorded clock; a script without memwatch.run()", function()
+    local script = tmpfile([[
+local res = package.loaded["test.replay.results"]
+memwatch.watch { name = "big", select = { name = "spiky" }, above = "600M", every = "10s",
+    on_alert = function(ev) res[#res + 1] = "alert " .. ev.key .. " " .. ev.time end }
+local function run(a)
+    local why = memwatch.run(a)
+    res[#res + 1] = why
+end
+run("5m")
+run(300)
+run()
+res[#res + 1] = "after the end"
+run() -- raises: the script ends here
+res[#res + 1] = "never"
+]])
+    local results = {}
+    package.loaded["test.replay.results"] = results
+    local lines = replay { path = FILE, script = script }
+    package.loaded["test.replay.results"] = nil
+    -- 0-5m, 5m-10m: nothing; the rest: the 10:10 and 10:29 spikes, then the end.
+    eq(table.concat(results, "|"), "elapsed|elapsed|alert spiky[5151] 1764065400.0|alert spiky[5151] 1764066540.0|" ..
+        "stopped|after the end")
+    eq(lines[#lines], "summary: rule 'big': 2 alerts, 2 resolves")
+    -- Stopping early says so.
+    local early = tmpfile([[
+memwatch.watch { name = "big", select = { name = "spiky" }, above = "600M", every = "10s" }
+memwatch.run("1m")
+]])
+    local l2 = replay { path = FILE, script = early }
+    eq(l2[1], "summary: 7 samples from 2025-11-25T10:00:00Z to 2025-11-25T10:01:00Z (1m00s) in 1 segment; " ..
+        "the script stopped before the end of the recording")
+    -- Rules without memwatch.run() (as for serve --rules) are run all the same.
+    local norun = tmpfile([[memwatch.watch { name = "big", select = { name = "spiky" }, above = "600M" }]])
+    local l3 = replay { path = FILE, script = norun }
+    eq(l3[#l3], "summary: rule 'big': 2 alerts, 2 resolves")
+end)
+
+T.test("actions do nothing during a replay: no command runs, no log file is written", function()
+    local marker, logfile = tmpfile(nil), tmpfile(nil)
+    local script = tmpfile(string.format([[
+memwatch.watch { name = "spike", select = { name = "spiky" }, above = "600M", every = "10s",
+    on_alert = { memwatch.actions.exec { "touch", %q }, memwatch.actions.notify { title = "it's big" } },
+    on_resolve = memwatch.actions.log { file = %q, format = function(ev) return "custom " .. ev.kind end } }
+memwatch.watch { name = "kill", select = { name = "spiky" }, above = "600M", every = "10s",
+    on_alert = memwatch.actions.signal { signal = "KILL" } }
+memwatch.run()
+]], marker, logfile))
+    local lines = replay { path = FILE, script = script }
+    check(not exists(marker), "exec ran during a replay")
+    check(not exists(logfile), "log opened its file during a replay")
+    eq(lines[2], "    exec (not run): touch " .. marker .. "  [MEMWATCH_EVENT=alert MEMWATCH_KEY=spiky[5151] " ..
+        "MEMWATCH_VALUE=943718400]")
+    eq(lines[3], "    notify (not sent): it's big: spiky[5151]: footprint 900.0M (above 600.0M), 1 process")
+    eq(lines[5], "    signal (dry run in the rules: not even live): SIGKILL to pid 5151 (spiky)")
+    eq(lines[7], "    log (not written to " .. logfile .. "): custom resolve")
+    -- Bad action options fail as they do live, at the script's line.
+    local bad = tmpfile([[
+memwatch.watch { name = "x", above = "1G",
+    on_alert = memwatch.actions.exec { "true", bogus = 1 } }
+]])
+    local l2, err = replay { path = FILE, script = bad }
+    eq(l2, nil)
+    eq(tostring(err), bad .. ":2: memwatch.actions.exec: unknown option 'bogus' (expected env)")
+end)
+
+T.test("rules reading fields the recording lacks are named; script errors keep file:line", function()
+    local script = tmpfile([[
+memwatch.watch { name = "p", metric = "pss", above = "1G" }
+memwatch.watch { name = "a", select = { name = "spiky" }, group = "app", above = "1G" }
+memwatch.watch { name = "m", select = { match = "^spi" }, above = "1G" }
+memwatch.run()
+]])
+    local lines, warnings = replay { path = FILE, script = script }
+    check(lines ~= nil)
+    eq(table.concat(warnings, "\n"), table.concat({
+        "rule 'p' uses 'pss', which " .. FILE .. " does not record (record with --fields pss): it cannot fire",
+        "rule 'a' groups by app, but " .. FILE .. " has no app keys (record with --fields app): grouped by " ..
+            "same-name process trees instead",
+        "rule 'm' matches '^spi' on command lines too, which " .. FILE .. " does not record (record with " ..
+            "--fields cmdline): matched on names only",
+        CUT,
+    }, "\n"))
+    local bad = tmpfile("memwatch.watch { name = 'x', abov = '1G' }\n")
+    local _, err = replay { path = FILE, script = bad }
+    eq(tostring(err), bad .. ":1: memwatch.watch: rule 'x': unknown key 'abov' (expected name, select, group, " ..
+        "metric, fields, above, below, sustain, clear, repeat_every, every, growth, on_alert, on_resolve)")
+    local none = tmpfile("local x = 1\n")
+    _, err = replay { path = FILE, script = none }
+    eq(tostring(err), none .. " registers no rules (memwatch.watch{...})")
+    _, err = replay { path = FILE, script = tmpdir .. "/missing.lua" }
+    eq(tostring(err), "cannot open " .. tmpdir .. "/missing.lua: No such file or directory")
+end)
+
+-- ---- malformed files ---------------------------------------------------------------------------
+
+T.test("truncated, corrupt and foreign files: exact errors with FILE:LINE", function()
+    local rules = tmpfile("memwatch.watch { name = 'x', above = '1G' }\nmemwatch.run()\n")
+    local function fails(content, want)
+        local path = tmpfile(content)
+        local _, err = replay { path = path, script = rules }
+        eq(err_text(err), (want:gsub("FILE", path)))
+    end
+    fails("", "FILE: empty file: not a memwatch recording")
+    fails("hello\n", "FILE:1: not a memwatch recording (the first line is not JSON)")
+    fails('{"a":1}\n', "FILE:1: not a memwatch recording (the first line is not a recording header)")
+    fails(header { format = 2 } .. "\n", "FILE:1: recording format 2 is newer than this memwatch reads (1)")
+    fails(header { format = "x" } .. "\n", "FILE:1: recording header without a valid 'format' (expected 1)")
+    fails(header { start = "soon" } .. "\n", "FILE:1: recording header without a 'start' time")
+    fails(header() .. "\n", "FILE: no samples (only a header): nothing to replay")
+    fails(header() .. "\n" .. sample(0) .. "\n{garbage\n" .. sample(20) .. "\n",
+        "FILE:3: not a JSON line (string or '}' expected near 'garbage' at line 1, column 8)")
+    fails(header() .. "\n" .. sample(0) .. "\n\n" .. sample(20) .. "\n", "FILE:3: empty line")
+    fails(header() .. '\n{"mono":0.0}\n',
+        'FILE:2: not a sample: expected {"t": seconds, "mono": seconds, "processes": [...]}')
+    fails(header() .. "\n" .. sample(0, { { name = "x" } }) .. "\n", "FILE:2: process 1 has no integer 'pid'")
+    fails(header() .. "\n" .. sample(0, { { pid = 1, footprint = "big" } }) .. "\n",
+        "FILE:2: process 1: 'footprint' must be a number")
+    fails(header() .. "\n" .. sample(0, { { pid = 1, name = 5 } }) .. "\n", "FILE:2: process 1: 'name' must be a string")
+    fails(header() .. "\n" .. sample(0, { { pid = 1, raw = { name = "zz" } } }) .. "\n",
+        "FILE:2: process 1: 'raw.name' is not the hex of a name")
+    fails(header() .. "\n" .. sample(10) .. "\n" .. sample(0) .. "\n", "FILE:3: time goes backwards (mono 0 after 10)")
+    -- A last line cut short (a recorder killed while writing) is skipped, with a warning.
+    local path = tmpfile(header() .. "\n" .. sample(0) .. "\n" .. sample(10):sub(1, 30))
+    local lines, warnings = replay { path = path, script = rules }
+    eq(lines and lines[1], "summary: 1 sample from 2025-11-25T10:00:00Z to 2025-11-25T10:00:00Z (0s) in 1 segment")
+    eq(warnings[1], path .. ":3: skipped a line cut short (the recorder was stopped while writing it)")
+end)
+
+-- ---- writing and appending --------------------------------------------------------------------
+
+T.test("record writes a header segment per run; appending checks host, format and fields", function()
+    local path = tmpfile(nil)
+    local h = R.header { every = 1, fields = { "footprint", "resident", "swap" }, start = 1764064800.0 }
+    eq(h.memwatch, "recording")
+    eq(h.format, 1)
+    eq(h.start_iso, "2025-11-25T10:00:00Z")
+    eq(type(h.machine.hostname), "string")
+    eq(h.machine.platform, require("memwatch.core").platform)
+    check(math.type(h.machine.memory_total) == "integer" and h.machine.memory_total > 0, "memory_total")
+    check(math.type(h.machine.page_size) == "integer" and h.machine.page_size >= 4096, "page_size")
+    check(type(h.machine.kernel) == "string" and #h.machine.kernel > 0, "kernel")
+    local w = assert(R.open(path, h))
+    local odd = "bad\255name\n\27[1m"
+    local rec = { pid = 42, ppid = 1, name = odd, user = "alice", uid = 1000, start_time = 1700000000.5,
+        footprint = 5 * 1024 ^ 4 // 1, resident = 3, swap = 0, pss = 7 }
+    assert(w:sample(1764064800.25, 0.0, { R.row(rec, h.fields) }))
+    assert(w:sample(1764064801.25, 1.0, {}))
+    w:close()
+    -- A second run appends a segment; other fields, another host or a newer format are refused.
+    local w2 = assert(R.open(path, h))
+    assert(w2:sample(1764064900.0, 0.0, {}))
+    w2:close()
+    local other = R.header { every = 1, fields = { "footprint", "resident", "swap", "pss" }, start = 1 }
+    local ok, err = R.open(path, other)
+    eq(ok, nil)
+    eq(err, path .. ":4: records the fields footprint,resident,swap, this run asks for " ..
+        "footprint,resident,swap,pss: give the same --fields or record into another file")
+    local elsewhere = R.header { every = 1, fields = h.fields, start = 1,
+        machine = { hostname = "elsewhere" } }
+    _, err = R.open(path, elsewhere)
+    eq(err, path .. ":4: recorded on host '" .. h.machine.hostname .. "', this is 'elsewhere': record into another file")
+    local newer = tmpfile(header { format = 2 } .. "\n")
+    _, err = R.open(newer, R.header { every = 1, fields = h.fields, start = 1, machine = { hostname = "h1" } })
+    eq(err, newer .. ":1: recording format 2, this memwatch writes format 1: record into another file")
+    _, err = R.open("/etc/hostname", h)
+    eq(err, "/etc/hostname:1: not a memwatch recording (the first line is not a recording header)")
+    _, err = R.open(tmpdir .. "/no/such/dir/x.jsonl", h)
+    eq(err, "cannot open " .. tmpdir .. "/no/such/dir/x.jsonl: No such file or directory")
+    -- Read back: exact integers, byte-exact names, two segments on one timeline.
+    local r = assert(R.reader(path))
+    local s1 = r:next()
+    eq(s1.processes[1].name, odd)
+    eq(s1.processes[1].footprint, 5 * 1024 ^ 4 // 1)
+    eq(s1.processes[1].start_time, 1700000000.5)
+    eq(s1.processes[1].pss, nil, "only the header's fields are written")
+    eq(s1.now, 1764064800.0)
+    local s2 = r:next()
+    eq(#s2.processes, 0, "an empty process list reads back empty")
+    local s3 = r:next()
+    eq(s3.segment, 2)
+    eq(s3.first_of_segment, true)
+    eq(r:next(), nil)
+    eq(#r.segments, 2)
+    r:close()
+    -- The line on disk is valid JSON with the raw bytes in hex.
+    local f = io.open(path)
+    f:read("l")
+    local line = json.decode(f:read("l"))
+    f:close()
+    eq(line.processes[1].raw.name, "626164ff6e616d650a1b5b316d")
+    -- A file whose last line was cut short gets it ended before the new header.
+    local cut = tmpfile(header { machine = h.machine } .. "\n" .. sample(0):sub(1, 20))
+    local w3 = assert(R.open(cut, h))
+    eq(w3.cut, true)
+    w3:close()
+    local lines, err2, warnings = replay { path = cut, script = tmpfile("memwatch.watch{above = 1}") }
+    eq(lines, nil)
+    eq(err_text(err2), cut .. ": no samples (only a header): nothing to replay")
+    eq(warnings[1], cut .. ":2: skipped a line cut short (the recorder was stopped while writing it)")
+end)
+
+T.test("--fields: the defaults first, extras once each, unknown ones named", function()
+    eq(table.concat(assert(R.check_fields { "pss,uss", "pss", "app" }), ","), "footprint,resident,swap,pss,uss,app")
+    local ok, err = R.check_fields { "pss,bogus" }
+    eq(ok, nil)
+    eq(err:sub(1, 43), "--fields: unknown field 'bogus' (expected a")
+    _, err = R.check_fields { "pss,," }
+    eq(err, "--fields: empty field name")
+end)
+
+-- ---- plot -------------------------------------------------------------------------------------
+
+T.test("plot: series per process and per group, units, gnuplot quoting and data", function()
+    local res = P.series { path = FILE, warn = function() end }
+    eq(#res.times, 212)
+    eq(res.hostname, "fixture-host")
+    local keys = {}
+    for i, s in ipairs(res.series) do keys[i] = s.key end
+    eq(table.concat(keys, ","), "spiky[5151],leaky[4242],steady[6000],worker[6001],evil\27[31m\255[7000]")
+    eq(res.series[1].max, 900 * MB)
+    eq(res.breaks[182], true, "sample 182 starts the second segment")
+    eq(res.breaks[181], nil)
+    local tree = P.series { path = FILE, group = "tree", filters = { { name = "steady" } }, warn = function() end }
+    eq(#tree.series, 1)
+    eq(tree.series[1].key, "steady[6000]")
+    eq(tree.series[1].values[1], 80 * MB)
+    local users = P.series { path = FILE, group = "user", warn = function() end }
+    eq(users.series[2].key, "svc")
+    eq(users.series[2].max, 80 * MB)
+    -- Units by the maximum.
+    eq(table.concat({ P.unit(900 * MB) }, " "), "M MiB 1048576.0")
+    eq(select(1, P.unit(3 * 1024 ^ 3)), "G")
+    eq(select(1, P.unit(1000)), "B")
+    -- Names: printable, single-quoted, quotes doubled (no escapes in gnuplot's '...').
+    eq(P.quote("evil\27[31m\255 it's"), "'evil\\x1b[31m\\xff it''s'")
+    -- The data: x in (shifted) epoch seconds, y scaled; a break at the gap.
+    local data = P.data(res, { res.series[1] }, MB, true)
+    eq(data:sub(1, 52), "# spiky[5151]\n1764064800.000 200\n1764064810.000 200\n")
+    check(data:find("1764066600.000 700\n\n$") ~= nil, "spiky has no points in segment 2, where it is gone")
+    local leaky = P.data(res, { res.series[2] }, MB, true)
+    check(leaky:find("1764066600.000 [%d.]+\n\n1764066900.000") ~= nil, "a blank line breaks the line at the gap")
+    local local_time = P.data(res, { res.series[2] }, MB, false)
+    eq(local_time:match("\n(%d+)"), string.format("%d", 1764064800 + P.utc_offset(1764064800)),
+        "local time: x shifted by the UTC offset")
+    local script = P.script { output = "/tmp/it's.svg", data = "/tmp/d", series = { res.series[1], res.series[5] },
+        field = "footprint", unit = "M", unit_name = "MiB", title = "t", first = res.times[1], last = res.times[212],
+        utc = true }
+    check(script:find("set output '/tmp/it''s.svg'\n", 1, true) ~= nil, "output path quoted")
+    check(script:find("set ylabel 'footprint (MiB)'\nset format y '%gM'\n", 1, true) ~= nil, "unit on the axis")
+    check(script:find("set xlabel 'time from 2025-11-25 (UTC)'\n", 1, true) ~= nil, "x label")
+    check(script:find("set format x '%H:%M'\n", 1, true) ~= nil, "45 minutes: hours and minutes")
+    check(script:find("plot '/tmp/d' index 0 using 1:2 with lines linewidth 2 title 'spiky[5151]', \\\n" ..
+        "     '' index 1 using 1:2 with lines linewidth 2 title 'evil\\x1b[31m\\xff[7000]'\n", 1, true) ~= nil,
+        "plot line: " .. script)
+    check(script:find("noenhanced", 1, true) ~= nil, "no enhanced-text markup in names")
+    local _, err = pcall(P.series, { path = FILE, field = "pss", warn = function() end })
+    eq(err_text(err), FILE .. " does not record 'pss' (it records footprint, resident, swap)")
+end)
+
+T.done()
