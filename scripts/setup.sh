@@ -22,7 +22,7 @@ jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 # Packages: what building needs, then what the tests add.
 debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev gnuplot-nox"
-debian_test="libcmocka-dev clang-format python3 procps strace tmux prometheus curl"
+debian_test="libcmocka-dev clang-format python3 procps strace tmux prometheus curl valgrind"
 brew_build="cmake pkg-config lua jansson readline libmicrohttpd gnuplot"
 brew_test="cmocka clang-format tmux prometheus curl"
 
