@@ -55,10 +55,10 @@ record_mt.__index = function(rec, key)
     attempted[rec] = done | src
     local pid = rawget(rec, "pid")
     if not pid then return nil end
-    local fresh = core.read(pid, src | sources.ident)
     -- A different start time means the pid now belongs to another process.
     -- (A record read without its start time cannot tell; it takes this one.)
     local started = rawget(rec, "start_time")
+    local fresh = core.read(pid, started and (src | sources.ident) or src)
     if not fresh or (started and fresh.start_time ~= started) then return nil end
     merge(rec, fresh)
     return rawget(rec, key)

@@ -77,11 +77,13 @@ local function scraper(cfg)
         return fams
     end
 
+    -- start_time keys groups across pid reuse; pss in the same scan when asked.
+    local want = cfg.pss and { "start_time", "pss" } or { "start_time" }
     return function()
         local t0 = core.now()
         local recs = {}
         for _, filter in ipairs(cfg.filters) do
-            for _, r in ipairs(memwatch.processes(filter)) do
+            for _, r in ipairs(memwatch.processes(filter, want)) do
                 if not r.kernel_thread or cfg.all then recs[#recs + 1] = r end
             end
         end
@@ -89,10 +91,6 @@ local function scraper(cfg)
         local rows = recs
         local grouping = cfg.group ~= "none" and cfg.group or nil
         if grouping then
-            -- Group pss sums need every member's pss: read them all.
-            if cfg.pss then
-                for _, r in ipairs(recs) do local _ = r.pss end
-            end
             rows = group.group(recs, grouping)
         end
         table.sort(rows, function(a, b)

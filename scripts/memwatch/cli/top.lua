@@ -114,7 +114,8 @@ local function sort_rows(st, rows)
 end
 
 local function sample(st)
-    local recs = memwatch.processes()
+    -- start_time keys each row's history across pid reuse.
+    local recs = memwatch.processes(nil, { "start_time" })
     local rows = build_rows(st, recs)
     record_history(st, rows, memwatch.now())
     sort_rows(st, rows)
