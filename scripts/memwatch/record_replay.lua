@@ -179,7 +179,7 @@ function M.replay(opts)
         local function printer(ev)
             local c = counts[ev.rule]
             c[ev.kind] = c[ev.kind] + 1
-            out(R.iso(ev.time, utc) .. " " .. printable(tostring(ev)))
+            out(R.iso(ev.time, utc) .. " " .. tostring(ev)) -- describe() makes names printable
         end
         local function prepare()
             prepared = true

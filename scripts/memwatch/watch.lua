@@ -61,7 +61,10 @@ event_mt.__index = {}
 --- event:describe() -> one line: ALERT rule 'x' key: value (threshold), N processes
 function event_mt.__index.describe(ev)
     local word = ev.kind == "alert" and "ALERT" or "RESOLVED"
-    local parts = { word, string.format("rule '%s'", ev.rule), ev.key }
+    -- The key holds process names (bytes chosen by whoever started them):
+    -- made printable here, so print(ev) in a callback is safe on a terminal.
+    local printable = require("memwatch.text").printable
+    local parts = { word, string.format("rule '%s'", printable(ev.rule)), printable(ev.key) }
     if ev.slope then
         parts[#parts + 1] = string.format("%s grows %s/h (r2 %.2f, threshold %s/h)", ev.metric,
             fmt_bytes(ev.slope * 3600), ev.r2 or 0, fmt_bytes(ev.threshold * 3600))
@@ -184,7 +187,8 @@ function M.engine(opts)
     e.clock = opts.clock or real_clock()
     e.app_key_fn = opts.app_key
     e.report_fn = opts.report or function(line)
-        io.stderr:write(line, "\n")
+        -- Reports quote callback errors, which may quote process names.
+        io.stderr:write(require("memwatch.text").printable(line), "\n")
         io.stderr:flush()
     end
     e.every = opts.every and positive_duration(opts.every, "every") or 2.0

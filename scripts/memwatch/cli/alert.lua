@@ -90,7 +90,8 @@ Sizes take K, M, G, T (1K = 1024); durations ms, s, m, h.
             on_resolve = callbacks,
         }
         io.stderr:write(string.format("memwatch alert: watching %s (group %s) over %s%s, every %gs; " ..
-            "Ctrl-C to stop\n", pos[1], opts.group or "app", memwatch.bytes(over),
+            "Ctrl-C to stop\n", require("memwatch.text").printable(pos[1]), opts.group or "app",
+            memwatch.bytes(over),
             sustain > 0 and string.format(" for %gs", sustain) or "", every))
         io.stderr:flush()
         local reason = e:run(stop_after)

@@ -7,11 +7,14 @@
 local format = require "memwatch.format"
 local json = require "memwatch.json"
 
+local function c1_escape(c) return string.format("\\u%04x", c:byte()) end
+
 return {
     name = "json",
     description = "JSON Lines: one object per row, sizes as exact integers",
     new = function(opts, emit)
         local grouping = opts.grouping
+        local printable = opts.printable
         local fields = opts.fields
         if fields then format.check_fields(fields, grouping ~= nil, "json") end
         return {
@@ -26,7 +29,14 @@ return {
                 else
                     obj = row
                 end
-                emit(json.encode(obj, true) .. "\n")
+                local line = json.encode(obj, true)
+                -- On a terminal (opts.printable) the C1 controls (U+0080-U+009F,
+                -- U+009B is a one-character CSI) and DEL, which JSON may leave
+                -- raw, are written as \u escapes: still the same JSON.
+                if printable then
+                    line = line:gsub("\xC2([\x80-\x9F])", c1_escape):gsub("\x7F", "\\u007f")
+                end
+                emit(line .. "\n")
             end,
             finish = function() end,
         }
