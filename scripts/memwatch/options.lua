@@ -63,6 +63,45 @@ function M.parse(argv, spec)
     return opts, pos
 end
 
+-- An error message without the "file:line: " Lua puts before it.
+function M.bare(err)
+    return (tostring(err):gsub("^[^\n]-:%d+: ", "", 1))
+end
+
+-- The process selection options shared by serve, record and plot; merge
+-- them into a command's option spec.
+M.SELECTION = {
+    name = { arg = true, many = true },
+    match = { arg = true },
+    user = { arg = true },
+    pid = { arg = true, many = true },
+}
+
+-- Turns the selection options into memwatch.processes filters: one per
+-- --name (their union), each with the other keys. Returns the list and
+-- whether any selection option was given, or nil and a message.
+function M.selection(opts)
+    local base = { match = opts.match, user = opts.user }
+    if opts.pid then
+        base.pid = {}
+        for _, p in ipairs(opts.pid) do
+            local n = math.tointeger(tonumber(p))
+            if not n or n < 1 then return nil, string.format("--pid must be a process id, got '%s'", p) end
+            base.pid[#base.pid + 1] = n
+        end
+    end
+    local filters = {}
+    for _, n in ipairs(opts.name or { false }) do
+        local f = {}
+        for k, v in pairs(base) do f[k] = v end
+        if n then f.name = n end
+        filters[#filters + 1] = f
+    end
+    local ok, err = pcall(require("memwatch.select").compile, filters[1], "selection")
+    if not ok then return nil, M.bare(err) end
+    return filters, (opts.name or opts.match or opts.user or opts.pid) ~= nil
+end
+
 -- A subcommand: a callable table with summary/usage; run(argv) -> exit code.
 -- Bad options print the message and usage on stderr and give exit code 2.
 function M.command(def)

@@ -76,7 +76,9 @@ int main(int argc, char **argv)
     printf("ready\n");
     fflush(stdout);
     while (!stop) {
-        long ms = life_min + (life_max > life_min ? (long)(rand_r(&seed) % (unsigned)(life_max - life_min + 1)) : 0);
+        long ms =
+            life_min +
+            (life_max > life_min ? (long)(rand_r(&seed) % (unsigned)(life_max - life_min + 1)) : 0);
         char arg[32];
         char *child_argv[] = {"sleep", arg, NULL};
         pid_t pid;
@@ -101,8 +103,8 @@ int main(int argc, char **argv)
     {
         double s = now_s() - start; /* the spawning time, before the drain */
         reaped += reap(1);
-        printf("churn: spawned %ld reaped %ld failed %ld in %.1f s (%.1f per second)\n", spawned, reaped,
-               failed, s, s > 0 ? (double)spawned / s : 0.0);
+        printf("churn: spawned %ld reaped %ld failed %ld in %.1f s (%.1f per second)\n", spawned,
+               reaped, failed, s, s > 0 ? (double)spawned / s : 0.0);
     }
     return failed > 0 && spawned == 0 ? 1 : 0;
 }

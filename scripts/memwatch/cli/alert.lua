@@ -6,9 +6,7 @@ local options = require "memwatch.options"
 local W = require "memwatch.watch"
 local A = require "memwatch.actions"
 
-local function bare(err)
-    return (tostring(err):gsub("^[^\n]-:%d+: ", "", 1))
-end
+local bare = options.bare
 
 local cmd = options.command {
     name = "alert",

@@ -6,9 +6,7 @@ local options = require "memwatch.options"
 local R = require "memwatch.record"
 local P = require "memwatch.record_plot"
 
-local function bare(err)
-    return (tostring(err):gsub("^[^\n]-:%d+: ", "", 1))
-end
+local bare = options.bare
 
 local function say(...)
     io.stderr:write("memwatch plot: ", ...)
@@ -38,23 +36,9 @@ local function write_file(path, body)
 end
 
 local function filters(opts)
-    local base = { match = opts.match, user = opts.user }
-    if opts.pid then
-        base.pid = {}
-        for _, p in ipairs(opts.pid) do
-            local n = math.tointeger(tonumber(p))
-            if not n or n < 1 then return nil, string.format("--pid must be a process id, got '%s'", p) end
-            base.pid[#base.pid + 1] = n
-        end
-    end
-    if not (opts.name or opts.match or opts.user or opts.pid) then return false end
-    local list = {}
-    for _, n in ipairs(opts.name or { false }) do
-        local f = {}
-        for k, v in pairs(base) do f[k] = v end
-        if n then f.name = n end
-        list[#list + 1] = f
-    end
+    local list, given = options.selection(opts)
+    if not list then return nil, given end
+    if not given then return false end
     local ok, err = pcall(P.compile, list)
     if not ok then return nil, bare(err) end
     return list

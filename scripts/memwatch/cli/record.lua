@@ -5,40 +5,13 @@ local memwatch = require "memwatch"
 local core = require "memwatch.core"
 local options = require "memwatch.options"
 local R = require "memwatch.record"
-local select_ = require "memwatch.select"
 
-local function bare(err)
-    return (tostring(err):gsub("^[^\n]-:%d+: ", "", 1))
-end
+local bare = options.bare
 
 local function say(...)
     io.stderr:write("memwatch record: ", ...)
     io.stderr:write("\n")
     io.stderr:flush()
-end
-
--- The selection: one filter per --name (their union), each with the other
--- keys; --tree adds every descendant of a selected process.
-local function selection(opts)
-    local base = { match = opts.match, user = opts.user }
-    if opts.pid then
-        base.pid = {}
-        for _, p in ipairs(opts.pid) do
-            local n = math.tointeger(tonumber(p))
-            if not n or n < 1 then return nil, string.format("--pid must be a process id, got '%s'", p) end
-            base.pid[#base.pid + 1] = n
-        end
-    end
-    local filters = {}
-    for _, n in ipairs(opts.name or { false }) do
-        local f = {}
-        for k, v in pairs(base) do f[k] = v end
-        if n then f.name = n end
-        filters[#filters + 1] = f
-    end
-    local ok, err = pcall(select_.compile, filters[1], "selection")
-    if not ok then return nil, bare(err) end
-    return filters
 end
 
 -- One scan: the selected records (and with tree, their descendants).
@@ -175,7 +148,7 @@ Ctrl-C (exit 130) or SIGTERM (exit 0) stops it. Replay it with
         end
         cfg.fields, err = R.check_fields(opts.fields)
         if not cfg.fields then return false, err end
-        cfg.filters, err = selection(opts)
+        cfg.filters, err = options.selection(opts)
         if not cfg.filters then return false, err end
         local want_app = false
         for _, f in ipairs(cfg.fields) do want_app = want_app or f == "app" end

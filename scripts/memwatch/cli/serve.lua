@@ -323,26 +323,9 @@ watch rules, which are run between requests. Ctrl-C or SIGTERM stops.
             if not host then return false, port end
             cfg.host, cfg.port = host, port
         end
-        -- The selection: one filter per --name (their union), each with the
-        -- other keys.
-        local base = { match = opts.match, user = opts.user }
-        if opts.pid then
-            base.pid = {}
-            for _, p in ipairs(opts.pid) do
-                local n = math.tointeger(tonumber(p))
-                if not n or n < 1 then return false, string.format("--pid must be a process id, got '%s'", p) end
-                base.pid[#base.pid + 1] = n
-            end
-        end
-        cfg.filters = {}
-        for _, n in ipairs(opts.name or { false }) do
-            local f = {}
-            for k, v in pairs(base) do f[k] = v end
-            if n then f.name = n end
-            cfg.filters[#cfg.filters + 1] = f
-        end
-        local ok, err = pcall(require("memwatch.select").compile, cfg.filters[1], "selection")
-        if not ok then return false, (tostring(err):gsub("^.-:%d+: ", "")) end
+        local filters, why = options.selection(opts)
+        if not filters then return false, why end
+        cfg.filters = filters
         if opts.rules then
             local rok, rerr = load_rules(opts.rules)
             if not rok then return nil, rerr end
