@@ -11,6 +11,55 @@ local M = {}
 local KEYS = { name = true, match = true, user = true, pid = true }
 local KEY_LIST = "name, match, user, pid"
 
+-- Checks a Lua pattern's syntax the way lstrlib.c reads it. Running the
+-- pattern on a sample string is not enough: matching stops at the first item
+-- that fails, so "a%" matches nothing and never reaches its bad tail.
+local function pattern_error(p)
+    local i, n, depth = 1, #p, 0
+    if p:sub(1, 1) == "^" then i = 2 end
+    while i <= n do
+        local c = p:sub(i, i)
+        if c == "%" then
+            local d = p:sub(i + 1, i + 1)
+            if d == "" then return "malformed pattern (ends with '%')" end
+            if d == "b" then
+                if i + 3 > n then return "malformed pattern (missing arguments to '%b')" end
+                i = i + 4
+            elseif d == "f" then
+                if p:sub(i + 2, i + 2) ~= "[" then return "missing '[' after '%f' in pattern" end
+                i = i + 2
+            else
+                i = i + 2
+            end
+        elseif c == "[" then
+            local j = i + 1
+            if p:sub(j, j) == "^" then j = j + 1 end
+            -- The first character of a set is taken as is (so "[]]" works).
+            repeat
+                if j > n then return "malformed pattern (missing ']')" end
+                local cj = p:sub(j, j)
+                j = j + 1
+                if cj == "%" then
+                    if j > n then return "malformed pattern (missing ']')" end
+                    j = j + 1
+                end
+            until p:sub(j, j) == "]"
+            i = j + 1
+        elseif c == "(" then
+            depth = depth + 1
+            i = i + 1
+        elseif c == ")" then
+            depth = depth - 1
+            if depth < 0 then return "invalid pattern capture" end
+            i = i + 1
+        else
+            i = i + 1
+        end
+    end
+    if depth > 0 then return "unfinished capture" end
+    return nil
+end
+
 local function fail(where, level, fmt, ...)
     error(string.format("%s: " .. fmt, where, ...), level + 1)
 end
@@ -41,9 +90,8 @@ function M.compile(filter, where, level)
             fail(where, level, "filter 'match' must be a string (a Lua pattern), got %s", type(filter.match))
         end
         local ok, err = pcall(string.find, "", filter.match)
-        if not ok then
-            fail(where, level, "filter 'match' is not a valid Lua pattern: %s", (tostring(err):gsub("^.-:%d+: ", "")))
-        end
+        err = not ok and (tostring(err):gsub("^.-:%d+: ", "")) or pattern_error(filter.match)
+        if err then fail(where, level, "filter 'match' is not a valid Lua pattern: %s", err) end
         c.match = filter.match
         c.want = c.want | core.sources.cmdline
     end

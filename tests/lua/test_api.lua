@@ -287,6 +287,16 @@ T.test("filter: misuse raises", function()
         "memwatch.processes: filter 'match' is not a valid Lua pattern: malformed pattern (missing ']')")
     raises_exactly(function() mw.processes { match = "%" } end,
         "memwatch.processes: filter 'match' is not a valid Lua pattern: malformed pattern (ends with '%')")
+    -- Errors past the first item, which matching an empty string never reaches.
+    raises_exactly(function() mw.processes { match = "a%" } end,
+        "memwatch.processes: filter 'match' is not a valid Lua pattern: malformed pattern (ends with '%')")
+    raises_exactly(function() mw.processes { match = "a(b" } end,
+        "memwatch.processes: filter 'match' is not a valid Lua pattern: unfinished capture")
+    raises_exactly(function() mw.processes { match = "a)b" } end,
+        "memwatch.processes: filter 'match' is not a valid Lua pattern: invalid pattern capture")
+    raises_exactly(function() mw.processes { match = "x%b" } end,
+        "memwatch.processes: filter 'match' is not a valid Lua pattern: malformed pattern (missing arguments to '%b')")
+    eq(type(mw.processes { match = "[]]" }), "table", "']' first in a set is a character")
     raises_exactly(function() mw.processes { user = {} } end,
         "memwatch.processes: filter 'user' must be a user name or a uid, got table")
     raises_exactly(function() mw.processes { user = 1.5 } end,
