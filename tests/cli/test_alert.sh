@@ -15,44 +15,12 @@ if [ -z "$LUA" ]; then
     exit 77
 fi
 
-PASS=0
-FAIL=0
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-alert.XXXXXX")
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+mw_test_init alert
 
-ok() { PASS=$((PASS + 1)); }
-fail() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else fail "$2"; fi; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
-
-# wait_for FILE PATTERN [SECONDS]: until a line of FILE matches PATTERN.
-wait_for() {
-    local i
-    for ((i = 0; i < ${3:-10} * 50; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.02
-    done
-    return 1
-}
-
-# wait_file FILE [SECONDS]: until FILE exists.
-wait_file() {
-    local i
-    for ((i = 0; i < ${2:-10} * 50; i++)); do
-        [ -e "$1" ] && return 0
-        sleep 0.02
-    done
-    return 1
-}
 
 # The growing child: a plain Lua interpreter under its own name, so the
 # alert matches it alone. It holds 100M for HOLD seconds (forever when
@@ -175,5 +143,4 @@ check "[ $rc -eq 2 ] && grep -q '^memwatch alert: expected one process NAME$' '$
 rc=$?
 check "[ $rc -eq 0 ] && grep -q '^usage: memwatch alert NAME --over SIZE' '$TMP/help'" "--help"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+mw_test_done

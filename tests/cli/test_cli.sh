@@ -12,27 +12,8 @@ if [ ! -x "$MEMWATCH" ]; then
     exit 1
 fi
 
-PASS=0
-FAIL=0
-CASE=""
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-cli.XXXXXX")
-CHILDREN=()
-
-cleanup() {
-    local p
-    for p in "${CHILDREN[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-case_() { CASE=$1; }
-
-fail() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL [$CASE] (line ${BASH_LINENO[1]}): $*" >&2
-}
-pass() { PASS=$((PASS + 1)); }
+. "$(dirname "$0")/lib.sh"
+mw_test_init cli
 
 # mw ARGS...: runs memwatch with stdin from /dev/null; sets RC, OUT, ERR
 # (OUT/ERR without trailing newlines; the raw bytes stay in $TMP/out, $TMP/err).
@@ -55,21 +36,6 @@ mw_in() {
 expect_rc() { # expected [what]
     if [ "$RC" -eq "$1" ]; then pass; else fail "${2:-exit code}: expected $1, got $RC; stderr: $(head -c 400 "$TMP/err")"; fi
 }
-expect_eq() { # actual expected what
-    if [ "$1" == "$2" ]; then pass; else fail "$3: expected $(printf '%q' "$2"), got $(printf '%q' "$1")"; fi
-}
-expect_match() { # text ERE what  (some line matches)
-    if printf '%s\n' "$1" | grep -Eq -- "$2"; then pass; else fail "$3: no line matches /$2/ in: $(printf '%q' "${1:0:600}")"; fi
-}
-expect_no_match() { # text ERE what
-    if printf '%s\n' "$1" | grep -Eq -- "$2"; then fail "$3: a line matches /$2/: $(printf '%s\n' "$1" | grep -E -- "$2" | head -3)"; else pass; fi
-}
-expect_contains() { # text substring what
-    case "$1" in
-    *"$2"*) pass ;;
-    *) fail "$3: $(printf '%q' "$2") not in $(printf '%q' "${1:0:600}")" ;;
-    esac
-}
 first_line() { printf '%s\n' "$1" | head -n 1; }
 
 # Size cell ("15.0M", "812K", "512B", "-") to bytes; "-" and "denied" to -1.
@@ -87,20 +53,20 @@ function tobytes(s,   n, u, i) {
 # hostile name with an escape sequence and a newline.
 sleep 30.777 &
 SLEEP_PID=$!
-CHILDREN+=("$SLEEP_PID")
+PIDS+=("$SLEEP_PID")
 
 CSV_NAME='a,b"c'
 cp /bin/sleep "$TMP/$CSV_NAME"
 "$TMP/$CSV_NAME" 30 &
 CSV_PID=$!
-CHILDREN+=("$CSV_PID")
+PIDS+=("$CSV_PID")
 
 EVIL=$'ev\e[31m\nil'            # 10 bytes: within the 15-byte comm limit
 EVIL_SHOWN='ev\x1b[31m\nil'     # how text.printable shows it
 cp /bin/sleep "$TMP/$EVIL"
 "$TMP/$EVIL" 30 &
 EVIL_PID=$!
-CHILDREN+=("$EVIL_PID")
+PIDS+=("$EVIL_PID")
 
 # Wait until all three have exec'd (their comm is no longer bash's).
 for _ in $(seq 100); do
@@ -510,7 +476,7 @@ with open(sys.argv[1] + '.tmp', 'w') as f:
 os.rename(sys.argv[1] + '.tmp', sys.argv[1])
 time.sleep(30)
 EOF
-    CHILDREN+=("$!")
+    PIDS+=("$!")
     for _ in $(seq 150); do [ -s "$TMP/bigvm.pid" ] && break; sleep 0.02; done
     read -r BIG_PID BIG_TOTAL <"$TMP/bigvm.pid" 2>/dev/null || BIG_PID=""
     if [ -n "$BIG_PID" ] && [ "${BIG_TOTAL:-0}" -ge 100000000000000 ]; then
@@ -657,5 +623,4 @@ else
 fi
 
 # ---------------------------------------------------------------------------
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+mw_test_done

@@ -15,37 +15,8 @@ if [ -z "$LUA" ]; then
 fi
 EX="$MW_SOURCE_DIR/scripts/examples"
 
-PASS=0
-FAIL=0
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-examples.XXXXXX")
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-ok() { PASS=$((PASS + 1)); }
-fail() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else fail "$2"; fi; }
-wait_for() {
-    local i
-    for ((i = 0; i < ${3:-10} * 50; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.02
-    done
-    return 1
-}
-wait_file() {
-    local i
-    for ((i = 0; i < ${2:-10} * 50; i++)); do
-        [ -e "$1" ] && return 0
-        sleep 0.02
-    done
-    return 1
-}
+. "$(dirname "$0")/lib.sh"
+mw_test_init examples
 
 if ! "$MEMWATCH" -e 'assert(memwatch.watch and memwatch.run and memwatch.actions)' 2>/dev/null; then
     echo "FAIL: memwatch.watch / memwatch.run / memwatch.actions are missing from the memwatch module" \
@@ -126,5 +97,4 @@ run_example runaway_helper "signal (dry run): would send SIGTERM to pid $BIG (mw
     "$EX/runaway_helper.lua" mwbig 50M 0.3s
 check "kill -0 $BIG" "runaway_helper: the dry run must not signal the target"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+mw_test_done

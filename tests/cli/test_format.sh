@@ -20,28 +20,9 @@ fi
 HAVE_PROMTOOL=1
 command -v promtool >/dev/null || HAVE_PROMTOOL=0
 
-PASS=0
-FAIL=0
-CASE=""
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-format.XXXXXX")
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+mw_test_init format
 
-case_() { CASE=$1; }
-fail() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL [$CASE] (line ${BASH_LINENO[1]}): $*" >&2
-}
-pass() { PASS=$((PASS + 1)); }
-expect_eq() {
-    if [ "$1" == "$2" ]; then pass; else fail "$3: expected $(printf '%q' "$2"), got $(printf '%q' "$1")"; fi
-}
 promtool_ok() { # file what
     if [ "$HAVE_PROMTOOL" = 0 ]; then
         echo "SKIP promtool check ($2): promtool is not installed (Debian: apt-get install prometheus)"
@@ -219,5 +200,4 @@ expect_eq "$?" 2 "exit code"
 expect_eq "$(head -n 1 "$TMP/e")" \
     "memwatch ps: invalid value 'xml' for '--format' (expected table, csv, json, prometheus, influx)" "message"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+mw_test_done

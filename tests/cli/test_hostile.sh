@@ -30,33 +30,11 @@ export LC_ALL=C
 [ -x "$MEMWATCH" ] || { echo "MEMWATCH=$MEMWATCH is not executable" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed for the byte checker"; exit 77; }
 
-PASS=0
-FAIL=0
-CASE=""
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-hostile.XXXXXX")
-CHILDREN=()
-cleanup() {
-    local p
-    for p in "${CHILDREN[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+mw_test_init hostile
 
-case_() { CASE=$1; }
-fail() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL [$CASE] (line ${BASH_LINENO[1]}): $*" >&2
-}
-pass() { PASS=$((PASS + 1)); }
-check() { # "shell condition" what
-    if eval "$1"; then pass; else fail "$2"; fi
-}
 has() { # FILE TEXT what: FILE holds TEXT (fixed bytes)
     if grep -qF -- "$2" "$1"; then pass; else fail "$3: $(printf '%q' "$2") not in $(head -c 400 "$1" | od -c | head -5)"; fi
-}
-expect_eq() { # actual expected what
-    if [ "$1" == "$2" ]; then pass; else fail "$3: expected $(printf '%q' "$2"), got $(printf '%q' "$1")"; fi
 }
 
 # The strict checker: after removing the escapes a command may write on
@@ -105,24 +83,24 @@ command -v script >/dev/null && command -v timeout >/dev/null && HAVE_SCRIPT=1
 NAMES=($'\e[2J\e]0;T\a' $'nl\nx\ry' $'bad\xff\xfe\xc0' $'c1\xc2\x9b31m' '$(touch pwn1)' ';touch pwn2' '`touch pwn3`')
 # How memwatch.text.printable shows each.
 SHOWN=('\x1b[2J\x1b]0;T\x07' 'nl\nx\ry' 'bad\xff\xfe\xc0' 'c1\u{9b}31m' '$(touch pwn1)' ';touch pwn2' '`touch pwn3`')
-PIDS=()
+HOSTILE_PIDS=()
 mkdir -p "$TMP/cwd"
 for i in "${!NAMES[@]}"; do
     mkdir -p "$TMP/bin$i"
     cp "$(command -v sleep)" "$TMP/bin$i/${NAMES[$i]}"
     "$TMP/bin$i/${NAMES[$i]}" 120 &
+    HOSTILE_PIDS+=("$!")
     PIDS+=("$!")
-    CHILDREN+=("$!")
 done
 for _ in $(seq 100); do
     n=0
     for i in "${!NAMES[@]}"; do
-        [ "$(cat "/proc/${PIDS[$i]}/comm" 2>/dev/null)" = "${NAMES[$i]}" ] && n=$((n + 1))
+        [ "$(cat "/proc/${HOSTILE_PIDS[$i]}/comm" 2>/dev/null)" = "${NAMES[$i]}" ] && n=$((n + 1))
     done
     [ "$n" -eq "${#NAMES[@]}" ] && break
     sleep 0.02
 done
-PID_LIST=$(IFS=,; echo "${PIDS[*]}")
+PID_LIST=$(IFS=,; echo "${HOSTILE_PIDS[*]}")
 
 # pwned: any file an injected command would have made.
 pwned() { find "$TMP" "$TMP/cwd" /tmp / -maxdepth 1 \( -name 'pwn[0-9]*' -o -name pwned \) 2>/dev/null | head -3; }
@@ -141,13 +119,13 @@ done
 "$MEMWATCH" watch --count=1 --every=0.1s --limit=100000 >"$TMP/watch" 2>&1 </dev/null
 no_raw "$TMP/watch" "memwatch watch"
 for i in "${!NAMES[@]}"; do
-    "$MEMWATCH" ledger "${PIDS[$i]}" >"$TMP/ledger.$i" 2>&1 </dev/null
+    "$MEMWATCH" ledger "${HOSTILE_PIDS[$i]}" >"$TMP/ledger.$i" 2>&1 </dev/null
     no_raw "$TMP/ledger.$i" "memwatch ledger of ${SHOWN[$i]}"
-    "$MEMWATCH" -e "print(memwatch.explain(${PIDS[$i]})) print(memwatch.process(${PIDS[$i]}))" \
+    "$MEMWATCH" -e "print(memwatch.explain(${HOSTILE_PIDS[$i]})) print(memwatch.process(${HOSTILE_PIDS[$i]}))" \
         >"$TMP/explain.$i" 2>&1 </dev/null
     no_raw "$TMP/explain.$i" "print(memwatch.explain(pid)) and print(record) of ${SHOWN[$i]}"
-    has "$TMP/explain.$i" "pid ${PIDS[$i]} (${SHOWN[$i]}): footprint" "explain shows the name escaped"
-    has "$TMP/explain.$i" "process ${PIDS[$i]} (${SHOWN[$i]}) footprint" "print(record) shows the name escaped"
+    has "$TMP/explain.$i" "pid ${HOSTILE_PIDS[$i]} (${SHOWN[$i]}): footprint" "explain shows the name escaped"
+    has "$TMP/explain.$i" "process ${HOSTILE_PIDS[$i]} (${SHOWN[$i]}) footprint" "print(record) shows the name escaped"
 done
 
 # ---------------------------------------------------------------------------
@@ -164,7 +142,7 @@ if [ "$HAVE_SCRIPT" -eq 1 ]; then
     # watch clears the screen before each frame on a terminal: that escape only.
     on_tty "$TMP/tty.watch" "$MEMWATCH" watch --count=1 --every=0.1s --limit=100000
     no_raw "$TMP/tty.watch" "watch on a terminal" '^\x1b\[H\x1b\[2J'
-    on_tty "$TMP/tty.ledger" "$MEMWATCH" ledger "${PIDS[0]}"
+    on_tty "$TMP/tty.ledger" "$MEMWATCH" ledger "${HOSTILE_PIDS[0]}"
     no_raw "$TMP/tty.ledger" "ledger on a terminal"
 else
     echo "SKIP terminal checks: no script(1) or timeout(1)"
@@ -175,7 +153,7 @@ case_ "the prompt's pretty-printer"
 if [ "$HAVE_SCRIPT" -eq 1 ]; then
     {
         for i in "${!NAMES[@]}"; do
-            p=${PIDS[$i]}
+            p=${HOSTILE_PIDS[$i]}
             echo "p = memwatch.process($p, {'cmdline', 'start_time'})"
             echo "p"
             echo "p.name"
@@ -196,7 +174,7 @@ if [ "$HAVE_SCRIPT" -eq 1 ]; then
     # its escaped form missing below).
     no_raw "$TMP/tty.repl" "the prompt" '\x1b\[\?2004[hl]' '\r'
     for i in "${!NAMES[@]}"; do
-        has "$TMP/tty.repl" "process ${PIDS[$i]} (${SHOWN[$i]})" "the prompt shows the name escaped"
+        has "$TMP/tty.repl" "process ${HOSTILE_PIDS[$i]} (${SHOWN[$i]})" "the prompt shows the name escaped"
     done
     has "$TMP/tty.repl" '"\x1b[2J\x1b]0;T\x07"' "a name inside a table is shown as an escaped Lua literal"
 else
@@ -225,9 +203,9 @@ done
 for p in "${ALERTS[@]}"; do wait "$p"; done
 for i in "${!NAMES[@]}"; do
     no_raw "$TMP/alert.$i" "alert ${SHOWN[$i]}"
-    has "$TMP/alert.$i" " ALERT ${SHOWN[$i]}[${PIDS[$i]}] 1 process " "the alert line shows the name escaped"
+    has "$TMP/alert.$i" " ALERT ${SHOWN[$i]}[${HOSTILE_PIDS[$i]}] 1 process " "the alert line shows the name escaped"
     for _ in $(seq 50); do [ -e "$TMP/key.$i" ] && break; sleep 0.02; done
-    printf '%s[%s]' "${NAMES[$i]}" "${PIDS[$i]}" >"$TMP/key.want.$i"
+    printf '%s[%s]' "${NAMES[$i]}" "${HOSTILE_PIDS[$i]}" >"$TMP/key.want.$i"
     check "cmp -s '$TMP/key.$i' '$TMP/key.want.$i'" "--exec got MEMWATCH_KEY byte for byte for ${SHOWN[$i]}"
 done
 expect_eq "$(pwned)" "" "no file made by a name run as a command"
@@ -261,9 +239,9 @@ for i in "${!NAMES[@]}"; do
     for _ in $(seq 50); do [ -e "$TMP/akey.$n" ] && [ -e "$TMP/ran.$n" ] && break; sleep 0.02; done
     check "[ -e '$TMP/ran.$n' ]" "actions.exec ran its command for ${SHOWN[$i]}"
     check "cmp -s '$TMP/akey.$n' '$TMP/key.want.$i'" "actions.exec: MEMWATCH_KEY byte for byte for ${SHOWN[$i]}"
-    has "$TMP/actions.err" " ALERT ${SHOWN[$i]}[${PIDS[$i]}] 1 process " "actions.log shows the name escaped"
+    has "$TMP/actions.err" " ALERT ${SHOWN[$i]}[${HOSTILE_PIDS[$i]}] 1 process " "actions.log shows the name escaped"
     has "$TMP/actions.err" "rule 'hostile $n' (footprint above" "actions.log names the rule"
-    has "$TMP/actions.err" "would send SIGTERM to pid ${PIDS[$i]} (${SHOWN[$i]})" "the signal dry run shows the name escaped"
+    has "$TMP/actions.err" "would send SIGTERM to pid ${HOSTILE_PIDS[$i]} (${SHOWN[$i]})" "the signal dry run shows the name escaped"
 done
 expect_eq "$(pwned)" "" "no file made by a name or an argument run as a command"
 expect_eq "$(ls -A "$TMP/cwd")" "" "nothing created in memwatch's working directory"
@@ -356,5 +334,4 @@ expect_eq "$(cat "$TMP/slow.err")" "memwatch: rule 'slow': on_alert stopped: $TM
     "the CPU-time budget message"
 expect_eq "$(cat "$TMP/slow.out")" "after run" "the script goes on after memwatch.run"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+mw_test_done

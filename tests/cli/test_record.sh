@@ -22,21 +22,9 @@ if ! command -v python3 >/dev/null; then
     exit 77
 fi
 
-PASS=0
-FAIL=0
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-record.XXXXXX")
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+mw_test_init record
 
-ok() { PASS=$((PASS + 1)); }
-fail() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else fail "$2"; fi; }
 # same ACTUAL EXPECTED WHAT
 same() { if [ "$1" == "$2" ]; then ok; else fail "$3: expected [$2], got [$1]"; fi; }
 
@@ -245,5 +233,4 @@ else
     echo "SKIP plot checks: gnuplot is not installed (Debian: apt install gnuplot-nox)"
 fi
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+mw_test_done

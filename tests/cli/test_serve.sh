@@ -18,45 +18,12 @@ done
 HAVE_PROMTOOL=1
 command -v promtool >/dev/null || HAVE_PROMTOOL=0
 
-PASS=0
-FAIL=0
-CASE=""
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-serve.XXXXXX")
-PIDS=()
-
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+mw_test_init serve
 # The whole file is bounded in time: a hung server must not hang ctest.
 (sleep 100 </dev/null >/dev/null 2>&1 && echo "test_serve.sh: timed out after 100 s" >&2 && kill -TERM $$) &
 WATCHDOG=$!
 PIDS+=("$WATCHDOG")
-
-case_() { CASE=$1; }
-fail() {
-    FAIL=$((FAIL + 1))
-    echo "FAIL [$CASE] (line ${BASH_LINENO[1]}): $*" >&2
-}
-pass() { PASS=$((PASS + 1)); }
-expect_eq() { # actual expected what
-    if [ "$1" == "$2" ]; then pass; else fail "$3: expected $(printf '%q' "$2"), got $(printf '%q' "$1")"; fi
-}
-expect_contains() { # text substring what
-    case "$1" in
-    *"$2"*) pass ;;
-    *) fail "$3: $(printf '%q' "$2") not in $(printf '%q' "${1:0:600}")" ;;
-    esac
-}
-expect_not_contains() {
-    case "$1" in
-    *"$2"*) fail "$3: $(printf '%q' "$2") found" ;;
-    *) pass ;;
-    esac
-}
 
 # start_serve NAME ARGS...: starts memwatch serve on 127.0.0.1:0 in the
 # background; sets SPID and PORT (from the "listening on" line on stderr).
@@ -432,5 +399,4 @@ if [ -e "$TMP/loop.prom.tmp" ]; then fail "PATH.tmp left behind"; else pass; fi
 promtool_ok "$TMP/loop.prom" "textfile loop"
 
 kill "$WATCHDOG" 2>/dev/null
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+mw_test_done

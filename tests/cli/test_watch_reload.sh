@@ -7,28 +7,8 @@ set -u
 export LC_ALL=C
 : "${MEMWATCH:?MEMWATCH must name the memwatch binary}"
 
-PASS=0
-FAIL=0
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-reload.XXXXXX")
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-ok() { PASS=$((PASS + 1)); }
-fail() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else fail "$2"; fi; }
-wait_for() {
-    local i
-    for ((i = 0; i < ${3:-10} * 50; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.02
-    done
-    return 1
-}
+. "$(dirname "$0")/lib.sh"
+mw_test_init reload
 
 # The rules watch this very process (pid = the script's own memwatch).
 write_script() {
@@ -66,5 +46,4 @@ check "[ $rc -eq 0 ]" "exit status after SIGTERM: $rc"
 check "! grep -q resolve '$TMP/out'" "no resolve invented on SIGTERM: $(cat "$TMP/out")"
 check "kill -0 $$" "still here"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+mw_test_done
