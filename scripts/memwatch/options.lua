@@ -68,6 +68,16 @@ function M.bare(err)
     return (tostring(err):gsub("^[^\n]-:%d+: ", "", 1))
 end
 
+-- say(...) for a subcommand: a line on stderr, "memwatch NAME: ...", flushed.
+function M.reporter(name)
+    local prefix = "memwatch " .. name .. ": "
+    return function(...)
+        io.stderr:write(prefix, ...)
+        io.stderr:write("\n")
+        io.stderr:flush()
+    end
+end
+
 -- The process selection options shared by serve, record and plot; merge
 -- them into a command's option spec.
 M.SELECTION = {

@@ -8,23 +8,10 @@ local P = require "memwatch.record_plot"
 
 local bare = options.bare
 
-local function say(...)
-    io.stderr:write("memwatch plot: ", ...)
-    io.stderr:write("\n")
-    io.stderr:flush()
-end
+local say = options.reporter("plot")
 
-local function which(name)
-    for dir in (os.getenv("PATH") or "/usr/bin:/bin"):gmatch("[^:]+") do
-        local p = dir .. "/" .. name
-        local f = io.open(p, "r")
-        if f then
-            f:close()
-            return p
-        end
-    end
-    return nil
-end
+-- A program on PATH (the same lookup actions use for exec).
+local which = require("memwatch.actions").which
 
 local function write_file(path, body)
     local f, err = io.open(path, "wb")

@@ -8,11 +8,7 @@ local R = require "memwatch.record"
 
 local bare = options.bare
 
-local function say(...)
-    io.stderr:write("memwatch record: ", ...)
-    io.stderr:write("\n")
-    io.stderr:flush()
-end
+local say = options.reporter("record")
 
 -- One scan: the selected records (and with tree, their descendants).
 local function scan(cfg)

@@ -15,11 +15,7 @@ local EINVAL = 22
 
 local M = {}
 
-local function say(...)
-    io.stderr:write("memwatch serve: ", ...)
-    io.stderr:write("\n")
-    io.stderr:flush()
-end
+local say = options.reporter("serve")
 
 --- parse_listen("127.0.0.1:9187" | "[::1]:9187" | "localhost:9187" | ":9187")
 -- -> host, port | nil, message

@@ -130,11 +130,6 @@ static int is_denied(int rc)
     return rc == -EACCES || rc == -EPERM;
 }
 
-static int is_gone(int rc)
-{
-    return rc == -ESRCH || rc == -ENOENT;
-}
-
 /* Read PID/<file> into st->buf, growing it when the file fills it. */
 static ssize_t read_file(linux_state *st, int32_t pid, const char *file)
 {
@@ -316,21 +311,48 @@ static int read_path(linux_state *st, int32_t pid, mw_proc *out)
     return 0;
 }
 
+/* A failed read of a needed source: a refusal marks bits in out->denied and
+ * lets the read go on (0); a vanished process or another error is returned. */
+static int refused(ssize_t n, mw_proc *out, unsigned bits)
+{
+    if (!is_denied((int)n))
+        return (int)n;
+    out->denied |= bits;
+    return 0;
+}
+
+/* stat: CPU time and the start time, which is kept with the process's cached
+ * descriptors. keep: hold stat's own descriptor open between scans. */
+static int read_stat(linux_state *st, int32_t pid, mw_proc *out, int have_status, int keep,
+                     unsigned denied_bits)
+{
+    mw_stat_info si;
+    int cached;
+    ssize_t n =
+        keep ? read_cached(st, pid, MW_FDC_STAT, "stat", &cached) : read_file(st, pid, "stat");
+
+    if (n < 0)
+        return refused(n, out, denied_bits);
+    if (mw_parse_stat(st->buf, (size_t)n, &si) < 0)
+        return MW_EPARSE;
+    apply_stat(st, &si, out, have_status);
+    remember_start(st, pid, si.starttime);
+    out->read |= MW_SRC_STAT | MW_SRC_IDENT;
+    return 0;
+}
+
 static int linux_read_proc(void *state, int32_t pid, unsigned want, mw_proc *out)
 {
     linux_state *st = state;
-    int have_status = 0, status_cached = 0, stat_cached;
+    int have_status = 0, status_cached = 0, rc;
     ssize_t n;
 
     out->pid = pid;
     if (want & MW_SRC_STATUS) {
         n = read_cached(st, pid, MW_FDC_STATUS, "status", &status_cached);
         if (n < 0) {
-            if (is_gone((int)n))
-                return (int)n;
-            if (!is_denied((int)n))
-                return (int)n;
-            out->denied |= MW_SRC_STATUS;
+            if ((rc = refused(n, out, MW_SRC_STATUS)) < 0)
+                return rc;
         } else if (mw_parse_status(st->buf, (size_t)n, out) == 0) {
             have_status = 1;
             out->read |= MW_SRC_STATUS;
@@ -338,44 +360,19 @@ static int linux_read_proc(void *state, int32_t pid, unsigned want, mw_proc *out
             return MW_EPARSE;
         }
     }
-    if (want & MW_SRC_STAT) {
-        mw_stat_info si;
-        n = read_cached(st, pid, MW_FDC_STAT, "stat", &stat_cached);
-        if (n < 0) {
-            if (is_gone((int)n))
-                return (int)n;
-            if (!is_denied((int)n))
-                return (int)n;
-            out->denied |= MW_SRC_STAT | MW_SRC_IDENT;
-        } else if (mw_parse_stat(st->buf, (size_t)n, &si) == 0) {
-            apply_stat(st, &si, out, have_status);
-            remember_start(st, pid, si.starttime);
-            out->read |= MW_SRC_STAT | MW_SRC_IDENT;
-        } else {
-            return MW_EPARSE;
-        }
-    }
+    if ((want & MW_SRC_STAT) &&
+        (rc = read_stat(st, pid, out, have_status, 1, MW_SRC_STAT | MW_SRC_IDENT)) < 0)
+        return rc;
     if ((want & MW_SRC_IDENT) && !(out->read & MW_SRC_IDENT) && !(out->denied & MW_SRC_IDENT)) {
         /* The start time: kept from an earlier scan when this call read the
          * process's status through a descriptor that is still valid; else
          * from stat, read once (its descriptor is not kept). */
         mw_fdc_entry *e = status_cached ? mw_fdcache_entry(&st->fds, pid) : NULL;
-        mw_stat_info si;
         if (e && e->have_start) {
             set_start(st, out, e->start_ticks);
             out->read |= MW_SRC_IDENT;
-        } else if ((n = read_file(st, pid, "stat")) < 0) {
-            if (is_gone((int)n))
-                return (int)n;
-            if (!is_denied((int)n))
-                return (int)n;
-            out->denied |= MW_SRC_IDENT;
-        } else if (mw_parse_stat(st->buf, (size_t)n, &si) == 0) {
-            apply_stat(st, &si, out, have_status);
-            remember_start(st, pid, si.starttime);
-            out->read |= MW_SRC_STAT | MW_SRC_IDENT;
-        } else {
-            return MW_EPARSE;
+        } else if ((rc = read_stat(st, pid, out, have_status, 0, MW_SRC_IDENT)) < 0) {
+            return rc;
         }
     }
     if ((want & (MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT)) &&
