@@ -6,6 +6,7 @@
 #ifndef MEMWATCH_BACKEND_H
 #define MEMWATCH_BACKEND_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,17 @@ typedef struct mw_backend_ops {
     void (*scan_begin)(void *state);
     void (*scan_end)(void *state);
 } mw_backend_ops;
+
+/*
+ * Whether a status code (-errno) is the system refusing access, not the
+ * process being gone or another failure: -EACCES (Linux: file modes, hidepid,
+ * ptrace access checks) or -EPERM (macOS: another user's task). Backends and
+ * the core mark a refused source in mw_proc.denied and go on reading.
+ */
+static inline int mw_refused(int rc)
+{
+    return rc == -EACCES || rc == -EPERM;
+}
 
 /* The backend this build uses natively (linux or darwin). */
 extern const mw_backend_ops mw_backend_native;

@@ -97,7 +97,7 @@ static int visit(mw_ctx *ctx, const mw_scan_opts *opts, int32_t pid, mw_scan_cb 
 
     mw_proc_init(&p);
     rc = ctx->ops->read_proc(ctx->state, pid, opts->want, &p);
-    if (rc == -EACCES || rc == -EPERM) {
+    if (mw_refused(rc)) {
         /* Forbidden, not gone: the process is listed, marked, and the scan
          * goes on (hidepid mounts, foreign processes on macOS). */
         p.pid = pid;

@@ -39,11 +39,6 @@ static int last_errno(void)
     return errno ? errno : EIO;
 }
 
-static int refused(int err)
-{
-    return err == EPERM || err == EACCES;
-}
-
 /* An integer sysctl, whether the kernel stores it in 4 or 8 bytes. */
 static int sysctl_uint(const char *name, uint64_t *out)
 {
@@ -250,12 +245,12 @@ static int darwin_read_proc(void *state, int32_t pid, unsigned want, mw_proc *ou
      * tried. */
     if (want & (MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IO)) {
         raw.rusage_err = read_rusage(st, pid, &raw);
-        same_user_refused = refused(raw.rusage_err);
+        same_user_refused = mw_refused(-raw.rusage_err);
     }
     if (want & MW_SRC_STAT) {
         raw.bsd_err = same_user_refused ? raw.rusage_err
                                         : pidinfo(pid, PROC_PIDTBSDINFO, 1, &raw.bi, sizeof raw.bi);
-        same_user_refused = same_user_refused || refused(raw.bsd_err);
+        same_user_refused = same_user_refused || mw_refused(-raw.bsd_err);
         raw.uniq_err = pidinfo(pid, PROC_PIDUNIQIDENTIFIERINFO, 1, &raw.uniq, sizeof raw.uniq);
     }
     /* A zombie has no task, no executable vnode and no arguments left. */

@@ -1,5 +1,6 @@
 /* Raw darwin rows to memwatch records: the part of the backend with no system calls. */
 #include "backend/darwin/darwin_norm.h"
+#include "memwatch/backend.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -119,11 +120,6 @@ char mw_darwin_state_letter(uint32_t p_stat)
     }
 }
 
-static int refused(int err)
-{
-    return err == EPERM || err == EACCES;
-}
-
 static void copy_name(char *dst, size_t cap, const char *src, size_t srcmax)
 {
     size_t n = strnlen(src, srcmax);
@@ -153,7 +149,7 @@ int mw_darwin_proc_from_raw(mw_darwin_raw *raw, const mw_darwin_timebase *tb, un
     } else if (raw->bsd_err == 0) {
         p_stat = raw->bi.pbi_status;
         have_identity = 1;
-    } else if (raw->short_err > 0 && !refused(raw->short_err)) {
+    } else if (raw->short_err > 0 && !mw_refused(-raw->short_err)) {
         return -raw->short_err;
     }
     zombie = p_stat == SZOMB || (ru_ok && ru->ri_proc_exit_abstime != 0);
@@ -191,7 +187,7 @@ int mw_darwin_proc_from_raw(mw_darwin_raw *raw, const mw_darwin_timebase *tb, un
             if (sec < (uint64_t)INT64_MAX / 1000000000 && usec < 1000000)
                 mw_proc_set(out, MW_F_START_TIME, (int64_t)(sec * 1000000000 + usec * 1000));
             out->read |= MW_SRC_STAT;
-        } else if (refused(raw->bsd_err) || refused(raw->short_err)) {
+        } else if (mw_refused(-raw->bsd_err) || mw_refused(-raw->short_err)) {
             out->denied |= MW_SRC_STAT;
         }
         if (raw->uniq_err == 0)
@@ -200,7 +196,7 @@ int mw_darwin_proc_from_raw(mw_darwin_raw *raw, const mw_darwin_timebase *tb, un
             int64_t u = mw_darwin_mach_to_ns(tb, ru->ri_user_time);
             int64_t s = mw_darwin_mach_to_ns(tb, ru->ri_system_time);
             mw_proc_set(out, MW_F_CPU_TIME, u > INT64_MAX - s ? INT64_MAX : u + s);
-        } else if (refused(raw->rusage_err)) {
+        } else if (mw_refused(-raw->rusage_err)) {
             out->denied |= MW_SRC_STAT;
         }
     }
@@ -220,7 +216,7 @@ int mw_darwin_proc_from_raw(mw_darwin_raw *raw, const mw_darwin_timebase *tb, un
                     set_u64(out, MW_F_FOOTPRINT_INTERVAL_PEAK, ru->ri_interval_max_phys_footprint);
             }
             out->read |= MW_SRC_STATUS;
-        } else if (refused(raw->rusage_err) || refused(raw->short_err)) {
+        } else if (mw_refused(-raw->rusage_err) || mw_refused(-raw->short_err)) {
             out->denied |= MW_SRC_STATUS;
         }
         if (raw->task_err == 0 && !zombie) {
@@ -234,7 +230,7 @@ int mw_darwin_proc_from_raw(mw_darwin_raw *raw, const mw_darwin_timebase *tb, un
             set_u64(out, MW_F_DISK_READ, ru->ri_diskio_bytesread);
             set_u64(out, MW_F_DISK_WRITTEN, ru->ri_diskio_byteswritten);
             out->read |= MW_SRC_IO;
-        } else if (refused(raw->rusage_err) || refused(raw->short_err)) {
+        } else if (mw_refused(-raw->rusage_err) || mw_refused(-raw->short_err)) {
             out->denied |= MW_SRC_IO;
         }
     }
@@ -244,7 +240,7 @@ int mw_darwin_proc_from_raw(mw_darwin_raw *raw, const mw_darwin_timebase *tb, un
             out->path = raw->path;
             raw->path = NULL;
             out->read |= MW_SRC_PATH;
-        } else if (refused(raw->path_err)) {
+        } else if (mw_refused(-raw->path_err)) {
             out->denied |= MW_SRC_PATH;
         }
     }
@@ -254,7 +250,7 @@ int mw_darwin_proc_from_raw(mw_darwin_raw *raw, const mw_darwin_timebase *tb, un
             out->cmdline = raw->cmdline;
             raw->cmdline = NULL;
             out->read |= MW_SRC_CMDLINE;
-        } else if (refused(raw->args_err) || (raw->args_err == EINVAL && !zombie && raw->pid)) {
+        } else if (mw_refused(-raw->args_err) || (raw->args_err == EINVAL && !zombie && raw->pid)) {
             /* sysctl_procargsx answers EINVAL, not EPERM, for another
              * user's process; zombies and kernel_task just have none. */
             out->denied |= MW_SRC_CMDLINE;

@@ -125,9 +125,14 @@ static int linux_list_pids(void *state, mw_pid_list *out)
     return rc;
 }
 
-static int is_denied(int rc)
+/* A failed read (n < 0): a refusal marks bits in out->denied and lets the
+ * read go on (0); a vanished process or another error is returned. */
+static int mark_refused(ssize_t n, mw_proc *out, unsigned bits)
 {
-    return rc == -EACCES || rc == -EPERM;
+    if (!mw_refused((int)n))
+        return (int)n;
+    out->denied |= bits;
+    return 0;
 }
 
 /* Read PID/<file> into st->buf, growing it when the file fills it. */
@@ -233,8 +238,7 @@ static void read_smaps(linux_state *st, int32_t pid, mw_proc *out)
     mw_smaps_info sm;
 
     if (n < 0) {
-        if (is_denied((int)n))
-            out->denied |= MW_SRC_SMAPS;
+        mark_refused(n, out, MW_SRC_SMAPS);
         /* ESRCH: a kernel thread or zombie has no address space; ENOENT: a
          * kernel without smaps_rollup. Both leave the fields absent. */
         return;
@@ -257,8 +261,7 @@ static void read_io(linux_state *st, int32_t pid, mw_proc *out)
     mw_io_info io;
 
     if (n < 0) {
-        if (is_denied((int)n))
-            out->denied |= MW_SRC_IO;
+        mark_refused(n, out, MW_SRC_IO);
         return;
     }
     if (mw_parse_io(st->buf, (size_t)n, &io) < 0)
@@ -274,8 +277,7 @@ static int read_cmdline(linux_state *st, int32_t pid, mw_proc *out)
     ssize_t n = read_file(st, pid, "cmdline");
 
     if (n < 0) {
-        if (is_denied((int)n))
-            out->denied |= MW_SRC_CMDLINE;
+        mark_refused(n, out, MW_SRC_CMDLINE);
         return 0;
     }
     /* Arguments are NUL-separated with a trailing NUL; kernel threads have none. */
@@ -300,24 +302,13 @@ static int read_path(linux_state *st, int32_t pid, mw_proc *out)
     snprintf(link, sizeof link, "%d/exe", (int)pid);
     n = st->sys->readlinkat(st->rootfd, link, target, sizeof target - 1);
     if (n < 0) {
-        if (is_denied(-errno))
-            out->denied |= MW_SRC_PATH;
+        mark_refused(-errno, out, MW_SRC_PATH);
         return 0;
     }
     target[n] = '\0';
     if (!(out->path = mw_strdup(target)))
         return -ENOMEM;
     out->read |= MW_SRC_PATH;
-    return 0;
-}
-
-/* A failed read of a needed source: a refusal marks bits in out->denied and
- * lets the read go on (0); a vanished process or another error is returned. */
-static int refused(ssize_t n, mw_proc *out, unsigned bits)
-{
-    if (!is_denied((int)n))
-        return (int)n;
-    out->denied |= bits;
     return 0;
 }
 
@@ -332,7 +323,7 @@ static int read_stat(linux_state *st, int32_t pid, mw_proc *out, int have_status
         keep ? read_cached(st, pid, MW_FDC_STAT, "stat", &cached) : read_file(st, pid, "stat");
 
     if (n < 0)
-        return refused(n, out, denied_bits);
+        return mark_refused(n, out, denied_bits);
     if (mw_parse_stat(st->buf, (size_t)n, &si) < 0)
         return MW_EPARSE;
     apply_stat(st, &si, out, have_status);
@@ -351,7 +342,7 @@ static int linux_read_proc(void *state, int32_t pid, unsigned want, mw_proc *out
     if (want & MW_SRC_STATUS) {
         n = read_cached(st, pid, MW_FDC_STATUS, "status", &status_cached);
         if (n < 0) {
-            if ((rc = refused(n, out, MW_SRC_STATUS)) < 0)
+            if ((rc = mark_refused(n, out, MW_SRC_STATUS)) < 0)
                 return rc;
         } else if (mw_parse_status(st->buf, (size_t)n, out) == 0) {
             have_status = 1;
