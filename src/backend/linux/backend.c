@@ -10,6 +10,7 @@
 
 #include "backend/linux/fdcache.h"
 #include "backend/linux/internal.h"
+#include "backend/linux/normalize.h"
 #include "backend/linux/parse.h"
 
 #include <dirent.h>
@@ -190,15 +191,6 @@ static ssize_t read_cached(linux_state *st, int32_t pid, int kind, const char *f
     return n;
 }
 
-static void set_start(linux_state *st, mw_proc *out, uint64_t ticks)
-{
-    int64_t tck = st->ticks_per_sec;
-    if (st->btime >= 0)
-        mw_proc_set(out, MW_F_START_TIME,
-                    st->btime * 1000000000 + (int64_t)(ticks / (uint64_t)tck) * 1000000000 +
-                        (int64_t)(ticks % (uint64_t)tck * 1000000000u / (uint64_t)tck));
-}
-
 /* Keep the start time with the process's cached descriptors: it cannot
  * change while they stay valid, so later scans need not read stat for it. */
 static void remember_start(linux_state *st, int32_t pid, uint64_t ticks)
@@ -208,28 +200,6 @@ static void remember_start(linux_state *st, int32_t pid, uint64_t ticks)
         e->start_ticks = ticks;
         e->have_start = 1;
     }
-}
-
-static void apply_stat(linux_state *st, const mw_stat_info *si, mw_proc *out, int have_status)
-{
-    int64_t tck = st->ticks_per_sec;
-
-    if (!have_status) {
-        snprintf(out->name, sizeof out->name, "%s", si->comm);
-        out->state = si->state;
-        mw_proc_set(out, MW_F_PID, si->pid);
-        mw_proc_set(out, MW_F_PPID, si->ppid);
-        mw_proc_set(out, MW_F_THREADS, si->num_threads);
-        if (si->state == 'Z')
-            out->flags |= MW_PROC_ZOMBIE;
-    }
-    if (si->flags & MW_PF_KTHREAD)
-        out->flags |= MW_PROC_KTHREAD;
-    /* Ticks to nanoseconds without overflow for any realistic uptime. */
-    mw_proc_set(out, MW_F_CPU_TIME,
-                (int64_t)((si->utime + si->stime) / (uint64_t)tck * 1000000000u +
-                          (si->utime + si->stime) % (uint64_t)tck * 1000000000u / (uint64_t)tck));
-    set_start(st, out, si->starttime);
 }
 
 static void read_smaps(linux_state *st, int32_t pid, mw_proc *out)
@@ -246,13 +216,7 @@ static void read_smaps(linux_state *st, int32_t pid, mw_proc *out)
     if (mw_parse_smaps_rollup(st->buf, (size_t)n, &sm) < 0)
         return;
     out->read |= MW_SRC_SMAPS;
-    mw_proc_set(out, MW_F_PSS, sm.pss);
-    if ((sm.present & (3u << 8)) == (3u << 8)) /* both Private_Clean and Private_Dirty */
-        mw_proc_set(out, MW_F_USS, sm.private_clean + sm.private_dirty);
-    if (sm.present & (1u << 16))
-        mw_proc_set(out, MW_F_SWAP_PSS, sm.swap_pss);
-    if (sm.present & (1u << 13))
-        mw_proc_set(out, MW_F_LAZY_FREE, sm.lazy_free);
+    mw_linux_from_smaps(&sm, out);
 }
 
 static void read_io(linux_state *st, int32_t pid, mw_proc *out)
@@ -267,8 +231,7 @@ static void read_io(linux_state *st, int32_t pid, mw_proc *out)
     if (mw_parse_io(st->buf, (size_t)n, &io) < 0)
         return;
     out->read |= MW_SRC_IO;
-    mw_proc_set(out, MW_F_DISK_READ, io.read_bytes);
-    mw_proc_set(out, MW_F_DISK_WRITTEN, io.write_bytes);
+    mw_linux_from_io(&io, out);
 }
 
 /* 0, or -ENOMEM when the copy could not be made. */
@@ -326,7 +289,7 @@ static int read_stat(linux_state *st, int32_t pid, mw_proc *out, int have_status
         return mark_refused(n, out, denied_bits);
     if (mw_parse_stat(st->buf, (size_t)n, &si) < 0)
         return MW_EPARSE;
-    apply_stat(st, &si, out, have_status);
+    mw_linux_from_stat(&si, have_status, st->ticks_per_sec, st->btime, out);
     remember_start(st, pid, si.starttime);
     out->read |= MW_SRC_STAT | MW_SRC_IDENT;
     return 0;
@@ -336,6 +299,7 @@ static int linux_read_proc(void *state, int32_t pid, unsigned want, mw_proc *out
 {
     linux_state *st = state;
     int have_status = 0, status_cached = 0, rc;
+    mw_status_info si;
     ssize_t n;
 
     out->pid = pid;
@@ -344,7 +308,8 @@ static int linux_read_proc(void *state, int32_t pid, unsigned want, mw_proc *out
         if (n < 0) {
             if ((rc = mark_refused(n, out, MW_SRC_STATUS)) < 0)
                 return rc;
-        } else if (mw_parse_status(st->buf, (size_t)n, out) == 0) {
+        } else if (mw_parse_status(st->buf, (size_t)n, &si) == 0) {
+            mw_linux_from_status(&si, out);
             have_status = 1;
             out->read |= MW_SRC_STATUS;
         } else {
@@ -360,7 +325,7 @@ static int linux_read_proc(void *state, int32_t pid, unsigned want, mw_proc *out
          * from stat, read once (its descriptor is not kept). */
         mw_fdc_entry *e = status_cached ? mw_fdcache_entry(&st->fds, pid) : NULL;
         if (e && e->have_start) {
-            set_start(st, out, e->start_ticks);
+            mw_linux_set_start(out, e->start_ticks, st->ticks_per_sec, st->btime);
             out->read |= MW_SRC_IDENT;
         } else if ((rc = read_stat(st, pid, out, have_status, 0, MW_SRC_IDENT)) < 0) {
             return rc;
@@ -388,30 +353,17 @@ static int linux_read_system(void *state, mw_system *out)
     linux_state *st = state;
     mw_meminfo mi;
     mw_psi psi;
+    int have_psi;
     ssize_t n = mw_sys_read_file(st->sys, st->rootfd, "meminfo", st->buf, st->buflen);
 
     if (n < 0)
         return (int)n;
     if (mw_parse_meminfo(st->buf, (size_t)n, &mi) < 0)
         return MW_EPARSE;
-    out->present = mi.present;
-    out->total = mi.total;
-    out->free = mi.free;
-    out->available = mi.available;
-    out->swap_total = mi.swap_total;
-    out->swap_free = mi.swap_free;
     /* PSI is absent on kernels without CONFIG_PSI or booted with psi=0. */
     n = mw_sys_read_file(st->sys, st->rootfd, "pressure/memory", st->buf, st->buflen);
-    if (n > 0 && mw_parse_psi(st->buf, (size_t)n, &psi) == 0) {
-        out->some_avg10 = psi.some_avg10;
-        out->some_avg60 = psi.some_avg60;
-        out->present |= (uint64_t)1 << MW_SYS_PSI;
-        if (psi.has_full) {
-            out->full_avg10 = psi.full_avg10;
-            out->full_avg60 = psi.full_avg60;
-            out->present |= (uint64_t)1 << MW_SYS_PSI_FULL;
-        }
-    }
+    have_psi = n > 0 && mw_parse_psi(st->buf, (size_t)n, &psi) == 0;
+    mw_linux_from_system(&mi, have_psi ? &psi : NULL, out);
     return MW_OK;
 }
 

@@ -9,6 +9,7 @@
 #include "memwatch/memwatch.h"
 
 #include "backend/linux/internal.h"
+#include "backend/linux/normalize.h"
 #include "backend/linux/parse.h"
 
 #include <dirent.h>
@@ -63,19 +64,18 @@ static int add_status_rows(void *state, int32_t pid, mw_ledger *out, int64_t *nv
 {
     const char *data;
     size_t len;
-    mw_proc p;
+    mw_status_info si;
+    int64_t footprint;
     struct kv_rows kr = {out, "physmem", 0, 1};
     int rc = mw_linux_read_rel(state, pid, "status", &data, &len);
     const char *line;
 
     if (rc < 0)
         return rc;
-    mw_proc_init(&p);
-    if (mw_parse_status(data, len, &p) < 0)
+    if (mw_parse_status(data, len, &si) < 0)
         return MW_EPARSE;
-    if (mw_proc_has(&p, MW_F_FOOTPRINT) &&
-        (rc = mw_ledger_add(out, "physmem", "footprint", "bytes", p.v[MW_F_FOOTPRINT], NULL,
-                            NULL)) < 0)
+    if (mw_linux_footprint(&si, &footprint) == 0 &&
+        (rc = mw_ledger_add(out, "physmem", "footprint", "bytes", footprint, NULL, NULL)) < 0)
         return rc;
     mw_kv_each(data, len, add_kv_row, &kr);
     if (kr.rc < 0)

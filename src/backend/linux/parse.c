@@ -112,8 +112,9 @@ int mw_parse_kv_size(const char *val, size_t vallen, int64_t *bytes)
 
 /* ---- /proc/PID/status ------------------------------------------------------ */
 
-/* The kernel escapes '\n' and '\\' in the Name line (proc_task_name with
- * escaping); undo that so names compare equal to stat's raw comm. */
+/* The kernel escapes '\n' and '\\' in the Name line (proc_task_name in
+ * fs/proc/array.c, with escaping); undo that so names compare equal to stat's
+ * raw comm. */
 static void unescape_name(const char *s, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
@@ -133,27 +134,31 @@ static void unescape_name(const char *s, size_t n, char *out, size_t cap)
 }
 
 struct status_state {
-    mw_proc *out;
+    mw_status_info *out;
     const char *end; /* end of the buffer */
-    int have_anon, have_shmem, have_swap, have_pte, have_rss, kthread, ok;
-    int64_t anon, shmem, swap, pte;
+    int ok;          /* a Name line was seen */
 };
 
-static int status_size(mw_proc *out, enum mw_field f, const char *val, size_t vallen)
+static void status_set(mw_status_info *out, enum mw_status_field f, int64_t v)
+{
+    out->v[f] = v;
+    out->present |= (uint64_t)1 << f;
+}
+
+static void status_size(mw_status_info *out, enum mw_status_field f, const char *val, size_t vallen)
 {
     int64_t bytes;
     /* Every size in status carries " kB"; a bare number is a cut-off line. */
     if (vallen < 3 || memcmp(val + vallen - 2, "kB", 2) != 0 ||
         mw_parse_kv_size(val, vallen, &bytes) < 0)
-        return 0;
-    mw_proc_set(out, f, bytes);
-    return 1;
+        return;
+    status_set(out, f, bytes);
 }
 
 static int status_line(void *ud, const char *key, size_t keylen, const char *val, size_t vallen)
 {
     struct status_state *st = ud;
-    mw_proc *out = st->out;
+    mw_status_info *out = st->out;
     const char *p = val, *end = val + vallen;
     int64_t n;
 
@@ -178,9 +183,9 @@ static int status_line(void *ud, const char *key, size_t keylen, const char *val
         break;
     case 'P':
         if (key_is(key, keylen, "PPid") && scan_i64(&p, end, &n) == 0)
-            mw_proc_set(out, MW_F_PPID, n);
+            status_set(out, MW_STATUS_PPID, n);
         else if (key_is(key, keylen, "Pid") && scan_i64(&p, end, &n) == 0)
-            mw_proc_set(out, MW_F_PID, n);
+            status_set(out, MW_STATUS_PID, n);
         break;
     case 'U':
         if (key_is(key, keylen, "Uid")) {
@@ -190,51 +195,46 @@ static int status_line(void *ud, const char *key, size_t keylen, const char *val
             if (scan_u64(&p, end, &real) == 0) {
                 skip_spaces(&p, end);
                 if (scan_u64(&p, end, &eff) == 0)
-                    mw_proc_set(out, MW_F_UID, (int64_t)eff);
+                    status_set(out, MW_STATUS_EUID, (int64_t)eff);
             }
         }
         break;
     case 'T':
         if (key_is(key, keylen, "Threads")) {
             if (scan_i64(&p, end, &n) == 0)
-                mw_proc_set(out, MW_F_THREADS, n);
+                status_set(out, MW_STATUS_THREADS, n);
             /* The kernel writes every line we use before this one (task_mem,
-             * then task_sig starting with Threads); the signal masks,
-             * capabilities and CPU lists after it are skipped unread. */
+             * then task_sig starting with Threads, in fs/proc/array.c); the
+             * signal masks, capabilities and CPU lists after it are skipped
+             * unread. */
             return 1;
         }
         break;
     case 'K':
         if (key_is(key, keylen, "Kthread") && vallen > 0 && val[0] == '1')
-            st->kthread = 1;
+            out->kthread = 1;
         break;
     case 'V':
         if (key_is(key, keylen, "VmRSS"))
-            st->have_rss = status_size(out, MW_F_RESIDENT, val, vallen);
+            status_size(out, MW_STATUS_VM_RSS, val, vallen);
         else if (key_is(key, keylen, "VmSize"))
-            status_size(out, MW_F_VIRTUAL, val, vallen);
+            status_size(out, MW_STATUS_VM_SIZE, val, vallen);
         else if (key_is(key, keylen, "VmHWM"))
-            status_size(out, MW_F_RESIDENT_PEAK, val, vallen);
+            status_size(out, MW_STATUS_VM_HWM, val, vallen);
         else if (key_is(key, keylen, "VmLck"))
-            status_size(out, MW_F_LOCKED, val, vallen);
-        else if (key_is(key, keylen, "VmPTE")) {
-            if ((st->have_pte = status_size(out, MW_F_PAGE_TABLE, val, vallen)))
-                st->pte = out->v[MW_F_PAGE_TABLE];
-        } else if (key_is(key, keylen, "VmSwap")) {
-            if ((st->have_swap = status_size(out, MW_F_SWAP, val, vallen)))
-                st->swap = out->v[MW_F_SWAP];
-        }
+            status_size(out, MW_STATUS_VM_LCK, val, vallen);
+        else if (key_is(key, keylen, "VmPTE"))
+            status_size(out, MW_STATUS_VM_PTE, val, vallen);
+        else if (key_is(key, keylen, "VmSwap"))
+            status_size(out, MW_STATUS_VM_SWAP, val, vallen);
         break;
     case 'R':
-        if (key_is(key, keylen, "RssAnon")) {
-            if ((st->have_anon = status_size(out, MW_F_RSS_ANON, val, vallen)))
-                st->anon = out->v[MW_F_RSS_ANON];
-        } else if (key_is(key, keylen, "RssFile")) {
-            status_size(out, MW_F_RSS_FILE, val, vallen);
-        } else if (key_is(key, keylen, "RssShmem")) {
-            if ((st->have_shmem = status_size(out, MW_F_RSS_SHMEM, val, vallen)))
-                st->shmem = out->v[MW_F_RSS_SHMEM];
-        }
+        if (key_is(key, keylen, "RssAnon"))
+            status_size(out, MW_STATUS_RSS_ANON, val, vallen);
+        else if (key_is(key, keylen, "RssFile"))
+            status_size(out, MW_STATUS_RSS_FILE, val, vallen);
+        else if (key_is(key, keylen, "RssShmem"))
+            status_size(out, MW_STATUS_RSS_SHMEM, val, vallen);
         break;
     default:
         break;
@@ -242,34 +242,16 @@ static int status_line(void *ud, const char *key, size_t keylen, const char *val
     return 0;
 }
 
-int mw_parse_status(const char *buf, size_t len, mw_proc *out)
+int mw_parse_status(const char *buf, size_t len, mw_status_info *out)
 {
     struct status_state st;
 
+    memset(out, 0, sizeof *out);
     memset(&st, 0, sizeof st);
     st.out = out;
     st.end = buf + len;
     mw_kv_each(buf, len, status_line, &st);
-    if (!st.ok)
-        return MW_EPARSE;
-    if (st.kthread)
-        out->flags |= MW_PROC_KTHREAD;
-    if (out->state == 'Z')
-        out->flags |= MW_PROC_ZOMBIE;
-    /* The macOS phys_footprint formula as far as Linux allows (see the
-     * memory reference, section 5.2): all four terms or no footprint at all,
-     * never a partial sum. Each term is at most INT64_MAX (mw_parse_kv_size),
-     * so the sum is taken unsigned; one past INT64_MAX is no footprint. */
-    if (st.have_anon && st.have_shmem && st.have_swap && st.have_pte) {
-        uint64_t sum = (uint64_t)st.anon + (uint64_t)st.shmem;
-        if (sum <= (uint64_t)INT64_MAX)
-            sum += (uint64_t)st.swap;
-        if (sum <= (uint64_t)INT64_MAX)
-            sum += (uint64_t)st.pte;
-        if (sum <= (uint64_t)INT64_MAX)
-            mw_proc_set(out, MW_F_FOOTPRINT, (int64_t)sum);
-    }
-    return MW_OK;
+    return st.ok ? MW_OK : MW_EPARSE;
 }
 
 /* ---- /proc/PID/stat --------------------------------------------------------- */
@@ -341,25 +323,17 @@ int mw_parse_stat(const char *buf, size_t len, mw_stat_info *out)
 
 /* ---- /proc/PID/smaps_rollup -------------------------------------------------- */
 
-static const char *const smaps_keys[] = {
-    "Rss",          "Pss",          "Pss_Dirty",     "Pss_Anon",      "Pss_File",   "Pss_Shmem",
-    "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty", "Referenced", "Anonymous",
-    "KSM",          "LazyFree",     "AnonHugePages", "Swap",          "SwapPss",    "Locked",
-};
+#define MW_SMAPS_KEY(id, key) [MW_SMAPS_##id] = key,
+static const char *const smaps_keys[MW_SMAPS_COUNT] = {MW_SMAPS_LIST(MW_SMAPS_KEY)};
+#undef MW_SMAPS_KEY
 
 static int smaps_line(void *ud, const char *key, size_t keylen, const char *val, size_t vallen)
 {
     mw_smaps_info *out = ud;
-    int64_t *slots[] = {
-        &out->rss,           &out->pss,           &out->pss_dirty,    &out->pss_anon,
-        &out->pss_file,      &out->pss_shmem,     &out->shared_clean, &out->shared_dirty,
-        &out->private_clean, &out->private_dirty, &out->referenced,   &out->anonymous,
-        &out->ksm,           &out->lazy_free,     &out->anon_huge,    &out->swap,
-        &out->swap_pss,      &out->locked,
-    };
-    for (size_t i = 0; i < sizeof smaps_keys / sizeof smaps_keys[0]; i++) {
+
+    for (size_t i = 0; i < MW_SMAPS_COUNT; i++) {
         if (key_is(key, keylen, smaps_keys[i])) {
-            if (mw_parse_kv_size(val, vallen, slots[i]) == 0)
+            if (mw_parse_kv_size(val, vallen, &out->v[i]) == 0)
                 out->present |= (uint64_t)1 << i;
             break;
         }
@@ -372,7 +346,7 @@ int mw_parse_smaps_rollup(const char *buf, size_t len, mw_smaps_info *out)
     memset(out, 0, sizeof *out);
     mw_kv_each(buf, len, smaps_line, out);
     /* Rss and Pss are in every kernel's rollup; without them it is not one. */
-    if ((out->present & 3u) != 3u)
+    if (!mw_smaps_has(out, MW_SMAPS_RSS) || !mw_smaps_has(out, MW_SMAPS_PSS))
         return MW_EPARSE;
     return MW_OK;
 }

@@ -12,13 +12,46 @@
 #include "memwatch/memwatch.h"
 
 /*
- * /proc/PID/status into a record: name (unescaped), state, ppid, effective
- * uid, threads, and, when the process has an address space, the memory
- * fields including footprint = RssAnon + RssShmem + VmSwap + VmPTE. Kernel
- * threads (Kthread: 1) get MW_PROC_KTHREAD; zombies MW_PROC_ZOMBIE. A field
- * the file does not show stays absent.
+ * The numeric lines of /proc/PID/status memwatch uses (written by
+ * fs/proc/array.c and task_mem in fs/proc/task_mmu.c; described in proc(5)).
+ * Sizes are in bytes.
  */
-int mw_parse_status(const char *buf, size_t len, mw_proc *out);
+enum mw_status_field {
+    MW_STATUS_PID,       /* Pid */
+    MW_STATUS_PPID,      /* PPid */
+    MW_STATUS_EUID,      /* Uid, second column: the effective uid */
+    MW_STATUS_THREADS,   /* Threads */
+    MW_STATUS_VM_SIZE,   /* VmSize */
+    MW_STATUS_VM_LCK,    /* VmLck */
+    MW_STATUS_VM_HWM,    /* VmHWM */
+    MW_STATUS_VM_RSS,    /* VmRSS */
+    MW_STATUS_RSS_ANON,  /* RssAnon */
+    MW_STATUS_RSS_FILE,  /* RssFile */
+    MW_STATUS_RSS_SHMEM, /* RssShmem */
+    MW_STATUS_VM_PTE,    /* VmPTE */
+    MW_STATUS_VM_SWAP,   /* VmSwap */
+    MW_STATUS_COUNT
+};
+
+typedef struct mw_status_info {
+    char name[MW_NAME_MAX]; /* Name, with the kernel's escapes undone */
+    char state;             /* State's letter; 0 when absent */
+    int kthread;            /* "Kthread: 1" */
+    uint64_t present;       /* bit (1 << MW_STATUS_x) when v[MW_STATUS_x] was read */
+    int64_t v[MW_STATUS_COUNT];
+} mw_status_info;
+
+static inline int mw_status_has(const mw_status_info *si, enum mw_status_field f)
+{
+    return (si->present >> f) & 1u;
+}
+
+/*
+ * /proc/PID/status: the fields above as the kernel wrote them, nothing
+ * derived. A line the file does not show, or one cut short, stays absent.
+ * MW_EPARSE when there is no Name line.
+ */
+int mw_parse_status(const char *buf, size_t len, mw_status_info *out);
 
 typedef struct mw_stat_info {
     int32_t pid;
@@ -34,19 +67,49 @@ typedef struct mw_stat_info {
     int64_t rss;        /* pages */
 } mw_stat_info;
 
+/* PF_KTHREAD in stat's flags field (include/linux/sched.h). */
 #define MW_PF_KTHREAD 0x00200000u
 
 /* /proc/PID/stat. comm may hold spaces, ')' and newlines: parsed from the last ')'. */
 int mw_parse_stat(const char *buf, size_t len, mw_stat_info *out);
 
+/* The keys of /proc/PID/smaps_rollup memwatch reads (Documentation/filesystems/
+ * proc.rst, "smaps_rollup"; fs/proc/task_mmu.c). X(ID, key). */
+#define MW_SMAPS_LIST(X)                                                                           \
+    X(RSS, "Rss")                                                                                  \
+    X(PSS, "Pss")                                                                                  \
+    X(PSS_DIRTY, "Pss_Dirty")                                                                      \
+    X(PSS_ANON, "Pss_Anon")                                                                        \
+    X(PSS_FILE, "Pss_File")                                                                        \
+    X(PSS_SHMEM, "Pss_Shmem")                                                                      \
+    X(SHARED_CLEAN, "Shared_Clean")                                                                \
+    X(SHARED_DIRTY, "Shared_Dirty")                                                                \
+    X(PRIVATE_CLEAN, "Private_Clean")                                                              \
+    X(PRIVATE_DIRTY, "Private_Dirty")                                                              \
+    X(REFERENCED, "Referenced")                                                                    \
+    X(ANONYMOUS, "Anonymous")                                                                      \
+    X(KSM, "KSM")                                                                                  \
+    X(LAZY_FREE, "LazyFree")                                                                       \
+    X(ANON_HUGE, "AnonHugePages")                                                                  \
+    X(SWAP, "Swap")                                                                                \
+    X(SWAP_PSS, "SwapPss")                                                                         \
+    X(LOCKED, "Locked")
+
+#define MW_SMAPS_ENUM(id, key) MW_SMAPS_##id,
+enum mw_smaps_field { MW_SMAPS_LIST(MW_SMAPS_ENUM) MW_SMAPS_COUNT };
+#undef MW_SMAPS_ENUM
+
 typedef struct mw_smaps_info {
-    uint64_t present; /* bit i set when field i (in the order below) was seen */
-    int64_t rss, pss, pss_dirty, pss_anon, pss_file, pss_shmem;
-    int64_t shared_clean, shared_dirty, private_clean, private_dirty;
-    int64_t referenced, anonymous, ksm, lazy_free, anon_huge, swap, swap_pss, locked;
+    uint64_t present; /* bit (1 << MW_SMAPS_x) when v[MW_SMAPS_x] was read */
+    int64_t v[MW_SMAPS_COUNT];
 } mw_smaps_info;
 
-/* /proc/PID/smaps_rollup (values in bytes). */
+static inline int mw_smaps_has(const mw_smaps_info *sm, enum mw_smaps_field f)
+{
+    return (sm->present >> f) & 1u;
+}
+
+/* /proc/PID/smaps_rollup (values in bytes). MW_EPARSE without Rss and Pss. */
 int mw_parse_smaps_rollup(const char *buf, size_t len, mw_smaps_info *out);
 
 typedef struct mw_meminfo {
