@@ -1,7 +1,9 @@
 /*
  * The darwin kernel, as far as the darwin backend can see it, replayed from a
  * fixture. Beyond returning the fixture's rows it applies the rules the
- * kernel applies (memory-reference §1.2-§1.5, §2.1), so the backend is tested
+ * kernel applies (xnu bsd/kern/proc_info.c, proc_security_policy and the
+ * flavors' handlers; bsd/kern/kern_resource.c, proc_pid_rusage;
+ * bsd/kern/sys_generic.c, ledger), so the backend is tested
  * against them rather than against whatever a fixture happens to say:
  *   - rusage, TBSDINFO, TASKINFO and flavor 18 need the caller's effective
  *     uid (self_uid) to match the target's, unless the caller is root: EPERM;

@@ -447,7 +447,8 @@ static void test_footprint_formula(void **state)
     (void)state;
 
     /* The kernel's formula over the ledger rows gives the phys_footprint
-     * ledger, which is what rusage reports as Memory (Q2: same ledger). */
+     * ledger, which is what rusage reports as Memory (gather_rusage_info in
+     * xnu bsd/kern/kern_resource.c reads it: get_task_phys_footprint). */
     mw_ledger_init(&l);
     assert_int_equal(B->read_ledger(st, 4242, &l), 0);
     assert_int_equal(mw_darwin_footprint_from_ledger(&l, &fp), 0);

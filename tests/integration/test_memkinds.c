@@ -2,8 +2,10 @@
  * Integration test: a child process makes each kind of memory of the
  * article's table, one step at a time (memkinds_child.c), and the test reads
  * the child through the public API (mw_proc_read, status + smaps_rollup)
- * before and after every step. The deltas are checked against
- * memory-reference.md section 5.3, column footprint_fast for `footprint`.
+ * before and after every step. The expected deltas follow from the status
+ * counter each kind of page lands in (RssAnon, RssFile, RssShmem: mm_counter()
+ * in the kernel's include/linux/mm.h, task_mem() in fs/proc/task_mmu.c), and
+ * footprint = RssAnon + RssShmem + VmSwap + VmPTE.
  *
  * Every step's observed deltas are printed as a "memkinds:" line (run ctest
  * with -V to see them), so the table in the README can be regenerated.
@@ -45,7 +47,7 @@
  * around them the child's counters move by a little more:
  *  - page tables: VmPTE is a term of footprint, and mapping 64 MiB of 4 KiB
  *    pages costs 128 KiB of PTEs. Every check adds |delta VmPTE| to its
- *    tolerance, as memory-reference 5.2 ("Precision") advises;
+ *    tolerance, as xnu's tests/vm_phys_footprint.c does for phys_footprint;
  *  - the child's incidental memory during a step: code and libc pages it
  *    runs for the first time (RssFile), the 64 KiB buffer that writes the
  *    temporary file, a new thread's descriptor and TLS, pages mapped by
@@ -56,7 +58,7 @@
  *    status read the per-CPU counters without summing them (off by up to
  *    the batch, 32+ pages, on each CPU the child ran on); MADV_FREE marks pages
  *    lazy through a per-CPU batch of up to 15 pages not yet drained when
- *    the call returns (the reference saw LazyFree 65472 of 65536 kB).
+ *    the call returns (observed: LazyFree 65472 of 65536 kB).
  * So 2 MiB for the 64 MiB rows (3%: a missing or doubled N is far outside)
  * and 512 KiB for the 4 MiB stack rows (1/8 of S, for the same reason).
  */
@@ -257,7 +259,7 @@ static void check(const char *step, const char *what, int64_t got, int64_t want,
     (*misses)++;
 }
 
-/* Run one step and check it against its row of section 5.3; the observed
+/* Run one step and check it against its expected row; the observed
  * deltas go to deltas[MW_F_COUNT] when it is not NULL. */
 static void step(memkinds *mk, const expect *e, int64_t *deltas)
 {
@@ -304,7 +306,7 @@ static void step(memkinds *mk, const expect *e, int64_t *deltas)
      * (shared library pages it touches for the first time are within tol). */
     check(e->step, "uss", d[MW_F_USS], d[MW_F_RESIDENT], tol, &misses);
     check(e->step, "pss", d[MW_F_PSS], d[MW_F_RESIDENT], tol, &misses);
-    /* The formula itself (memory-reference 5.2), on the after sample. */
+    /* The formula itself, RssAnon + RssShmem + VmSwap + VmPTE, on the after sample. */
     assert_int_equal(a.v[MW_F_FOOTPRINT], a.v[MW_F_RSS_ANON] + a.v[MW_F_RSS_SHMEM] +
                                               a.v[MW_F_SWAP] + a.v[MW_F_PAGE_TABLE]);
     mw_proc_release(&b);
@@ -312,8 +314,7 @@ static void step(memkinds *mk, const expect *e, int64_t *deltas)
     if (deltas)
         memcpy(deltas, d, sizeof d);
     if (misses)
-        fail_msg("%s: %d counter(s) off the expected deltas (memory-reference 5.3)", e->step,
-                 misses);
+        fail_msg("%s: %d counter(s) off the expected deltas", e->step, misses);
 }
 
 static void steps(void **state, const expect *rows, size_t n)
@@ -326,7 +327,7 @@ static void steps(void **state, const expect *rows, size_t n)
 
 #define STEPS(state, rows) steps(state, rows, sizeof rows / sizeof rows[0])
 
-/* ---- the rows of section 5.3 ------------------------------------------------- */
+/* ---- the rows: one kind of memory each ---------------------------------------- */
 
 /* heap: malloc(N) + touch is +N everywhere; glibc munmaps it on free. */
 static void test_heap(void **state)
@@ -390,8 +391,9 @@ static void test_shared_anon(void **state)
 }
 
 /* memfd: like shared anonymous memory while mapped. After munmap the pages
- * still exist in the open memfd but are charged to nobody's footprint
- * (memory-reference 5.2, caveats), and closing it changes nothing more. */
+ * still exist in the open memfd but are charged to nobody's footprint (only
+ * to the cgroup's shmem counter, Documentation/admin-guide/cgroup-v2.rst
+ * memory.stat), and closing it changes nothing more. */
 static void test_memfd(void **state)
 {
     static const expect rows[] = {
@@ -404,7 +406,7 @@ static void test_memfd(void **state)
 
 /*
  * MADV_FREE ("reclaimed" memory, purgeable volatile): without memory pressure
- * the pages stay resident and in RssAnon, so footprint_fast does not move;
+ * the pages stay resident and in RssAnon, so footprint does not move;
  * smaps_rollup LazyFree rises by N. Re-dirtying half takes that half out of
  * LazyFree again; MADV_DONTNEED then drops everything at once.
  */
@@ -425,8 +427,8 @@ static void test_madv_free(void **state)
 
     step(*state, &touch, NULL);
     step(*state, &lazy, d);
-    /* The precise tier's first term (memory-reference 5.2): footprint minus
-     * lazy_free drops by N, as macOS's footprint does for reusable pages. */
+    /* footprint minus lazy_free drops by N, as macOS's footprint does for
+     * reusable pages (vm_map_reusable_pages, xnu osfmk/vm/vm_map.c). */
     precise = d[MW_F_FOOTPRINT] - d[MW_F_LAZY_FREE];
     print_message("memkinds: %-20s footprint - lazy_free %+" PRId64 " kB (expected %+" PRId64 ")\n",
                   lazy.step, precise / KIB, -N / KIB);
@@ -461,7 +463,7 @@ static int swap_areas(void)
 
 /*
  * Swapped anon: MADV_PAGEOUT moves k of the N touched pages to swap. They
- * leave resident and RssAnon and enter VmSwap; footprint_fast, which counts
+ * leave resident and RssAnon and enter VmSwap; footprint, which counts
  * VmSwap, does not move. k depends on the kernel's reclaim, so only k > 0 is
  * asked, and the other counters are checked against the observed k.
  */

@@ -27,7 +27,8 @@ typedef struct mw_darwin_timebase {
 /*
  * Pick the timebase that converts this machine's counters. Natively that is
  * mach_timebase_info. Under Rosetta that call answers 1/1 while the kernel
- * counters stay in 24 MHz ticks (memory-reference §1.6), so a translated
+ * counters stay in 24 MHz ticks (htop's darwin/Platform.c and psutil's
+ * psutil/arch/osx/proc.c work around the same), so a translated
  * process derives it from hw.tbfrequency (tb_hz; 0 when unknown) and, failing
  * that, assumes Apple Silicon's 125/3. MW_EINVAL when nothing usable is given.
  */
@@ -135,7 +136,7 @@ typedef struct mw_darwin_term {
 } mw_darwin_term;
 
 /*
- * phys_footprint as osfmk/kern/task.c defines it (memory-reference §2.3):
+ * phys_footprint as the comment on it in xnu's osfmk/kern/task.c defines it:
  *   (internal - alternate_accounting)
  * + (internal_compressed - alternate_accounting_compressed)
  * + iokit_mapped + purgeable_nonvolatile + purgeable_nonvolatile_compress
@@ -162,7 +163,8 @@ int mw_darwin_app_key_format(uint64_t coalition_id, char *buf, size_t len);
 /*
  * A coalition's totals as ledger rows (group "coalition"), times in ns. Rows
  * the running kernel may not fill (xnu < 11215, or a changed layout) are
- * still listed; phys_footprint is among them (memory-reference Q3).
+ * still listed; phys_footprint (bsd/sys/coalition.h since xnu-11215) is among
+ * them.
  */
 int mw_darwin_coalition_ledger(const struct coalition_resource_usage *cru,
                                const mw_darwin_timebase *tb, mw_ledger *out);

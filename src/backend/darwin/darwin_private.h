@@ -74,7 +74,7 @@ _Static_assert(sizeof(struct proc_pidcoalitioninfo) == 40, "proc_pidcoalitioninf
  * fields a kernel does not know stay as the caller left them (zero). The
  * field report on macOS 26.5 saw a 45-word struct; fields after
  * cpu_time_eqos are therefore not trusted to be where this layout puts them
- * on kernels newer than xnu-11417 (memory-reference Q3).
+ * on kernels newer than xnu-11417 (whose bsd/sys/coalition.h this follows).
  */
 struct coalition_resource_usage {
     uint64_t tasks_started;
