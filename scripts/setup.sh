@@ -20,11 +20,18 @@ esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
-# Packages: what building needs, then what the tests add.
+# Packages: what building needs, then everything the tests use, so a fresh
+# machine runs every test instead of skipping it: cmocka; clang-format,
+# clang-tidy and luacheck (repository checks); python3 (output parsers);
+# bsdutils for script(1) (terminal checks); tmux (tty tests); prometheus for
+# promtool and the scrape test; curl; valgrind; gnuplot (in the build list,
+# for plot); clang with the libFuzzer runtime (.ci/run's fuzz step).
 debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev gnuplot-nox"
-debian_test="libcmocka-dev clang-format python3 procps strace tmux prometheus curl valgrind"
+debian_test="libcmocka-dev clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus curl valgrind clang libclang-rt-dev"
+# Homebrew: llvm brings clang-tidy and a clang with libFuzzer; macOS has
+# python3 and script(1) already.
 brew_build="cmake pkg-config lua jansson readline libmicrohttpd gnuplot"
-brew_test="cmocka clang-format tmux prometheus curl"
+brew_test="cmocka clang-format llvm luacheck tmux prometheus curl"
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then

@@ -1,15 +1,25 @@
 # The harness the CLI tests share: counters, a temporary directory, the
 # background processes to kill at exit, and the checks. Source it, call
 # mw_test_init NAME, add background pids to PIDS, end with mw_test_done.
+# A script that made no check fails; a part that could not run for a missing
+# tool (needs TOOL..., or not_run WHY) ends the script SKIPPED (exit 77) once
+# everything else has run, so ctest never counts it as passed.
 # shellcheck shell=bash
 
 mw_test_init() { # NAME: the temporary directory is $TMPDIR/mw-NAME.XXXXXX
     PASS=0
     FAIL=0
     CASE=""
+    NOT_RUN=()
+    NOT_RUN=()
     TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-$1.XXXXXX")
     PIDS=()
     trap mw_test_cleanup EXIT
+    MW_TEST_NAME=$1
+    KEPT=0
+    if [ -n "${MW_EXPOSITION_DIR:-}" ]; then
+        rm -rf "${MW_EXPOSITION_DIR:?}/$1"
+    fi
 }
 
 mw_test_cleanup() {
@@ -19,10 +29,49 @@ mw_test_cleanup() {
     rm -rf "$TMP"
 }
 
-# The closing line ctest and CI read; the status says whether all passed.
+# The closing line ctest and CI read. Status: 1 when a check failed or none
+# was made, 77 (ctest's SKIP_RETURN_CODE) when a part could not run, else 0.
 mw_test_done() {
-    echo "$PASS passed, $FAIL failed"
-    [ "$FAIL" -eq 0 ]
+    echo "$PASS passed, $FAIL failed${NOT_RUN[0]:+, ${#NOT_RUN[@]} part(s) not run}"
+    if [ "$FAIL" -ne 0 ]; then return 1; fi
+    if [ "$PASS" -eq 0 ]; then
+        echo "FAIL: the script made no check" >&2
+        return 1
+    fi
+    if [ "${#NOT_RUN[@]}" -ne 0 ]; then
+        printf 'SKIPPED: %s\n' "${NOT_RUN[@]}"
+        return 77
+    fi
+    return 0
+}
+
+# keep_exposition FILE WHAT: Prometheus exposition for promtool. Under ctest
+# (MW_EXPOSITION_DIR set) the file is kept for the cli_promtool test, which
+# runs after this one and is SKIPPED on its own when promtool is missing;
+# run by hand, promtool checks it here when installed.
+keep_exposition() {
+    if [ -n "${MW_EXPOSITION_DIR:-}" ]; then
+        KEPT=$((KEPT + 1))
+        mkdir -p "$MW_EXPOSITION_DIR/$MW_TEST_NAME"
+        cp "$1" "$MW_EXPOSITION_DIR/$MW_TEST_NAME/$(printf '%02d' "$KEPT") $(printf '%s' "$2" | tr -c 'A-Za-z0-9 .,_-' _).prom"
+        pass
+    elif needs promtool; then
+        local out
+        if out=$(promtool check metrics <"$1" 2>&1); then pass; else fail "$2: promtool check metrics: $out"; fi
+    fi
+}
+
+# not_run WHY: this case's checks could not run here; the test ends SKIPPED.
+not_run() { NOT_RUN+=("${CASE:+[$CASE] }$*"); }
+# needs TOOL...: true when every TOOL is on PATH; otherwise not_run, false.
+needs() {
+    local t
+    for t in "$@"; do
+        if ! command -v "$t" >/dev/null 2>&1; then
+            not_run "needs $t, which is not installed (scripts/setup.sh test installs it)"
+            return 1
+        fi
+    done
 }
 
 case_() { CASE=$1; }

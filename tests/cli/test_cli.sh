@@ -327,13 +327,11 @@ EOF
 )
     expect_eq "$verdict" "ok" "$3"
 }
-if command -v python3 >/dev/null; then
+if needs python3; then
     check_csv_order footprint '(-num(r[5]), int(r[0]))' "default order: footprint descending, then pid"
     check_csv_order resident '(-num(r[4]), int(r[0]))' "--sort=resident: resident descending, then pid"
     check_csv_order pid 'int(r[0])' "--sort=pid: pid ascending"
     check_csv_order name '(name(r[3]), int(r[0]))' "--sort=name: name ascending (bytes), then pid"
-else
-    echo "SKIP csv order checks: no python3"
 fi
 
 case_ "ps bad --sort / --format"
@@ -361,7 +359,7 @@ mw ps --format=csv
 expect_rc 0
 expect_eq "$(head -n 1 "$TMP/out")" $'pid,ppid,user,name,resident,footprint,swap,state\r' "RFC 4180 header with CRLF"
 # Every record ends in CRLF: count LF and CRLF outside quoted fields via python.
-if command -v python3 >/dev/null; then
+if needs python3; then
     CSV_CHECK=$(python3 - "$TMP/out" "$SLEEP_PID" "$CSV_PID" "$CSV_NAME" "$EVIL_PID" "$EVIL" "$(id -un)" <<'EOF'
 import csv, sys
 path, sleep_pid, csv_pid, csv_name, evil_pid, evil, me = sys.argv[1:8]
@@ -412,8 +410,8 @@ if [ "$RC" -ne 0 ] && grep -q "lua-cjson" "$TMP/err"; then
     expect_eq "$(first_line "$ERR")" \
         "memwatch ps: JSON output needs the lua-cjson module (Debian: lua-cjson; Homebrew: luarocks install lua-cjson)" \
         "a plain message when lua-cjson is missing"
-    echo "SKIP json content checks: lua-cjson is not installed (apt-get install lua-cjson)"
-elif command -v python3 >/dev/null; then
+    not_run "json content checks: lua-cjson is not installed (apt-get install lua-cjson)"
+elif needs python3; then
     expect_rc 0
     if grep -q $'\e' "$TMP/out"; then fail "raw ESC byte in JSON output"; else pass; fi
     JSON_CHECK=$(python3 - "$TMP/out" "$SLEEP_PID" "$EVIL_PID" "$EVIL" "${CSV_SLEEP_FP:-}" <<'EOF'
@@ -486,7 +484,7 @@ EOF
         expect_match "$BIG_JSON" "\"virtual\":$((VM_KB * 1024))[,}]" \
             "virtual of $((VM_KB * 1024)) bytes is an exact integer in JSON"
     else
-        echo "SKIP json large-integer check: could not reserve 10^14 bytes of address space"
+        not_run "json large-integer check: could not reserve 10^14 bytes of address space"
     fi
 fi
 
@@ -600,7 +598,7 @@ if [ "$ELAPSED_MS" -lt 2000 ]; then pass; else fail "took ${ELAPSED_MS} ms to st
 # On a terminal (a pty from util-linux script): plain memwatch is a REPL with
 # prompts, watch redraws the screen, ps still escapes hostile names.
 case_ "terminal"
-if command -v script >/dev/null && command -v timeout >/dev/null; then
+if needs script timeout; then
     printf 'print(6 * 7)\nfunction f()\nreturn 1 end\nf()\nos.exit(0)\n' |
         HOME="$TMP" timeout 10 script -qec "$(printf '%q' "$MEMWATCH")" /dev/null >"$TMP/tty" 2>&1
     # readline echoes each line after its prompt and brackets it with the
@@ -618,8 +616,6 @@ if command -v script >/dev/null && command -v timeout >/dev/null; then
     timeout 10 script -qec "$(printf '%q' "$MEMWATCH") ps" /dev/null </dev/null >"$TMP/tty" 2>&1
     if grep -q $'\e' "$TMP/tty"; then fail "a raw ESC byte reached the terminal from memwatch ps"; else pass; fi
     expect_contains "$(cat "$TMP/tty")" "$EVIL_SHOWN" "the hostile name is shown escaped on the terminal"
-else
-    echo "SKIP terminal checks: no script(1) or timeout(1)"
 fi
 
 # ---------------------------------------------------------------------------

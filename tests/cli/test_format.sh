@@ -3,7 +3,8 @@
 # independent parsers: the fixture set of tests/lua/test_format.lua (hostile
 # names: escape sequences, newlines, invalid UTF-8, commas, quotes, spaces,
 # backslashes) in every format must be valid CSV (python3 csv), valid JSON
-# Lines (python3 json), exposition that promtool accepts, and line protocol
+# Lines (python3 json), exposition that promtool accepts (kept for the
+# cli_promtool test: tests/cli/check_promtool.sh), and line protocol
 # that a strict tokenizer splits back into the right tags and fields. Then
 # `memwatch ps --format=...` on real processes with hostile names, on a pipe
 # and on a terminal.
@@ -17,20 +18,9 @@ if ! command -v python3 >/dev/null; then
     echo "SKIP: python3 is not installed (scripts/setup.sh test installs it)"
     exit 77
 fi
-HAVE_PROMTOOL=1
-command -v promtool >/dev/null || HAVE_PROMTOOL=0
 
 . "$(dirname "$0")/lib.sh"
 mw_test_init format
-
-promtool_ok() { # file what
-    if [ "$HAVE_PROMTOOL" = 0 ]; then
-        echo "SKIP promtool check ($2): promtool is not installed (Debian: apt-get install prometheus)"
-        return
-    fi
-    local out
-    if out=$(promtool check metrics <"$1" 2>&1); then pass; else fail "$2: promtool check metrics: $out"; fi
-}
 
 # The parsers, one python3 script: check_format.py FORMAT FILE [names-file]
 cat >"$TMP/check.py" <<'EOF'
@@ -144,9 +134,9 @@ expect_eq "$(python3 "$TMP/check.py" json "$TMP/fixture.json" "${FIXTURE_NAMES[@
 expect_eq "$(python3 "$TMP/check.py" json "$TMP/groups.json")" ok "group JSON Lines"
 expect_eq "$(python3 "$TMP/check.py" influx "$TMP/fixture.influx")" ok "fixture line protocol"
 expect_eq "$(python3 "$TMP/check.py" influx "$TMP/groups.influx")" ok "group line protocol"
-promtool_ok "$TMP/fixture.prometheus" "fixture exposition"
-promtool_ok "$TMP/groups.prometheus" "group exposition"
-promtool_ok "$TMP/metrics.prometheus" "exposition with a script's metrics and hostile label values"
+keep_exposition "$TMP/fixture.prometheus" "fixture exposition"
+keep_exposition "$TMP/groups.prometheus" "group exposition"
+keep_exposition "$TMP/metrics.prometheus" "exposition with a script's metrics and hostile label values"
 if grep -q $'\e' "$TMP/fixture.table"; then fail "raw ESC in the table"; else pass; fi
 if LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$TMP/fixture.table"; then fail "raw control byte in the table"; else pass; fi
 
@@ -172,7 +162,7 @@ done
 expect_eq "$(python3 "$TMP/check.py" csv "$TMP/ps.csv" "${EVIL_NAMES[@]}")" ok "ps CSV parses back with the names"
 expect_eq "$(python3 "$TMP/check.py" json "$TMP/ps.json" "${EVIL_NAMES[@]}")" ok "ps JSON Lines"
 expect_eq "$(python3 "$TMP/check.py" influx "$TMP/ps.influx")" ok "ps line protocol"
-promtool_ok "$TMP/ps.prometheus" "ps --format=prometheus"
+keep_exposition "$TMP/ps.prometheus" "ps --format=prometheus"
 for p in "${EVIL_PIDS[@]}"; do
     if grep -q "^process_memory_footprint_bytes{name=\"[^\"]*\(\\\\\"[^\"]*\)*\",pid=\"$p\"," "$TMP/ps.prometheus"; then
         pass
@@ -184,14 +174,12 @@ done
 expect_eq "$(grep -c $'\e' "$TMP/ps.table")" 0 "no raw ESC in the table"
 
 case_ "ps on a terminal: no raw escape in any format"
-if command -v script >/dev/null; then
+if needs script timeout; then
     for f in table csv json influx prometheus; do
         timeout 10 script -qec "$(printf '%q' "$MEMWATCH") ps --format=$f" /dev/null </dev/null >"$TMP/tty.$f" 2>&1
         if grep -q $'\e' "$TMP/tty.$f"; then fail "a raw ESC reached the terminal with --format=$f"; else pass; fi
         if grep -q 'x1b\[2Jx' "$TMP/tty.$f" || [ "$f" = json ]; then pass; else fail "--format=$f: the escaped name is not shown"; fi
     done
-else
-    echo "SKIP terminal checks: script(1) is not installed (util-linux)"
 fi
 
 case_ "ps --format errors"

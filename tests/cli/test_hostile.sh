@@ -76,7 +76,7 @@ on_tty() {
         </dev/null >"$file" 2>&1
 }
 HAVE_SCRIPT=0
-command -v script >/dev/null && command -v timeout >/dev/null && HAVE_SCRIPT=1
+needs script timeout && HAVE_SCRIPT=1
 
 # ---------------------------------------------------------------------------
 # Copies of sleep with hostile names (comm: at most 15 bytes).
@@ -144,8 +144,6 @@ if [ "$HAVE_SCRIPT" -eq 1 ]; then
     no_raw "$TMP/tty.watch" "watch on a terminal" '^\x1b\[H\x1b\[2J'
     on_tty "$TMP/tty.ledger" "$MEMWATCH" ledger "${HOSTILE_PIDS[0]}"
     no_raw "$TMP/tty.ledger" "ledger on a terminal"
-else
-    echo "SKIP terminal checks: no script(1) or timeout(1)"
 fi
 
 # ---------------------------------------------------------------------------
@@ -177,8 +175,6 @@ if [ "$HAVE_SCRIPT" -eq 1 ]; then
         has "$TMP/tty.repl" "process ${HOSTILE_PIDS[$i]} (${SHOWN[$i]})" "the prompt shows the name escaped"
     done
     has "$TMP/tty.repl" '"\x1b[2J\x1b]0;T\x07"' "a name inside a table is shown as an escaped Lua literal"
-else
-    echo "SKIP prompt checks: no script(1) or timeout(1)"
 fi
 
 # ---------------------------------------------------------------------------

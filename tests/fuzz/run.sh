@@ -13,7 +13,9 @@
 #
 # Environment: MW_FUZZ_BUILD (build directory, default <repo>/build-fuzz),
 # CC (default clang), MW_FUZZ_JOBS (build jobs).
-# Exits 0 with a SKIP message when clang or libFuzzer is missing.
+# When clang or libFuzzer is missing: exits 77 with a SKIP message, or fails
+# (exit 1) under CI=true, where the set-up installs them and a fuzz step that
+# does not run must not look like one that passed.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${1:-60}
@@ -29,16 +31,24 @@ case "$secs" in
     ;;
 esac
 
+# cannot_fuzz WHY: skip, or fail in CI.
+cannot_fuzz() {
+    if [ "${CI:-}" = true ]; then
+        echo "fuzz: FAIL: $* (CI=true: scripts/setup.sh test installs clang and libclang-rt-dev)" >&2
+        exit 1
+    fi
+    echo "SKIP: $*"
+    exit 77
+}
+
 if ! command -v "$cc" >/dev/null 2>&1 || ! "$cc" --version 2>/dev/null | grep -qi clang; then
-    echo "SKIP: fuzzing needs clang with libFuzzer ($cc not found or not clang)"
-    exit 0
+    cannot_fuzz "fuzzing needs clang with libFuzzer ($cc not found or not clang)"
 fi
 probe=$(mktemp -d)
 trap 'rm -rf "$probe"' EXIT
 printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' >"$probe/p.c"
 if ! "$cc" -fsanitize=fuzzer,address,undefined "$probe/p.c" -o "$probe/p" >/dev/null 2>&1; then
-    echo "SKIP: $cc cannot link -fsanitize=fuzzer (on Debian: apt-get install libclang-rt-dev or libclang-rt-14-dev)"
-    exit 0
+    cannot_fuzz "$cc cannot link -fsanitize=fuzzer (on Debian: apt-get install libclang-rt-dev)"
 fi
 
 echo "fuzz: building in $build"

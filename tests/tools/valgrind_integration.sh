@@ -67,10 +67,16 @@ run() { # name, command...
     local name=$1
     shift
     local start=$SECONDS
-    if "${vg[@]}" --log-file="$tmp/$name.vg" "$@" >"$tmp/$name.out" 2>&1; then
+    local rc=0
+    "${vg[@]}" --log-file="$tmp/$name.vg" "$@" >"$tmp/$name.out" 2>&1 || rc=$?
+    # 77: test_memkinds skipped a row this machine cannot make (no swap); the
+    # rows it ran are clean, and memory errors exit 99.
+    if [ $rc -eq 0 ] || { [ $rc -eq 77 ] && [ ! -s "$tmp/$name.vg" ]; }; then
         printf 'valgrind %-22s ok   (%ds)\n' "$name" $((SECONDS - start))
+        if [ $rc -eq 77 ]; then
+            printf '  exit 77, a row skipped: %s\n' "$(grep -m1 'skipped' "$tmp/$name.out")"
+        fi
     else
-        local rc=$?
         printf 'valgrind %-22s FAIL (exit %d)\n' "$name" "$rc"
         tail -20 "$tmp/$name.out"
         cat "$tmp/$name.vg"

@@ -1,5 +1,6 @@
 # Helpers for tests that drive memwatch in a real terminal through tmux.
 # Each test gets its own tmux server socket, so tests can run in parallel.
+# shellcheck shell=bash
 TMUX_SOCK="mwtest-$$"
 t() { tmux -L "$TMUX_SOCK" "$@"; }
 require_tmux() {
