@@ -13,6 +13,9 @@
 -- `signal` only says what it would do until given dry_run = false, and never
 -- touches memwatch itself, its ancestors or pid 1.
 local core = require "memwatch.core"
+local text = require "memwatch.text"
+local units = require "memwatch.units"
+local engine = require "memwatch.watch.engine"
 
 local M = {}
 
@@ -57,9 +60,7 @@ function M.iso_time(t)
     return os.date("%Y-%m-%dT%H:%M:%S", secs) .. z:sub(1, 3) .. ":" .. z:sub(4, 5)
 end
 
-local function printable(s)
-    return require("memwatch.text").printable(s)
-end
+local printable = text.printable
 
 --- line(event) -> "TIME ALERT KEY N processes VALUE" (what `memwatch alert` prints)
 function M.line(ev)
@@ -72,8 +73,8 @@ function M.format(ev)
     local cond
     if ev.slope then
         cond = string.format("%s grows %s/h, r2 %.2f, threshold %s", ev.metric,
-            require("memwatch.watch").bytes(ev.slope * 3600), ev.r2 or 0, ev.threshold_text)
-        if ev.eta then cond = cond .. ", limit in " .. require("memwatch.watch").span(ev.eta) end
+            units.bytes(ev.slope * 3600), ev.r2 or 0, ev.threshold_text)
+        if ev.eta then cond = cond .. ", limit in " .. units.span(ev.eta) end
     else
         cond = string.format("%s %s %s", ev.metric, ev.direction, ev.threshold_text)
     end
@@ -176,22 +177,7 @@ end
 
 -- ---- notify -------------------------------------------------------------------------
 
-local function which(name)
-    if name:find("/", 1, true) then
-        local f = io.open(name, "r")
-        if f then f:close() return name end
-        return nil
-    end
-    for dir in (os.getenv("PATH") or "/usr/bin:/bin"):gmatch("[^:]+") do
-        local p = dir .. "/" .. name
-        local f = io.open(p, "r")
-        if f then
-            f:close()
-            return p
-        end
-    end
-    return nil
-end
+local which = require("memwatch.sys").which
 M.which = which
 
 --- notify{ title = "memwatch", urgency = "normal"|"critical"|"low", command = path }
@@ -287,7 +273,7 @@ function M.signal(opts)
             elseif dry then
                 say(string.format("signal (dry run): would send %s to %s%s", signame, who,
                     grace and string.format(", then SIGKILL after %s if it is still running",
-                        require("memwatch.watch").span(grace)) or ""))
+                        units.span(grace)) or ""))
             elseif same_process(p.pid, p.start_time) then
                 local ok, err = core.kill(p.pid, signo)
                 if ok then
@@ -332,6 +318,9 @@ function M.poll(now)
         end
     end
 end
+
+-- The engine reaps and escalates through this on every tick.
+engine.on_tick(function(now) M.poll(now) end)
 
 --- children() -> the pids of commands not reaped yet (for tests)
 function M.children()

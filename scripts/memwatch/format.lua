@@ -84,7 +84,8 @@ local function check_opts(opts)
     if type(opts) ~= "table" then level_error(string.format("format: options must be a table, got %s", type(opts))) end
     for k in pairs(opts) do
         if not OPTS[k] then
-            level_error(string.format("format: unknown option '%s' (expected families, fields, grouping, printable, time)",
+            level_error(string.format(
+                "format: unknown option '%s' (expected families, fields, grouping, printable, time)",
                 tostring(k)))
         end
     end
@@ -189,48 +190,13 @@ function M.render(name, rows, opts)
     return table.concat(parts)
 end
 
--- ---- helpers shared by the format modules --------------------------------------------
+-- The helpers the format modules share (memwatch.format.fields), here for
+-- a script's own format too.
+local fields = require "memwatch.format.fields"
+M.GROUP_FIELDS = fields.GROUP_FIELDS
+M.kind = fields.kind
+M.check_fields = fields.check_fields
+M.value = fields.value
 
-local core = require "memwatch.core"
-local text = require "memwatch.text"
-
--- Keys a process record may have besides the catalogue's fields.
-local RECORD_KEYS = { pid = "count", ppid = "count", uid = "count", user = "string", name = "string",
-    state = "string", threads = "count", start_time = "epoch", cpu_time = "seconds", cmdline = "string",
-    path = "string", kernel_thread = "boolean" }
--- The fields of a group row.
-local GROUP_KEYS = { group = "string", grouping = "string", key = "string", count = "count",
-    footprint = "bytes", resident = "bytes", swap = "bytes", pss = "bytes" }
-M.GROUP_FIELDS = { "group", "count", "footprint", "resident", "swap", "pss" }
-
---- format.kind(field [, grouped]) -> "bytes" | "count" | "seconds" | "epoch" | "string" | "boolean" | nil
-function M.kind(field, grouped)
-    if grouped then return GROUP_KEYS[field] end
-    local f = core.fields[field]
-    if f then return f.kind end
-    return RECORD_KEYS[field]
-end
-
--- Checks a field list against the rows' kind; raises with the unknown name.
-function M.check_fields(fields, grouped, who)
-    for _, f in ipairs(fields) do
-        if not M.kind(f, grouped) then
-            error(string.format("format %s: unknown %sfield '%s'", who, grouped and "group " or "", f), 0)
-        end
-    end
-    return fields
-end
-
---- format.value(row, field, grouping) -> the value; for a group row (grouping
--- set) "group" is its label and "grouping" the grouping's name.
-function M.value(row, field, grouping)
-    if grouping then
-        if field == "group" then return row.label end
-        if field == "grouping" then return grouping end
-        return rawget(row, field)
-    end
-    return row[field]
-end
-
-M.text = text
+M.text = require "memwatch.text"
 return M

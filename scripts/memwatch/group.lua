@@ -1,14 +1,208 @@
--- memwatch.group: all processes of a scan put together by name, tree, app or
--- user, for views (memwatch top, memwatch serve). The grouping itself is the
--- watch rules' (memwatch.watch.group); this adds the sums a view shows.
--- Sums are honest: footprint (and pss only when every member has it) add up;
--- resident is summed too but counts shared pages once per member.
+-- memwatch.group: the one grouping of processes, by name, tree, app, user
+-- or a function, for the watch rules, the views (memwatch top, watch, serve)
+-- and charts of a recording (memwatch plot).
+--
+-- build() turns one scan into groups {id =, key =, processes = {...}}: `id`
+-- identifies a group across ticks (it holds start times, so a reused pid
+-- never inherits another process's state), `key` is what people read.
+-- group() adds the sums a view shows. Sums are honest: footprint (and pss
+-- only when every member has it) add up; resident is summed too but counts
+-- shared pages once per member.
 local core = require "memwatch.core"
-local wgroup = require "memwatch.watch.group"
 
 local M = {}
 
 M.MODES = { "none", "name", "tree", "app", "user" }
+
+local function ident(rec)
+    return tostring(rec.pid) .. "@" .. string.format("%.2f", rec.start_time or -1)
+end
+M.ident = ident
+
+-- Per-tick indexes over the scan, built on first use and shared by rules.
+function M.context(recs, app_key)
+    return { recs = recs, app_key = app_key }
+end
+
+local function by_pid(ctx)
+    if not ctx.by_pid then
+        local t, kids = {}, {}
+        for _, r in ipairs(ctx.recs) do t[r.pid] = r end
+        for _, r in ipairs(ctx.recs) do
+            local pp = r.ppid
+            if pp and pp ~= r.pid and t[pp] then
+                local list = kids[pp]
+                if not list then
+                    list = {}
+                    kids[pp] = list
+                end
+                list[#list + 1] = r
+            end
+        end
+        ctx.by_pid, ctx.children = t, kids
+    end
+    return ctx.by_pid
+end
+
+local function parent(ctx, rec)
+    local pp = rec.ppid
+    if not pp or pp == rec.pid then return nil end
+    return by_pid(ctx)[pp]
+end
+
+-- rec and all its descendants (pred, when given, decides which descendants
+-- belong; their own descendants are then skipped too).
+local function tree(ctx, root, pred)
+    by_pid(ctx)
+    local out, stack, seen = {}, { root }, {}
+    while #stack > 0 do
+        local r = table.remove(stack)
+        if not seen[r] then
+            seen[r] = true
+            out[#out + 1] = r
+            for _, c in ipairs(ctx.children[r.pid] or {}) do
+                if not pred or pred(c) then stack[#stack + 1] = c end
+            end
+        end
+    end
+    return out
+end
+
+local function app_of(ctx, rec)
+    ctx.apps = ctx.apps or {}
+    local k = ctx.apps[rec]
+    if k == nil then
+        k = ctx.app_key(rec) or false
+        ctx.apps[rec] = k
+    end
+    return k or nil
+end
+
+-- The top-most ancestor with the same name, through an unbroken chain.
+local function same_name_top(ctx, rec)
+    local top, depth = rec, 0
+    while depth < 4096 do
+        local p = parent(ctx, top)
+        if not p or p.name ~= rec.name then break end
+        top, depth = p, depth + 1
+    end
+    return top
+end
+
+local function add(groups, order, id, key, members)
+    local g = groups[id]
+    if not g then
+        g = { id = id, key = key, processes = {}, seen = {} }
+        groups[id] = g
+        order[#order + 1] = g
+    end
+    for _, r in ipairs(members) do
+        if not g.seen[r] then
+            g.seen[r] = true
+            g.processes[#g.processes + 1] = r
+        end
+    end
+end
+
+--- build(how, selected, ctx, call) -> list of groups.
+-- how: "none", "name", "tree", "app", "user" or a function of a record;
+-- call(fn, rec) runs that function (under the engine's limits, for a rule)
+-- and returns ok, key.
+function M.build(how, selected, ctx, call)
+    local groups, order = {}, {}
+    local mode = how
+    if mode == "none" then
+        for _, r in ipairs(selected) do
+            add(groups, order, ident(r), string.format("%s[%d]", r.name or "?", r.pid), { r })
+        end
+    elseif mode == "name" then
+        for _, r in ipairs(selected) do
+            local n = r.name or "?"
+            add(groups, order, "name:" .. n, n, { r })
+        end
+    elseif mode == "user" then
+        for _, r in ipairs(selected) do
+            local key = r.user or (r.uid and tostring(r.uid)) or "?"
+            add(groups, order, "user:" .. tostring(r.uid or key), key, { r })
+        end
+    elseif mode == "tree" then
+        -- Roots: selected processes with no selected ancestor.
+        local chosen = {}
+        for _, r in ipairs(selected) do chosen[r] = true end
+        for _, r in ipairs(selected) do
+            local p, covered, depth = parent(ctx, r), false, 0
+            while p and depth < 4096 do
+                if chosen[p] then
+                    covered = true
+                    break
+                end
+                p, depth = parent(ctx, p), depth + 1
+            end
+            if not covered then
+                add(groups, order, "tree:" .. ident(r), string.format("%s[%d]", r.name or "?", r.pid), tree(ctx, r))
+            end
+        end
+    elseif mode == "app" then
+        local members_of -- app key -> every process of the scan in that app
+        local fallback -- roots of same-name trees, for processes without a unit
+        for _, r in ipairs(selected) do
+            local k = app_of(ctx, r)
+            if k then
+                if not members_of then
+                    members_of = {}
+                    for _, x in ipairs(ctx.recs) do
+                        local xk = app_of(ctx, x)
+                        if xk then
+                            members_of[xk] = members_of[xk] or {}
+                            table.insert(members_of[xk], x)
+                        end
+                    end
+                end
+                add(groups, order, "app:" .. k, k, members_of[k] or { r })
+            else
+                local top = same_name_top(ctx, r)
+                fallback = fallback or {}
+                fallback[top] = true
+            end
+        end
+        if fallback then
+            -- Processes without a unit belong to the nearest tree root above
+            -- them (or themselves) that a selected process named; each is
+            -- counted in one group only.
+            local members = {}
+            for _, x in ipairs(ctx.recs) do
+                if app_of(ctx, x) == nil then
+                    local a, depth = x, 0
+                    while a and not fallback[a] and depth < 4096 do
+                        a, depth = parent(ctx, a), depth + 1
+                    end
+                    if a and fallback[a] then
+                        members[a] = members[a] or {}
+                        table.insert(members[a], x)
+                    end
+                end
+            end
+            for _, r in ipairs(selected) do
+                if not app_of(ctx, r) then
+                    local top = same_name_top(ctx, r)
+                    add(groups, order, "tree:" .. ident(top), string.format("%s[%d]", top.name or "?", top.pid),
+                        members[top] or { top })
+                end
+            end
+        end
+    else -- a function of the record
+        for _, r in ipairs(selected) do
+            local ok, k = call(how, r)
+            if ok and k ~= nil then
+                add(groups, order, "fn:" .. type(k) .. ":" .. tostring(k), tostring(k), { r })
+            end
+        end
+    end
+    for _, g in ipairs(order) do g.seen = nil end
+    return order
+end
+
+-- ---- views ---------------------------------------------------------------------------
 
 local function app_key(rec)
     return core.app_key(rec.pid)
@@ -18,10 +212,8 @@ end
 -- how: "none", "name", "tree", "app", "user" or a function of a record.
 function M.group(recs, how)
     how = how or "none"
-    local rule = { group = how }
-    if type(how) == "function" then
-        rule.group, rule.group_fn = "function", how
-    elseif not (how == "none" or how == "name" or how == "tree" or how == "app" or how == "user") then
+    if type(how) ~= "function" and
+        not (how == "none" or how == "name" or how == "tree" or how == "app" or how == "user") then
         error(string.format("unknown grouping '%s' (expected none, name, tree, app, user or a function)",
             tostring(how)), 2)
     end
@@ -36,7 +228,7 @@ function M.group(recs, how)
     end
     local call = function(fn, r) return pcall(fn, r) end
     local out = {}
-    for _, g in ipairs(wgroup.build(rule, selected, wgroup.context(recs, app_key), call)) do
+    for _, g in ipairs(M.build(how, selected, M.context(recs, app_key), call)) do
         local row = { key = g.id, label = g.key, procs = g.processes, count = #g.processes }
         local pss, pss_ok = 0, true
         for _, r in ipairs(g.processes) do

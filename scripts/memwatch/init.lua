@@ -1,8 +1,9 @@
--- memwatch: the public Lua API. The C primitives are in memwatch.core; this
--- module adds the filter, lazily read fields and the record metatable.
+-- memwatch: the public Lua API, a facade. The C primitives are in
+-- memwatch.core; reading records (the filter, lazily read fields, the record
+-- metatable) is memwatch.scan. The rest (watch rules, actions, formats,
+-- metrics) loads on first use from modules that never require this one.
 -- require "memwatch" defines no globals.
 local core = require "memwatch.core"
-local select_ = require "memwatch.select"
 
 local M = {}
 
@@ -14,140 +15,17 @@ M.parse_duration = core.parse_duration
 M.now = core.now
 M.sleep = core.sleep
 
-local sources = core.sources
+local scan = require "memwatch.scan"
+
 local fields = core.fields
--- What every scan reads: /proc/PID/status (one small file, every memory
--- counter). Everything else (start time, CPU time, smaps_rollup, io, command
--- line, path) is read when asked for or on first access.
-local BASIC = sources.status
 
--- Which source each lazily read key needs.
-local lazy_source = { cmdline = sources.cmdline, path = sources.path }
-for name, info in pairs(fields) do
-    if info.sources & BASIC == 0 then lazy_source[name] = info.sources end
-end
-
--- What each record has been read from, so a nil field the system refused is
--- not read again. Weak keys: records die as usual.
-local attempted = setmetatable({}, { __mode = "k" })
-
-local record_mt = {}
-
-local function merge(rec, fresh)
-    for k, v in pairs(fresh) do
-        if k == "denied" then
-            local d = rawget(rec, "denied") or {}
-            for f in pairs(v) do d[f] = true end
-            rawset(rec, "denied", d)
-        elseif rawget(rec, k) == nil then
-            rawset(rec, k, v)
-        end
-    end
-end
-
--- Reading p.pss, p.uss, p.cmdline, ... on a record that does not have them
--- yet reads that source now, if the process is still the same one.
-record_mt.__index = function(rec, key)
-    local src = lazy_source[key]
-    if not src then return nil end
-    local done = attempted[rec] or 0
-    if done & src ~= 0 then return nil end
-    attempted[rec] = done | src
-    local pid = rawget(rec, "pid")
-    if not pid then return nil end
-    -- A different start time means the pid now belongs to another process.
-    -- (A record read without its start time cannot tell; it takes this one.)
-    local started = rawget(rec, "start_time")
-    local fresh = core.read(pid, started and (src | sources.ident) or src)
-    if not fresh or (started and fresh.start_time ~= started) then return nil end
-    merge(rec, fresh)
-    return rawget(rec, key)
-end
-
-record_mt.__name = "memwatch.process"
-record_mt.__tostring = function(rec)
-    local fp = rawget(rec, "footprint")
-    -- print(p) goes to a terminal: the name is made printable (memwatch.text).
-    return string.format("process %d (%s) footprint %s", rawget(rec, "pid") or -1,
-        require("memwatch.text").printable(rawget(rec, "name") or "?"), fp and core.bytes(fp) or "-")
-end
-
-core.set_record_metatable(record_mt)
-
--- Turn a list of field names (or "all") into source bits.
-local function want_for(list, where)
-    if list == nil then return BASIC end
-    if list == "all" then
-        return BASIC | sources.ident | sources.stat | sources.smaps | sources.io | sources.cmdline | sources.path
-    end
-    if type(list) ~= "table" then
-        error(string.format("%s: fields must be a list of field names or \"all\", got %s", where, type(list)), 3)
-    end
-    local want = BASIC
-    for _, name in ipairs(list) do
-        local src = lazy_source[name] or (fields[name] and 0)
-        if not src and name ~= "name" and name ~= "user" and name ~= "state" then
-            error(string.format("%s: unknown field '%s'", where, tostring(name)), 3)
-        end
-        want = want | (src or 0)
-    end
-    return want
-end
-
-local function mark(list, want)
-    for i = 1, #list do attempted[list[i]] = want end
-    return list
-end
-
---- memwatch.processes([filter [, fields]]) -> array of process records
--- One scan of the system. filter: see memwatch.select. fields: a list of the
--- extra fields to read now (pss, uss, cmdline, ...) or "all"; anything else is
--- read on first access.
-function M.processes(filter, fieldlist)
-    local c = select_.compile(filter, "memwatch.processes", 2)
-    local want = want_for(fieldlist, "memwatch.processes") | c.want
-    local recs = core.scan(want, c.pids, c.uid, c.name)
-    if c.match then
-        local kept = {}
-        for _, r in ipairs(recs) do
-            if select_.matches(c, r) then kept[#kept + 1] = r end
-        end
-        recs = kept
-    end
-    return mark(recs, want)
-end
-
---- memwatch.process(pid [, fields]) -> record | nil, message, errno
-function M.process(pid, fieldlist)
-    if math.type(pid) ~= "integer" then
-        error(string.format("bad argument #1 to 'process' (integer expected, got %s)",
-            math.type(pid) or type(pid)), 2)
-    end
-    local want = want_for(fieldlist, "memwatch.process")
-    local rec, msg, errno = core.read(pid, want)
-    if not rec then return nil, msg, errno end
-    attempted[rec] = want
-    return rec
-end
-
---- memwatch.self() -> the record of this process, plus lua_bytes
-function M.self(fieldlist)
-    local rec = assert(M.process(core.getpid(), fieldlist))
-    rawset(rec, "lua_bytes", math.floor(collectgarbage("count") * 1024))
-    return rec
-end
+M.processes = scan.processes
+M.process = scan.process
+M.self = scan.self
+M.ledger = scan.ledger
 
 --- memwatch.system() -> {total=, available=, free=, swap_total=, swap_free=, pressure=} | nil, msg, errno
 M.system = core.system
-
---- memwatch.ledger(pid) -> {{group=, name=, balance=, credit=, debit=, unit=}, ...} | nil, msg, errno
-function M.ledger(pid)
-    if math.type(pid) ~= "integer" then
-        error(string.format("bad argument #1 to 'ledger' (integer expected, got %s)",
-            math.type(pid) or type(pid)), 2)
-    end
-    return core.ledger(pid)
-end
 
 --- memwatch.fields: field name -> {kind = "bytes"|"count"|"seconds"|"epoch"}
 M.fields = {}
@@ -162,24 +40,7 @@ function M._complete(line)
     return require("memwatch.complete").candidates(line)
 end
 
--- For the executable's usage text: the bundled subcommands.
-function M._commands()
-    local names = {}
-    for mod in pairs(package.preload) do
-        local cmd = mod:match("^memwatch%.cli%.([%w_-]+)$")
-        if cmd then names[#names + 1] = cmd end
-    end
-    table.sort(names)
-    local out = {}
-    for _, n in ipairs(names) do
-        local ok, cmd = pcall(require, "memwatch.cli." .. n)
-        local summary = ok and type(cmd) == "table" and cmd.summary or ""
-        out[#out + 1] = string.format("  %-12s %s\n", n, summary)
-    end
-    return table.concat(out)
-end
-
--- Watch rules (scripts/memwatch/watch.lua), loaded on first use.
+-- Watch rules (scripts/memwatch/watch/), loaded on first use.
 -- memwatch.watch is callable (memwatch.watch{...} registers a rule) and also
 -- gives the engine module's other entries: memwatch.watch.engine{...},
 -- memwatch.watch.trend(samples), ...

@@ -101,7 +101,10 @@ function Metric:inc(labels, n)
     local who = self.name .. ":inc"
     if n == nil then n = 1 end
     if type(n) ~= "number" then fail("%s: amount must be a number, got %s", who, type(n)) end
-    if self.type == "counter" and not (n >= 0) then fail("%s: a counter cannot go down (got %s)", who, tostring(n)) end
+    -- not (n >= 0), not n < 0: NaN is refused too.
+    if self.type == "counter" and not (n >= 0) then -- luacheck: ignore 581
+        fail("%s: a counter cannot go down (got %s)", who, tostring(n))
+    end
     local s = series(self, labels, who)
     s.value = s.value + n
     return self

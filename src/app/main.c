@@ -48,9 +48,12 @@ typedef struct run {
 static void print_usage(lua_State *L, FILE *out)
 {
     fputs(usage_text, out);
-    /* The commands are the bundled memwatch.cli.* modules. */
-    lua_getglobal(L, "memwatch");
-    if (lua_getfield(L, -1, "_commands") == LUA_TFUNCTION && lua_pcall(L, 0, 1, 0) == LUA_OK) {
+    /* The commands are the bundled memwatch.cli.* modules, listed by
+     * memwatch.commands (not the facade, which the commands require). */
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "memwatch.commands");
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_getfield(L, -1, "usage") == LUA_TFUNCTION &&
+        lua_pcall(L, 0, 1, 0) == LUA_OK) {
         fputs(lua_tostring(L, -1), out);
     }
     lua_settop(L, 0);

@@ -41,7 +41,8 @@ local function fixtures()
             threads = 1, cpu_time = 1.25, start_time = 1700000000.5 }
     end
     -- A kernel-thread-like record without memory fields, and a denied one.
-    recs[#recs + 1] = { pid = 2, ppid = 0, uid = 0, user = "root", name = "kthreadd", state = "S", kernel_thread = true }
+    recs[#recs + 1] = { pid = 2, ppid = 0, uid = 0, user = "root", name = "kthreadd", state = "S",
+        kernel_thread = true }
     recs[#recs + 1] = { pid = 3, ppid = 1, uid = 0, user = "root", name = "secret", state = "S", resident = 4096,
         footprint = 4096, denied = { pss = true } }
     -- A size beyond 2^53 stays exact.
@@ -119,7 +120,8 @@ T.test("writer errors", function()
     raises_exactly(function() format.render("influx", {}, { time = "now" }) end,
         "format: option 'time' must be epoch seconds, got string")
     raises_exactly(function() format.render("csv", "rows") end, "format: rows must be a list, got string")
-    raises_exactly(function() format.render("csv", { 1 }) end, "format csv: a row must be a record or a group, got number")
+    raises_exactly(function() format.render("csv", { 1 }) end,
+        "format csv: a row must be a record or a group, got number")
     local w = format.new("csv")
     raises_exactly(function() w:record({}) end, "format csv: record before begin or after finish")
     raises_exactly(function() w:finish() end, "format csv: finish before begin or twice")
@@ -315,7 +317,8 @@ end)
 T.test("influx line protocol", function()
     local out = format.render("influx", fixtures(), { time = 1700000000.25 })
     local ls = lines(out)
-    eq(ls[1], "process_memory,name=sshd,pid=101,user=alice footprint=5242881i,resident=15728641i,virtual=1099511627776i," ..
+    eq(ls[1], "process_memory,name=sshd,pid=101,user=alice footprint=5242881i,resident=15728641i," ..
+        "virtual=1099511627776i," ..
         "swap=0i,resident_peak=16777216i 1700000000250000000")
     eq(#ls, #fixtures() - 1, "one line per record with a value (kthreadd has none)")
     check(find_line(out, "process_memory,name=sp\\ ace\\,co\\=eq,pid=107,user=alice "), "space, comma, equals escaped")
@@ -385,10 +388,12 @@ T.test("metrics: errors", function()
         "memwatch.metrics.gauge: metric names starting with memwatch_ are memwatch's own")
     raises_exactly(function() metrics.counter("alerts", "x") end,
         "memwatch.metrics.counter: a counter's name must end in _total, got 'alerts'")
-    raises_exactly(function() metrics.gauge("x", "") end, "memwatch.metrics.gauge: x needs a help text (a non-empty string)")
+    raises_exactly(function() metrics.gauge("x", "") end,
+        "memwatch.metrics.gauge: x needs a help text (a non-empty string)")
     raises_exactly(function() metrics.gauge("x", "h", { "__a" }) end,
         "memwatch.metrics.gauge: invalid label name '__a' (expected [a-zA-Z_][a-zA-Z0-9_]*, not starting with __)")
-    raises_exactly(function() metrics.gauge("x", "h", { "a", "a" }) end, "memwatch.metrics.gauge: label 'a' given twice")
+    raises_exactly(function() metrics.gauge("x", "h", { "a", "a" }) end,
+        "memwatch.metrics.gauge: label 'a' given twice")
     local g = metrics.gauge("x", "h", { "a" })
     metrics.counter("x_total", "h")
     raises_exactly(function() metrics.gauge("x_total", "h") end,

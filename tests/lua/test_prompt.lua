@@ -70,7 +70,8 @@ T.test("help() reads the README's API section", function()
     print = saved
     check(ok and ok2 and ok3 and ok4, tostring(err))
     local text = table.concat(out, "\n")
-    check(text:find("memwatch%.processes%(%[filter %[, fields%]%]%)\nReturns an array of process records from one scan%."),
+    check(text:find("memwatch%.processes%(%[filter %[, fields%]%]%)\n" ..
+        "Returns an array of process records from one scan%."),
         "processes entry")
     check(text:find("memwatch%.parse_bytes%(s%): \"1%.5G\""), "bullet entries (parse_bytes)")
     check(text:find("memwatch Lua API"), "the list")

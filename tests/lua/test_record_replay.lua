@@ -9,8 +9,8 @@ local T = dofile((arg and arg[0] and arg[0]:match("^(.*)/") or ".") .. "/testlib
 local check, eq = T.check, T.eq
 
 local R = require "memwatch.record"
-local RP = require "memwatch.record_replay"
-local P = require "memwatch.record_plot"
+local RP = require "memwatch.record.replay"
+local P = require "memwatch.record.plot"
 local W = require "memwatch.watch"
 local A = require "memwatch.actions"
 local json = require "memwatch.json"
@@ -275,7 +275,8 @@ T.test("truncated, corrupt and foreign files: exact errors with FILE:LINE", func
     fails(header() .. "\n" .. sample(0, { { name = "x" } }) .. "\n", "FILE:2: process 1 has no integer 'pid'")
     fails(header() .. "\n" .. sample(0, { { pid = 1, footprint = "big" } }) .. "\n",
         "FILE:2: process 1: 'footprint' must be a number")
-    fails(header() .. "\n" .. sample(0, { { pid = 1, name = 5 } }) .. "\n", "FILE:2: process 1: 'name' must be a string")
+    fails(header() .. "\n" .. sample(0, { { pid = 1, name = 5 } }) .. "\n",
+        "FILE:2: process 1: 'name' must be a string")
     fails(header() .. "\n" .. sample(0, { { pid = 1, raw = { name = "zz" } } }) .. "\n",
         "FILE:2: process 1: 'raw.name' is not the hex of a name")
     fails(header() .. "\n" .. sample(10) .. "\n" .. sample(0) .. "\n", "FILE:3: time goes backwards (mono 0 after 10)")
@@ -311,14 +312,16 @@ T.test("record writes a header segment per run; appending checks host, format an
     assert(w2:sample(1764064900.0, 0.0, {}))
     w2:close()
     local other = R.header { every = 1, fields = { "footprint", "resident", "swap", "pss" }, start = 1 }
-    local ok, err = R.open(path, other)
+    local _, ok, err
+    ok, err = R.open(path, other)
     eq(ok, nil)
     eq(err, path .. ":4: records the fields footprint,resident,swap, this run asks for " ..
         "footprint,resident,swap,pss: give the same --fields or record into another file")
     local elsewhere = R.header { every = 1, fields = h.fields, start = 1,
         machine = { hostname = "elsewhere" } }
     _, err = R.open(path, elsewhere)
-    eq(err, path .. ":4: recorded on host '" .. h.machine.hostname .. "', this is 'elsewhere': record into another file")
+    eq(err, path .. ":4: recorded on host '" .. h.machine.hostname ..
+        "', this is 'elsewhere': record into another file")
     local newer = tmpfile(header { format = 2 } .. "\n")
     _, err = R.open(newer, R.header { every = 1, fields = h.fields, start = 1, machine = { hostname = "h1" } })
     eq(err, newer .. ":1: recording format 2, this memwatch writes format 1: record into another file")
@@ -361,7 +364,8 @@ end)
 
 T.test("--fields: the defaults first, extras once each, unknown ones named", function()
     eq(table.concat(assert(R.check_fields { "pss,uss", "pss", "app" }), ","), "footprint,resident,swap,pss,uss,app")
-    local ok, err = R.check_fields { "pss,bogus" }
+    local _, ok, err
+    ok, err = R.check_fields { "pss,bogus" }
     eq(ok, nil)
     eq(err:sub(1, 43), "--fields: unknown field 'bogus' (expected a")
     _, err = R.check_fields { "pss,," }

@@ -84,7 +84,8 @@ T.test("exec: argv without a shell, the event in MEMWATCH_* variables", function
     eq(env.MEMWATCH_COUNT, "1")
     eq(env.MEMWATCH_PIDS, "10")
     eq(env.MEMWATCH_REPEAT, "0")
-    check(env.MEMWATCH_SINCE and env.MEMWATCH_SINCE:find("^%d%d%d%d%-%d%d%-%d%dT"), "since: " .. tostring(env.MEMWATCH_SINCE))
+    check(env.MEMWATCH_SINCE and env.MEMWATCH_SINCE:find("^%d%d%d%d%-%d%d%-%d%dT"),
+        "since: " .. tostring(env.MEMWATCH_SINCE))
     eq(env.MEMWATCH_TIME, nil, "env = {NAME = false} removes a variable")
     eq(env.MEMWATCH_SLOPE, nil, "growth variables only for growth rules")
     -- Commands are reaped by the engine's ticks; a failure is reported.
@@ -99,7 +100,8 @@ T.test("exec: argv without a shell, the event in MEMWATCH_* variables", function
     eq(r[1], "memwatch: rule 'big': on_alert: exec: memwatch-no-such-program: No such file or directory")
     raises_exactly(function() A.exec {} end, "memwatch.actions.exec: the command is empty")
     raises_exactly(function() A.exec { "ls", 3 } end, "memwatch.actions.exec: argument 2 must be a string, got number")
-    raises_exactly(function() A.exec "ls -l" end, "memwatch.actions.exec: expected a list {program, args...}, got string")
+    raises_exactly(function() A.exec "ls -l" end,
+        "memwatch.actions.exec: expected a list {program, args...}, got string")
     raises_exactly(function() A.exec { "ls", envv = {} } end,
         "memwatch.actions.exec: unknown option 'envv' (expected env)")
 end)
@@ -209,7 +211,8 @@ T.test("core primitives: bad arguments", function()
     eq(errno, 3)
     raises_exactly(function() core.budget_call(-1, 0, print) end,
         "bad argument #1 to 'budget_call' (instruction budget must be >= 0)")
-    raises_exactly(function() core.memory_limit(-5) end, "bad argument #1 to 'memory_limit' (memory limit must be >= 0)")
+    raises_exactly(function() core.memory_limit(-5) end,
+        "bad argument #1 to 'memory_limit' (memory limit must be >= 0)")
     eq(core.wait_signal(0), false)
     eq(core.take_signal(), nil)
 end)
@@ -218,6 +221,7 @@ T.test("explain: why footprint and resident differ (Linux, from the record)", fu
     local rec = { pid = 42, name = "app", footprint = 310 * MB, resident = 350 * MB, rss_anon = 250 * MB,
         rss_shmem = 10 * MB, rss_file = 90 * MB, swap = 48 * MB, page_table = 2 * MB, lazy_free = 4 * MB }
     local text, rows = W.explain(42, { platform = "linux", record = rec })
+    -- luacheck: push ignore 631 (the expected text has explain's long lines)
     eq(text, [[
 pid 42 (app): footprint 310.0M, resident 350.0M; footprint = rss_anon + rss_shmem + swap + page_table
   + rss_anon      250.0M  anonymous memory in RAM (heap, stacks, private writes): in both
@@ -228,6 +232,7 @@ pid 42 (app): footprint 310.0M, resident 350.0M; footprint = rss_anon + rss_shme
     lazy_free       4.0M  pages freed with MADV_FREE: counted in both until the kernel reclaims them, which it may do at once
   footprint - resident = swap + page_table - rss_file = -40.0M
 ]])
+    -- luacheck: pop
     eq(#rows, 6)
     eq(rows[5].name, "rss_file")
     eq(rows[5].footprint, false)

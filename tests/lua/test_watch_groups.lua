@@ -123,7 +123,8 @@ T.test("group by app: the systemd unit where there is one, else the same-name tr
     eq(ch.value, 162 * MB)
     eq(pids(ch), "20,21,22,23", "a descendant in its own unit (nginx) is not counted")
     -- Every process selected: each is counted in exactly one app.
-    local e2, log2 = replay({ { proc(1, 0, "init", 1), proc(2, 1, "sh", 2), proc(3, 2, "sh", 3), proc(4, 3, "cat", 4) } })
+    local e2, log2 = replay({ { proc(1, 0, "init", 1), proc(2, 1, "sh", 2), proc(3, 2, "sh", 3),
+        proc(4, 3, "cat", 4) } })
     e2:watch(rule(log2, { group = "app", above = 0 }))
     e2:run(1)
     table.sort(log2.events)
@@ -197,7 +198,7 @@ T.test("trend: least squares slope and r2", function()
     s, r2 = W.trend { { 0, 5 }, { 1, 5 }, { 2, 5 } }
     eq(s, 0.0)
     eq(r2, 0.0, "a flat series explains nothing")
-    s, r2 = W.trend { { 0, 5 } }
+    s = W.trend { { 0, 5 } }
     eq(s, nil)
     s, r2 = W.trend { { 0, 0 }, { 1, 1 }, { 2, 0 }, { 3, 1 } }
     near(s, 0.2, 1e-12)
@@ -236,8 +237,9 @@ end)
 
 T.test("growth: noise alone and a flat series never fire; min_r2 and warmup options", function()
     local rnd = noise(7)
-    local e, log = replay(function() return { proc(10, 1, "svc", 0, { footprint = math.floor((100 + 5 * rnd()) * MB) }) } end,
-        { every = 10 })
+    local e, log = replay(function()
+        return { proc(10, 1, "svc", 0, { footprint = math.floor((100 + 5 * rnd()) * MB) }) }
+    end, { every = 10 })
     e:watch(rule(log, { growth = { window = "5m", above = "10M/h" } }))
     e:run(7200)
     eq(log.text(), "")

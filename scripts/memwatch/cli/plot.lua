@@ -4,14 +4,14 @@
 local core = require "memwatch.core"
 local options = require "memwatch.options"
 local R = require "memwatch.record"
-local P = require "memwatch.record_plot"
+local P = require "memwatch.record.plot"
 
 local bare = options.bare
 
 local say = options.reporter("plot")
 
 -- A program on PATH (the same lookup actions use for exec).
-local which = require("memwatch.actions").which
+local which = require("memwatch.sys").which
 
 local function write_file(path, body)
     local f, err = io.open(path, "wb")

@@ -38,7 +38,7 @@ ARGS are the script's arg[1], ...; put them after `--` if they start with -.
                 "expected a RULES.lua script after the recording"
         end
         local args = table.move(pos, 3, #pos, 1, {})
-        local ok, err = pcall(require("memwatch.record_replay").replay, { path = pos[1], script = pos[2],
+        local ok, err = pcall(require("memwatch.record.replay").replay, { path = pos[1], script = pos[2],
             args = args, rules = opts.rule, utc = opts.utc })
         if ok then return 0 end
         if type(err) == "table" and err.usage then return false, err.usage end

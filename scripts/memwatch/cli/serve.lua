@@ -7,6 +7,7 @@ local options = require "memwatch.options"
 local format = require "memwatch.format"
 local group = require "memwatch.group"
 local metrics = require "memwatch.metrics"
+local watch_engine = require "memwatch.watch.engine"
 
 local DEFAULT_LISTEN = "127.0.0.1:9187"
 local CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -139,10 +140,8 @@ end
 
 -- The rules script's watch engine, when it registered rules.
 local function rules_engine()
-    local w = package.loaded["memwatch.watch"]
-    if not w or not w.default then return nil end
-    local e = w.default()
-    if e.rules and #e.rules > 0 then return e end
+    local e = watch_engine.current()
+    if e and e.rules and #e.rules > 0 then return e end
     return nil
 end
 
@@ -303,7 +302,9 @@ watch rules, which are run between requests. Ctrl-C or SIGTERM stops.
         if opts.textfile == "" then return false, "--textfile needs a path" end
         if opts.top then
             local n = math.tointeger(tonumber(opts.top))
-            if not n or n < 1 then return false, string.format("--top must be a positive integer, got '%s'", opts.top) end
+            if not n or n < 1 then
+                return false, string.format("--top must be a positive integer, got '%s'", opts.top)
+            end
             cfg.top = n
         end
         cfg.every = 15

@@ -3,15 +3,15 @@
 -- minute. Without a terminal, or with --once, one plain table.
 local memwatch = require "memwatch"
 local core = require "memwatch.core"
-local group = require "memwatch.group"
 local options = require "memwatch.options"
 local text = require "memwatch.text"
+local view = require "memwatch.view"
 
 local GROUPINGS = { "none", "name", "tree", "app" }
 local SORT_KEYS = { "pid", "name", "footprint", "resident", "change" }
 local HISTORY = 120 -- samples kept per row
 
-local function bytes(v) return v and memwatch.bytes(v) or "-" end
+local bytes = view.bytes
 
 local function rate_text(r)
     if not r then return "-" end
@@ -55,32 +55,6 @@ local function sparkline(hist, width, blocks)
     return table.concat(out)
 end
 
--- Builds the rows of one sample: processes or groups, filtered.
-local function build_rows(st, recs)
-    local rows = {}
-    local filter = st.filter and st.filter:lower()
-    for _, g in ipairs(group.group(recs, st.grouping)) do
-        local first = g.procs[1]
-        local name = st.grouping == "none" and first.name or g.label
-        if g.footprint and (not filter or (name or ""):lower():find(filter, 1, true)) then
-            rows[#rows + 1] = {
-                key = g.key,
-                pid = first.pid,
-                count = g.count,
-                pids = (function()
-                    local p = {}
-                    for i, r in ipairs(g.procs) do p[i] = r.pid end
-                    return p
-                end)(),
-                name = name or "?",
-                footprint = g.footprint,
-                resident = g.resident,
-            }
-        end
-    end
-    return rows
-end
-
 local function record_history(st, rows, now)
     local alive = {}
     for _, row in ipairs(rows) do
@@ -100,42 +74,15 @@ local function record_history(st, rows, now)
     end
 end
 
-local function sort_rows(st, rows)
-    local key, desc = st.sort, st.desc
-    table.sort(rows, function(a, b)
-        local x, y = a[key], b[key]
-        if key == "name" then x, y = x or "", y or "" else x, y = x or -math.huge, y or -math.huge end
-        if x ~= y then
-            if desc then return x > y end
-            return x < y
-        end
-        return a.pid < b.pid
-    end)
-end
-
 local function sample(st)
     -- start_time keys each row's history across pid reuse.
     local recs = memwatch.processes(nil, { "start_time" })
-    local rows = build_rows(st, recs)
+    local rows = view.rows(recs, st.grouping, st.filter)
     record_history(st, rows, memwatch.now())
-    sort_rows(st, rows)
+    view.sort(rows, st.sort, st.desc)
     st.rows = rows
     st.system = memwatch.system()
     st.nprocs = #recs
-end
-
-local function system_line(s)
-    if not s then return "" end
-    local parts = { string.format("Mem %s total, %s available", bytes(s.total), bytes(s.available or s.free)) }
-    if s.swap_total and s.swap_total > 0 then
-        parts[#parts + 1] = string.format("Swap %s/%s", bytes(s.swap_total - (s.swap_free or 0)), bytes(s.swap_total))
-    end
-    if s.pressure then
-        parts[#parts + 1] = string.format("Pressure some %.1f%% full %.1f%%", s.pressure.some_avg10, s.pressure.full_avg10)
-    elseif s.pressure_state then
-        parts[#parts + 1] = "Pressure " .. s.pressure_state
-    end
-    return table.concat(parts, "   ")
 end
 
 local function columns(st)
@@ -144,9 +91,12 @@ local function columns(st)
             cell = function(r) return st.grouping == "none" and tostring(r.pid) or tostring(r.count) end },
         { key = "name", title = "NAME", width = 24,
             cell = function(r) return text.printable(r.name) end },
-        { key = "footprint", title = "MEMORY", width = 9, right = true, cell = function(r) return bytes(r.footprint) end },
-        { key = "resident", title = "REAL MEMORY", width = 12, right = true, cell = function(r) return bytes(r.resident) end },
-        { key = "change", title = "CHANGE/MIN", width = 11, right = true, cell = function(r) return rate_text(r.change) end },
+        { key = "footprint", title = "MEMORY", width = 9, right = true,
+            cell = function(r) return bytes(r.footprint) end },
+        { key = "resident", title = "REAL MEMORY", width = 12, right = true,
+            cell = function(r) return bytes(r.resident) end },
+        { key = "change", title = "CHANGE/MIN", width = 11, right = true,
+            cell = function(r) return rate_text(r.change) end },
     }
 end
 
@@ -169,7 +119,7 @@ end
 -- The plain table for --once and for output that is not a terminal.
 local function plain(st, limit)
     local cols = columns(st)
-    local out = { system_line(st.system), "" }
+    local out = { view.system_line(st.system), "" }
     local titles = {}
     for i, c in ipairs(cols) do titles[i] = c.title end
     out[#out + 1] = (line_of(cols, titles):gsub("%s+$", ""))
@@ -191,7 +141,7 @@ local function draw(st, curses)
     curses.put(0, 0, string.format("memwatch top  %s  %d processes  every %gs  group: %s%s%s",
         os.date("%H:%M:%S"), st.nprocs or 0, st.every, st.grouping,
         st.filter and ("  filter: " .. text.printable(st.filter)) or "", st.paused and "  [paused]" or ""), "bold")
-    curses.put(1, 0, system_line(st.system), "header")
+    curses.put(1, 0, view.system_line(st.system), "header")
     local titles = {}
     for i, c in ipairs(cols) do
         local mark = c.key == st.sort and (st.desc and "v" or "^") or ""
@@ -307,7 +257,7 @@ local function handle_key(st, k, curses)
     elseif k == "resize" then
         return "redraw"
     end
-    if st.rows then sort_rows(st, st.rows) end
+    if st.rows then view.sort(st.rows, st.sort, st.desc) end
     return "redraw"
 end
 

@@ -1,39 +1,25 @@
 -- memwatch watch: the default watch. The processes with the largest
--- footprint, refreshed every few seconds until Ctrl-C.
+-- footprint, refreshed every few seconds until Ctrl-C: top's rows and
+-- system line (memwatch.view) as a plain table.
 local memwatch = require "memwatch"
 local options = require "memwatch.options"
 local text = require "memwatch.text"
+local view = require "memwatch.view"
 
 local function header()
-    local s = memwatch.system()
-    if not s then return "" end
-    local parts = { string.format("memory %s total, %s available", memwatch.bytes(s.total),
-        memwatch.bytes(s.available or s.free)) }
-    if s.swap_total and s.swap_total > 0 then
-        parts[#parts + 1] = string.format("swap %s of %s used", memwatch.bytes(s.swap_total - s.swap_free),
-            memwatch.bytes(s.swap_total))
-    end
-    if s.pressure then
-        parts[#parts + 1] = string.format("pressure some %.2f%% full %.2f%% (avg10)", s.pressure.some_avg10,
-            s.pressure.full_avg10)
-    end
-    return table.concat(parts, " | ") .. "\n"
+    local line = view.system_line(memwatch.system(), "watch")
+    return line == "" and "" or line .. "\n"
 end
 
+-- The rows are top's (one per process, largest footprint first), in a table
+-- that fits its content.
 local function frame(limit)
-    local recs = memwatch.processes()
-    local kept = {}
-    for _, r in ipairs(recs) do
-        if r.footprint then kept[#kept + 1] = r end
-    end
-    table.sort(kept, function(a, b)
-        if a.footprint ~= b.footprint then return a.footprint > b.footprint end
-        return a.pid < b.pid
-    end)
-    local rows = {}
-    for i = 1, math.min(limit, #kept) do
-        local r = kept[i]
-        rows[i] = { tostring(r.pid), text.printable(r.user or tostring(r.uid or "?")),
+    local rows = view.rows(memwatch.processes(), "none")
+    view.sort(rows, "footprint", true)
+    local cells = {}
+    for i = 1, math.min(limit, #rows) do
+        local r = rows[i].proc
+        cells[i] = { tostring(r.pid), text.printable(r.user or tostring(r.uid or "?")),
             memwatch.bytes(r.resident or 0), memwatch.bytes(r.footprint), text.printable(r.name) }
     end
     return text.table({
@@ -42,7 +28,7 @@ local function frame(limit)
         { title = "REAL MEMORY", align = "right" },
         { title = "MEMORY", align = "right" },
         { title = "COMMAND" },
-    }, rows)
+    }, cells)
 end
 
 return options.command {

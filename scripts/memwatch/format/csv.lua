@@ -3,7 +3,7 @@
 -- with its quotes doubled. Sizes are plain integers in bytes; a missing value
 -- is an empty field. Names keep their bytes, unless opts.printable (set by
 -- memwatch ps when writing to a terminal) asks for text.printable.
-local format = require "memwatch.format"
+local format = require "memwatch.format.fields"
 local text = require "memwatch.text"
 
 return {
@@ -12,7 +12,8 @@ return {
     fields = { "pid", "ppid", "user", "name", "resident", "footprint", "swap", "state" },
     new = function(opts, emit)
         local grouping = opts.grouping
-        local fields = opts.fields or (grouping and { "grouping", "group", "count", "footprint", "resident", "swap", "pss" })
+        local fields = opts.fields or
+            (grouping and { "grouping", "group", "count", "footprint", "resident", "swap", "pss" })
             or { "pid", "ppid", "user", "name", "resident", "footprint", "swap", "state" }
         format.check_fields(fields, grouping ~= nil, "csv")
         local printable = opts.printable

@@ -4,7 +4,7 @@
 -- JSON whatever a process name holds. Without opts.fields a process row has
 -- every field it was read with (and `denied`); a group row has grouping,
 -- group, key, count and the sums.
-local format = require "memwatch.format"
+local format = require "memwatch.format.fields"
 local json = require "memwatch.json"
 
 local function c1_escape(c) return string.format("\\u%04x", c:byte()) end

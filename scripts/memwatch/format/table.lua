@@ -3,7 +3,7 @@
 -- control character or escape sequence from a process name reaches a terminal.
 -- The default columns are `memwatch ps`'s: PID COMMAND REAL MEMORY MEMORY.
 local core = require "memwatch.core"
-local format = require "memwatch.format"
+local format = require "memwatch.format.fields"
 local text = require "memwatch.text"
 
 local TITLES = { pid = "PID", name = "COMMAND", resident = "REAL MEMORY", footprint = "MEMORY",

@@ -2,6 +2,9 @@
 -- resident size ("Real Memory") differ, one line per counter that makes the
 -- difference, from the counters the backend already reads.
 local core = require "memwatch.core"
+local scan = require "memwatch.scan"
+local text = require "memwatch.text"
+local rule_ = require "memwatch.watch.rule"
 
 local M = {}
 
@@ -29,14 +32,14 @@ local DARWIN = {
     { "page_table", 1, "page tables" },
 }
 
-local function where(where_fn, rec)
+local function where(rec)
     -- The name is bytes chosen by whoever started the process: made printable.
     return string.format("pid %d (%s): footprint %s, resident %s", rec.pid,
-        require("memwatch.text").printable(rec.name or "?"), b(rec.footprint), b(rec.resident))
+        text.printable(rec.name or "?"), b(rec.footprint), b(rec.resident))
 end
 
 local function linux(rec)
-    local rows, lines = {}, { where(nil, rec) .. "; footprint = rss_anon + rss_shmem + swap + page_table" }
+    local rows, lines = {}, { where(rec) .. "; footprint = rss_anon + rss_shmem + swap + page_table" }
     for _, t in ipairs(LINUX) do
         local name, in_fp, in_res, note = t[1], t[2], t[3], t[4]
         local v = rec[name]
@@ -64,7 +67,7 @@ local function darwin(rec, ledger)
     for _, row in ipairs(ledger or {}) do
         if by[row.name] == nil then by[row.name] = row.balance end
     end
-    local lines = { where(nil, rec) ..
+    local lines = { where(rec) ..
         "; footprint = internal - alternate_accounting + internal_compressed - alternate_accounting_compressed" ..
         " + iokit_mapped + purgeable_nonvolatile + purgeable_nonvolatile_compress + page_table" }
     local rows = {}
@@ -93,23 +96,22 @@ end
 -- The options inject what would otherwise be read (for tests).
 function M.explain(pid, opts)
     if math.type(pid) ~= "integer" then
-        error(require("memwatch.watch.rule").user_where() ..
+        error(rule_.user_where() ..
             string.format("bad argument #1 to 'explain' (integer expected, got %s)", math.type(pid) or type(pid)), 0)
     end
     opts = opts or {}
     local platform = opts.platform or core.platform
     local rec = opts.record
-    local memwatch = require "memwatch"
     if not rec then
         local msg, errno
-        rec, msg, errno = memwatch.process(pid, platform == "linux" and { "lazy_free" } or nil)
+        rec, msg, errno = scan.process(pid, platform == "linux" and { "lazy_free" } or nil)
         if not rec then return nil, msg, errno end
     end
     if platform == "darwin" then
         local ledger = opts.ledger
         if not ledger then
             local msg, errno
-            ledger, msg, errno = memwatch.ledger(pid)
+            ledger, msg, errno = scan.ledger(pid)
             if not ledger then return nil, msg, errno end
         end
         return darwin(rec, ledger)

@@ -1,4 +1,4 @@
--- memwatch.record_replay: runs a rules script (the file one runs live with
+-- memwatch.record.replay: runs a rules script (the file one runs live with
 -- `memwatch RULES.lua`) against a recording, on the recording's timeline.
 --
 -- The script's memwatch.watch{} and memwatch.run() go to an engine whose

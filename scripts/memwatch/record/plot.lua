@@ -1,9 +1,9 @@
--- memwatch.record_plot: the series `memwatch plot` draws from a recording,
+-- memwatch.record.plot: the series `memwatch plot` draws from a recording,
 -- and the gnuplot script and data that draw them. Pure: reading the file
 -- and making text; scripts/memwatch/cli/plot.lua runs gnuplot.
 local R = require "memwatch.record"
 local select_ = require "memwatch.select"
-local wgroup = require "memwatch.watch.group"
+local group = require "memwatch.group"
 local text = require "memwatch.text"
 
 local M = {}
@@ -58,7 +58,6 @@ function M.series(opts)
     if not reader then R.fail("%s", err) end
     local field = opts.field or "footprint"
     local mode = opts.group or "none"
-    local rule = { group = mode }
     local filters = M.compile(opts.filters)
     local out = { times = {}, breaks = {}, series = {} }
     local by_id = {}
@@ -79,8 +78,8 @@ function M.series(opts)
                 end
                 rows = kept
             end
-            local ctx = wgroup.context(s.processes, function(rec) return rec.app end)
-            for _, g in ipairs(wgroup.build(rule, rows, ctx, function(fn, r) return pcall(fn, r) end)) do
+            local ctx = group.context(s.processes, function(rec) return rec.app end)
+            for _, g in ipairs(group.build(mode, rows, ctx, function(fn, r) return pcall(fn, r) end)) do
                 local sum, any = 0, false
                 for _, p in ipairs(g.processes) do
                     local v = p[field]
@@ -176,7 +175,8 @@ function M.script(o)
         zone = "UTC"
     else
         local off = M.utc_offset(o.first)
-        zone = string.format("UTC%s%02d:%02d", off < 0 and "-" or "+", math.abs(off) // 3600, math.abs(off) % 3600 // 60)
+        zone = string.format("UTC%s%02d:%02d", off < 0 and "-" or "+", math.abs(off) // 3600,
+            math.abs(off) % 3600 // 60)
     end
     local day = os.date(o.utc and "!%Y-%m-%d" or "%Y-%m-%d", math.floor(o.first))
     local lines = {

@@ -1,0 +1,144 @@
+-- memwatch.scan: reading process records, the part of the public API
+-- below everything else: the filter, lazily read fields and the record
+-- metatable. memwatch (the facade) gives these as memwatch.processes,
+-- memwatch.process, memwatch.self and memwatch.ledger; the watch engine's
+-- default sampler is processes().
+local core = require "memwatch.core"
+local select_ = require "memwatch.select"
+local text = require "memwatch.text"
+
+local M = {}
+
+local sources = core.sources
+local fields = core.fields
+-- What every scan reads: /proc/PID/status (one small file, every memory
+-- counter). Everything else (start time, CPU time, smaps_rollup, io, command
+-- line, path) is read when asked for or on first access.
+local BASIC = sources.status
+
+-- Which source each lazily read key needs.
+local lazy_source = { cmdline = sources.cmdline, path = sources.path }
+for name, info in pairs(fields) do
+    if info.sources & BASIC == 0 then lazy_source[name] = info.sources end
+end
+
+-- What each record has been read from, so a nil field the system refused is
+-- not read again. Weak keys: records die as usual.
+local attempted = setmetatable({}, { __mode = "k" })
+
+local record_mt = {}
+
+local function merge(rec, fresh)
+    for k, v in pairs(fresh) do
+        if k == "denied" then
+            local d = rawget(rec, "denied") or {}
+            for f in pairs(v) do d[f] = true end
+            rawset(rec, "denied", d)
+        elseif rawget(rec, k) == nil then
+            rawset(rec, k, v)
+        end
+    end
+end
+
+-- Reading p.pss, p.uss, p.cmdline, ... on a record that does not have them
+-- yet reads that source now, if the process is still the same one.
+record_mt.__index = function(rec, key)
+    local src = lazy_source[key]
+    if not src then return nil end
+    local done = attempted[rec] or 0
+    if done & src ~= 0 then return nil end
+    attempted[rec] = done | src
+    local pid = rawget(rec, "pid")
+    if not pid then return nil end
+    -- A different start time means the pid now belongs to another process.
+    -- (A record read without its start time cannot tell; it takes this one.)
+    local started = rawget(rec, "start_time")
+    local fresh = core.read(pid, started and (src | sources.ident) or src)
+    if not fresh or (started and fresh.start_time ~= started) then return nil end
+    merge(rec, fresh)
+    return rawget(rec, key)
+end
+
+record_mt.__name = "memwatch.process"
+record_mt.__tostring = function(rec)
+    local fp = rawget(rec, "footprint")
+    -- print(p) goes to a terminal: the name is made printable (memwatch.text).
+    return string.format("process %d (%s) footprint %s", rawget(rec, "pid") or -1,
+        text.printable(rawget(rec, "name") or "?"), fp and core.bytes(fp) or "-")
+end
+
+core.set_record_metatable(record_mt)
+
+-- Turn a list of field names (or "all") into source bits.
+local function want_for(list, where)
+    if list == nil then return BASIC end
+    if list == "all" then
+        return BASIC | sources.ident | sources.stat | sources.smaps | sources.io | sources.cmdline | sources.path
+    end
+    if type(list) ~= "table" then
+        error(string.format("%s: fields must be a list of field names or \"all\", got %s", where, type(list)), 3)
+    end
+    local want = BASIC
+    for _, name in ipairs(list) do
+        local src = lazy_source[name] or (fields[name] and 0)
+        if not src and name ~= "name" and name ~= "user" and name ~= "state" then
+            error(string.format("%s: unknown field '%s'", where, tostring(name)), 3)
+        end
+        want = want | (src or 0)
+    end
+    return want
+end
+
+local function mark(list, want)
+    for i = 1, #list do attempted[list[i]] = want end
+    return list
+end
+
+--- memwatch.processes([filter [, fields]]) -> array of process records
+-- One scan of the system. filter: see memwatch.select. fields: a list of the
+-- extra fields to read now (pss, uss, cmdline, ...) or "all"; anything else is
+-- read on first access.
+function M.processes(filter, fieldlist)
+    local c = select_.compile(filter, "memwatch.processes", 2)
+    local want = want_for(fieldlist, "memwatch.processes") | c.want
+    local recs = core.scan(want, c.pids, c.uid, c.name)
+    if c.match then
+        local kept = {}
+        for _, r in ipairs(recs) do
+            if select_.matches(c, r) then kept[#kept + 1] = r end
+        end
+        recs = kept
+    end
+    return mark(recs, want)
+end
+
+--- memwatch.process(pid [, fields]) -> record | nil, message, errno
+function M.process(pid, fieldlist)
+    if math.type(pid) ~= "integer" then
+        error(string.format("bad argument #1 to 'process' (integer expected, got %s)",
+            math.type(pid) or type(pid)), 2)
+    end
+    local want = want_for(fieldlist, "memwatch.process")
+    local rec, msg, errno = core.read(pid, want)
+    if not rec then return nil, msg, errno end
+    attempted[rec] = want
+    return rec
+end
+
+--- memwatch.self() -> the record of this process, plus lua_bytes
+function M.self(fieldlist)
+    local rec = assert(M.process(core.getpid(), fieldlist))
+    rawset(rec, "lua_bytes", math.floor(collectgarbage("count") * 1024))
+    return rec
+end
+
+--- memwatch.ledger(pid) -> {{group=, name=, balance=, credit=, debit=, unit=}, ...} | nil, msg, errno
+function M.ledger(pid)
+    if math.type(pid) ~= "integer" then
+        error(string.format("bad argument #1 to 'ledger' (integer expected, got %s)",
+            math.type(pid) or type(pid)), 2)
+    end
+    return core.ledger(pid)
+end
+
+return M

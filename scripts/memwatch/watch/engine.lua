@@ -1,0 +1,447 @@
+-- memwatch.watch.engine: the rule engine. An engine holds rules and runs
+-- them: at each tick, the rules that are due share one scan reading the
+-- union of the fields they need; each rule picks its processes (select),
+-- forms groups (memwatch.group), computes one value per group and moves that
+-- group's state machine (pending -> firing -> resolved), calling on_alert /
+-- on_resolve under a CPU budget and a memory cap.
+--
+-- Everything the engine takes from the outside world is given to it, so
+-- tests replay recorded series deterministically:
+--   local e = require("memwatch.watch").engine{
+--       sampler = function(fields) return records end,
+--       clock = { now = function() ... end, sleep = function(s) ... end, time = ... },
+--       app_key = function(rec) return key or nil end,
+--       report = function(line) ... end }
+-- The defaults (a scan of the system, the real clock) are injected by
+-- memwatch.watch; what runs on every tick besides the rules (the actions'
+-- reaping) registers itself with on_tick. Reload (memwatch.watch.reload)
+-- and the run loop (memwatch.watch.run) add their methods to Engine.
+local core = require "memwatch.core"
+local text = require "memwatch.text"
+local units = require "memwatch.units"
+local select_ = require "memwatch.select"
+local group_ = require "memwatch.group"
+local rule_ = require "memwatch.watch.rule"
+local event = require "memwatch.watch.event"
+local trend = require "memwatch.watch.trend"
+
+local M = {}
+
+M.EPS = 1e-9
+local EPS = M.EPS
+
+-- Sorted list of the union of several field lists.
+local function union(lists)
+    local set, out = {}, {}
+    for _, list in ipairs(lists) do
+        for _, f in ipairs(list) do
+            if not set[f] then
+                set[f] = true
+                out[#out + 1] = f
+            end
+        end
+    end
+    table.sort(out)
+    return out
+end
+
+-- What new() uses when not given a sampler or a clock.
+local injected = {}
+
+--- inject{sampler = function(fields) -> records, clock = function() -> clock}
+function M.inject(defaults)
+    injected.sampler = defaults.sampler
+    injected.clock = defaults.clock
+end
+
+-- Functions run at the end of every tick, given its time.
+local tick_hooks = {}
+
+--- on_tick(fn): fn(now) runs at the end of every tick of every engine.
+function M.on_tick(fn)
+    tick_hooks[#tick_hooks + 1] = fn
+end
+
+local Engine = {}
+Engine.__index = Engine
+
+local default -- the engine behind memwatch.watch{} and memwatch.run()
+
+local ENGINE_OPTS = { sampler = true, clock = true, app_key = true, report = true, every = true,
+    budget = true, budget_time = true, memory_limit = true, error_interval = true, script = true,
+    signals = true }
+
+-- Option checks, shared with the run loop (memwatch.watch.run): they raise
+-- naming the user's line, not ours.
+function M.check_opts(opts, allowed, where)
+    for k in pairs(opts) do
+        if not allowed[k] then
+            local names = {}
+            for n in pairs(allowed) do names[#names + 1] = n end
+            table.sort(names)
+            error(rule_.user_where() .. string.format("%s: unknown option '%s' (expected %s)", where, tostring(k),
+                table.concat(names, ", ")), 0)
+        end
+    end
+end
+
+function M.positive_duration(v, what)
+    local ok, s = pcall(core.parse_duration, v)
+    if not ok or s <= 0 then
+        error(rule_.user_where() .. string.format("%s must be a duration greater than 0, got %s", what,
+            tostring(v)), 0)
+    end
+    return s
+end
+
+function M.limit_bytes(v, what)
+    if v == false or v == 0 then return 0 end
+    local ok, n = pcall(core.parse_bytes, v)
+    if not ok then
+        error(rule_.user_where() .. string.format("%s: %s", what, (tostring(n):gsub("^[^\n]-:%d+: ", ""))), 0)
+    end
+    return n
+end
+
+--- new(opts) -> a new engine with no rules. The sampler and the clock are
+-- opts.sampler and opts.clock, else the ones given to inject().
+function M.new(opts)
+    opts = opts or {}
+    if type(opts) ~= "table" then error("memwatch.watch.engine: options must be a table", 2) end
+    M.check_opts(opts, ENGINE_OPTS, "memwatch.watch.engine")
+    local e = setmetatable({}, Engine)
+    e.rules = {}
+    e.by_name = {}
+    e.count = 0
+    e.sampler = opts.sampler or injected.sampler
+    e.clock = opts.clock or (injected.clock and injected.clock())
+    if not e.sampler or not e.clock then
+        error("memwatch.watch.engine: no sampler or clock (give them, or require memwatch.watch)", 2)
+    end
+    e.app_key_fn = opts.app_key
+    e.report_fn = opts.report or function(line)
+        -- Reports quote callback errors, which may quote process names.
+        io.stderr:write(text.printable(line), "\n")
+        io.stderr:flush()
+    end
+    e.every = opts.every and M.positive_duration(opts.every, "every") or 2.0
+    e.budget = opts.budget or 10000000
+    e.budget_time = opts.budget_time or 1.0
+    e.memory_limit = M.limit_bytes(opts.memory_limit == nil and "256M" or opts.memory_limit, "memory_limit")
+    e.error_interval = opts.error_interval or 60
+    e.script = opts.script
+    -- Catch SIGINT/SIGTERM/SIGHUP while running: by default only with the
+    -- real clock (a replay with a fake clock leaves signals alone).
+    if opts.signals == nil then e.signals = e.clock.real and true or false else e.signals = opts.signals end
+    e.reports = {}
+    e.app_cache = {}
+    e.ticks = 0
+    return e
+end
+
+function Engine:report(key, line, now)
+    now = now or self.clock.now()
+    local r = self.reports[key]
+    if r and now - r.last < self.error_interval then
+        r.suppressed = r.suppressed + 1
+        return
+    end
+    local suffix = ""
+    if r and r.suppressed > 0 then
+        suffix = string.format(" (%d more like this in the last %s)", r.suppressed, units.span(now - r.last))
+    end
+    self.reports[key] = { last = now, suppressed = 0 }
+    self.report_fn("memwatch: " .. line .. suffix)
+end
+
+-- Runs a user function under the CPU budget; failures are reported (rate
+-- limited per rule and callback) and give ok = false.
+function Engine:call(rule, what, fn, ...)
+    local ok, a, b
+    if core.budget_call then
+        ok, a, b = core.budget_call(self.budget, self.budget_time, fn, ...)
+    else
+        ok, a = pcall(fn, ...)
+        b = "error"
+    end
+    if ok then return true, a end
+    local msg
+    if b == "budget" then
+        msg = string.format("%s: %s stopped: %s", rule.label, what, a)
+    elseif b == "memory" then
+        local limit = core.memory_limit and core.memory_limit() or 0
+        msg = string.format("%s: %s stopped: the interpreter memory cap%s was reached (%s)", rule.label, what,
+            limit > 0 and (" of " .. units.bytes(limit)) or "", a)
+        collectgarbage()
+    else
+        msg = string.format("%s: %s: %s", rule.label, what, a)
+    end
+    self:report(rule.name .. "\0" .. what, msg)
+    return false, nil, b
+end
+
+--- engine:watch(def) -> rule. Raises (naming the rule and the key) on a bad definition.
+function Engine:watch(def)
+    local target = self.collecting or self
+    local r = rule_.compile(def, "#" .. (target.count + 1))
+    if target.by_name[r.name] then
+        error(rule_.user_where() .. string.format("memwatch.watch: %s: a rule with this name already exists",
+            r.label), 0)
+    end
+    r.states = {}
+    target.count = target.count + 1
+    target.by_name[r.name] = r
+    target.rules[#target.rules + 1] = r
+    return r
+end
+
+function Engine:rule_every(r)
+    return r.every or self.every
+end
+
+--- engine:describe() -> one line per rule saying what it does.
+function Engine:describe()
+    local out = {}
+    for _, r in ipairs(self.rules) do out[#out + 1] = rule_.describe(r, units.bytes) end
+    return table.concat(out, "\n") .. (#out > 0 and "\n" or "")
+end
+
+--- engine:state(name) -> the rule's live states by group id (for inspection).
+function Engine:state(name)
+    local r = self.by_name[name]
+    return r and r.states
+end
+
+local function selected(rule, recs)
+    local c = rule.select
+    local out = {}
+    for _, r in ipairs(recs) do
+        if (not c.name or r.name == c.name) and (not c.uid or r.uid == c.uid) and
+            (not rule.pid_set or rule.pid_set[r.pid]) then
+            if not c.match or select_.matches(c, r) then out[#out + 1] = r end
+        end
+    end
+    return out
+end
+
+function Engine:app_key(rec)
+    if self.app_key_fn then return self.app_key_fn(rec) end
+    -- A process's app rarely changes: cache it per process (pid and start
+    -- time), refreshed now and then.
+    local id = group_.ident(rec)
+    local now = self.clock.now()
+    local c = self.app_cache[id]
+    if c and now - c.at < 30 then return c.key end
+    local key = core.app_key(rec.pid)
+    self.app_cache[id] = { key = key or false, at = now }
+    return key or nil
+end
+
+function Engine:value(rule, g)
+    if rule.metric_fn then
+        local arg = rule.group == "none" and g.processes[1] or g
+        local ok, v = self:call(rule, "metric", rule.metric_fn, arg)
+        if not ok then return nil end
+        if v ~= nil and type(v) ~= "number" then
+            self:report(rule.name .. "\0metric", string.format("%s: metric: returned a %s, expected a number",
+                rule.label, type(v)))
+            return nil
+        end
+        return v
+    end
+    local sum, any = 0, false
+    for _, p in ipairs(g.processes) do
+        local v = p[rule.metric]
+        if v then
+            sum = sum + v
+            any = true
+        elseif p.denied and p.denied[rule.metric] then
+            -- A member the system would not let us read: a sum without it
+            -- would understate the group, so there is no value this tick.
+            return nil
+        end
+    end
+    return any and sum or nil
+end
+
+local function wall(self, now)
+    local c = self.clock
+    if c.time then return c.time() - (c.now() - now) end
+    return now
+end
+
+function Engine:emit(rule, st, kind, now, extra)
+    local ev = event.new(rule, st, kind, now, wall(self, now), extra)
+    local list = kind == "alert" and rule.on_alert or rule.on_resolve
+    for _, fn in ipairs(list) do
+        self:call(rule, kind == "alert" and "on_alert" or "on_resolve", fn, ev)
+    end
+    return ev
+end
+
+-- The rule's condition for one group: returns met (to fire), holds (to keep
+-- firing), and updates growth statistics on st.
+local function condition(rule, st, v, now)
+    if rule.direction == "above" then
+        return v > rule.threshold, v >= rule.clear
+    elseif rule.direction == "below" then
+        return v < rule.threshold, v <= rule.clear
+    end
+    local g = rule.growth
+    local samples = {}
+    for _, s in ipairs(st.samples) do
+        if s[1] >= now - g.window - EPS then samples[#samples + 1] = s end
+    end
+    samples[#samples + 1] = { now, v }
+    st.samples = samples
+    local slope, r2 = trend.fit(samples)
+    st.slope, st.r2 = slope, r2
+    st.eta = nil
+    if slope and g.limit then
+        if v >= g.limit then
+            st.eta = 0
+        elseif slope > 0 then
+            st.eta = (g.limit - v) / slope
+        end
+    end
+    -- No verdict during the warm-up, or while the window holds too few
+    -- samples to fit a line (after a gap in sampling): neither fire nor
+    -- resolve, keep whatever state the rule is in.
+    if now - st.first < g.warmup - EPS or #samples < 3 or not slope then
+        return false, st.firing
+    end
+    return slope > g.rate and r2 >= g.min_r2, slope >= rule.clear
+end
+
+function Engine:step(rule, st, v, now)
+    st.value = v
+    local met, holds = condition(rule, st, v, now)
+    if not st.firing then
+        if met then
+            if not st.pending then
+                st.pending = now
+                st.since_wall = wall(self, now)
+                st.hits = 0
+            end
+            st.hits = st.hits + 1
+            local due
+            if rule.sustain_n then
+                due = st.hits >= rule.sustain_n
+            else
+                due = now - st.pending >= rule.sustain_s - EPS
+            end
+            if due then
+                st.firing = true
+                st.repeated = 0
+                st.last_alert = now
+                self:emit(rule, st, "alert", now)
+            end
+        else
+            st.pending, st.hits, st.since_wall = nil, 0, nil
+        end
+    elseif not holds then
+        st.firing = false
+        self:emit(rule, st, "resolve", now)
+        st.pending, st.hits, st.since_wall, st.repeated = nil, 0, nil, 0
+    elseif rule.repeat_every and now - st.last_alert >= rule.repeat_every - EPS then
+        st.repeated = st.repeated + 1
+        st.last_alert = now
+        self:emit(rule, st, "alert", now)
+    end
+end
+
+function Engine:evaluate(rule, ctx, now)
+    local sel = selected(rule, ctx.recs)
+    local how = rule.group == "function" and rule.group_fn or rule.group
+    local groups = group_.build(how, sel, ctx, function(fn, rec) return self:call(rule, "group", fn, rec) end)
+    local seen = {}
+    for _, g in ipairs(groups) do
+        seen[g.id] = true
+        local st = rule.states[g.id]
+        if not st then
+            st = { id = g.id, key = g.key, first = now, hits = 0, firing = false, samples = {} }
+            rule.states[g.id] = st
+        end
+        st.key = g.key
+        st.processes = g.processes
+        local v = self:value(rule, g)
+        if v ~= nil then self:step(rule, st, v, now) end
+    end
+    -- Groups that are gone: a firing one resolves (its processes exited),
+    -- any other state is forgotten.
+    for id, st in pairs(rule.states) do
+        if not seen[id] then
+            rule.states[id] = nil
+            if st.firing then
+                st.value = 0
+                st.processes = {}
+                self:emit(rule, st, "resolve", now, { gone = true })
+            end
+        end
+    end
+end
+
+--- engine:tick([now]) -> time of the next due rule. Runs the due rules.
+function Engine:tick(now)
+    now = now or self.clock.now()
+    local due, lists = {}, {}
+    for _, r in ipairs(self.rules) do
+        if not r.next_at then
+            r.base, r.k = now, 0
+            r.next_at = now
+        end
+        if r.next_at <= now + EPS then
+            due[#due + 1] = r
+            lists[#lists + 1] = r.need
+        end
+    end
+    if #due > 0 then
+        self.ticks = self.ticks + 1
+        local recs = self.sampler(union(lists))
+        local ctx = group_.context(recs, function(rec) return self:app_key(rec) end)
+        for _, r in ipairs(due) do self:evaluate(r, ctx, now) end
+        -- Next times are on each rule's grid base + k * every, so ticks never
+        -- drift; slots missed by a slow tick are skipped, not caught up.
+        local after = self.clock.now()
+        for _, r in ipairs(due) do
+            local every = self:rule_every(r)
+            r.k = math.max(r.k + 1, math.floor((after - r.base) / every + EPS) + 1)
+            r.next_at = r.base + r.k * every
+        end
+    end
+    for _, fn in ipairs(tick_hooks) do fn(now) end
+    local next_at = math.huge
+    for _, r in ipairs(self.rules) do
+        if r.next_at < next_at then next_at = r.next_at end
+    end
+    return next_at
+end
+
+function Engine:stop(reason)
+    self.stopping = reason or "stopped"
+end
+
+-- ---- the default engine behind memwatch.watch{} and memwatch.run() -------------------
+
+--- default() -> the default engine (made on first use)
+function M.default()
+    if not default then default = M.new() end
+    return default
+end
+
+--- current() -> the default engine if there is one (none is made)
+function M.current()
+    return default
+end
+
+--- set_default(engine) -> the engine that was the default (or nil)
+-- Puts engine behind memwatch.watch{} and memwatch.run() (nil: a fresh one
+-- on next use). memwatch replay runs a rules script on its own engine so.
+function M.set_default(e)
+    local prev = default
+    default = e
+    return prev
+end
+
+M.Engine = Engine
+return M

@@ -1,0 +1,81 @@
+-- memwatch.watch.event: the event a rule's callbacks receive when a group
+-- fires or resolves, and its text (describe, tostring).
+local core = require "memwatch.core"
+local text = require "memwatch.text"
+local units = require "memwatch.units"
+
+local M = {}
+
+local printable = text.printable
+
+local event_mt = { __name = "memwatch.event" }
+
+local function human(rule, v)
+    if v == nil then return "-" end
+    if rule.metric_fn or (core.fields[rule.metric] and core.fields[rule.metric].kind == "bytes") then
+        return units.bytes(v)
+    end
+    if math.type(v) == "float" then return string.format("%.6g", v) end
+    return tostring(v)
+end
+
+event_mt.__index = {}
+--- event:describe() -> one line: ALERT rule 'x' key: value (threshold), N processes
+function event_mt.__index.describe(ev)
+    local word = ev.kind == "alert" and "ALERT" or "RESOLVED"
+    -- The key holds process names (bytes chosen by whoever started them):
+    -- made printable here, so print(ev) in a callback is safe on a terminal.
+    local parts = { word, string.format("rule '%s'", printable(ev.rule)), printable(ev.key) }
+    if ev.slope then
+        parts[#parts + 1] = string.format("%s grows %s/h (r2 %.2f, threshold %s/h)", ev.metric,
+            units.bytes(ev.slope * 3600), ev.r2 or 0, units.bytes(ev.threshold * 3600))
+        if ev.eta then
+            parts[#parts + 1] = string.format("limit %s in %s", units.bytes(ev.limit), units.span(ev.eta))
+        end
+    else
+        parts[#parts + 1] = string.format("%s %s (%s %s)", ev.metric, ev.value_text, ev.direction,
+            ev.threshold_text)
+    end
+    parts[#parts + 1] = string.format("%d %s", ev.count, ev.count == 1 and "process" or "processes")
+    if ev.gone then parts[#parts + 1] = "(gone)" end
+    return table.concat(parts, " ")
+end
+event_mt.__tostring = function(ev) return ev:describe() end
+
+--- human(rule, value) -> the value as the rule's metric reads: a size for
+-- byte metrics and metric functions, else the number.
+M.human = human
+
+--- new(rule, st, kind, now, time, extra) -> event
+-- st: the group's state; time: the wall clock time of `now`.
+function M.new(rule, st, kind, now, time, extra)
+    local ev = setmetatable({
+        kind = kind,
+        rule = rule.name,
+        key = st.key,
+        id = st.id,
+        metric = rule.metric_fn and "metric" or rule.metric,
+        group = rule.group,
+        direction = rule.direction,
+        value = st.value,
+        threshold = rule.threshold,
+        clear = rule.clear,
+        since = st.since_wall,
+        duration = st.pending and (now - st.pending) or 0,
+        time = time,
+        now = now,
+        processes = st.processes or {},
+        count = st.processes and #st.processes or 0,
+        repeated = st.repeated or 0,
+    }, event_mt)
+    ev.value_text = human(rule, ev.value)
+    ev.threshold_text = rule.direction == "growth" and (units.bytes(rule.threshold * 3600) .. "/h") or
+        human(rule, rule.threshold)
+    if rule.growth then
+        ev.slope, ev.r2, ev.eta, ev.limit, ev.window = st.slope, st.r2, st.eta, rule.growth.limit, rule.growth.window
+    end
+    for k, v in pairs(extra or {}) do ev[k] = v end
+    return ev
+end
+
+return M

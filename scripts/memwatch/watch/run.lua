@@ -1,0 +1,94 @@
+-- memwatch.watch.run: engine:run(), the loop that ticks the rules until a
+-- time is up, a signal comes or a callback stops it; SIGHUP reloads the
+-- script (memwatch.watch.reload). Adds the method to memwatch.watch.engine's
+-- Engine.
+local core = require "memwatch.core"
+local units = require "memwatch.units"
+local engine = require "memwatch.watch.engine"
+local reload = require "memwatch.watch.reload"
+local rule_ = require "memwatch.watch.rule"
+
+local M = {}
+local Engine = engine.Engine
+local EPS = engine.EPS
+
+local RUN_OPTS = { seconds = true, every = true, budget = true, budget_time = true, memory_limit = true,
+    error_interval = true }
+
+--- engine:run([seconds | {seconds=, every=, budget=, budget_time=, memory_limit=, error_interval=}])
+-- -> "elapsed" | "interrupted" | "terminated" | "stopped"
+function Engine:run(arg)
+    if self.collecting then error(reload.DONE, 0) end
+    local seconds
+    if type(arg) == "table" then
+        engine.check_opts(arg, RUN_OPTS, "memwatch.run")
+        seconds = arg.seconds
+        if arg.every ~= nil then self.every = engine.positive_duration(arg.every, "every") end
+        if arg.budget ~= nil then self.budget = arg.budget end
+        if arg.budget_time ~= nil then self.budget_time = arg.budget_time end
+        if arg.memory_limit ~= nil then self.memory_limit = engine.limit_bytes(arg.memory_limit, "memory_limit") end
+        if arg.error_interval ~= nil then self.error_interval = arg.error_interval end
+    else
+        seconds = arg
+    end
+    if seconds ~= nil then
+        if type(seconds) ~= "number" and type(seconds) ~= "string" then
+            error(rule_.user_where() .. string.format("memwatch.run: seconds must be a number or a duration, got %s",
+                type(seconds)), 0)
+        end
+        local ok, s = pcall(core.parse_duration, seconds)
+        if not ok then
+            error(rule_.user_where() .. "memwatch.run: " .. (tostring(s):gsub("^[^\n]-:%d+: ", "")), 0)
+        end
+        seconds = s
+    end
+    if #self.rules == 0 then
+        error(rule_.user_where() .. "memwatch.run: no rules (add some with memwatch.watch{...})", 0)
+    end
+    if self.running then error(rule_.user_where() .. "memwatch.run: already running", 0) end
+
+    local clock = self.clock
+    local prev_limit
+    if self.memory_limit > 0 and core.memory_limit then
+        prev_limit = core.memory_limit()
+        core.memory_limit(self.memory_limit)
+    end
+    if self.signals then core.catch_signals(true) end
+    self.running, self.stopping = true, nil
+    local ok, result = pcall(function()
+        local start = clock.now()
+        local stop_at = seconds and start + seconds
+        while true do
+            local now = clock.now()
+            if stop_at and now >= stop_at - EPS then return "elapsed" end
+            local next_at = self:tick(now)
+            if self.stopping then return self.stopping end
+            if stop_at and stop_at < next_at then next_at = stop_at end
+            local wait = next_at - clock.now()
+            if wait > 0 then clock.sleep(wait) end
+            if self.signals then
+                local sig = core.take_signal()
+                while sig do
+                    if sig == "TERM" then return "terminated" end
+                    if sig == "INT" then return "interrupted" end
+                    self:reload()
+                    sig = core.take_signal()
+                end
+            end
+            if self.stopping then return self.stopping end
+        end
+    end)
+    self.running = false
+    if self.signals then core.catch_signals(false) end
+    if prev_limit then core.memory_limit(prev_limit) end
+    if not ok then
+        if tostring(result):find("not enough memory", 1, true) then
+            error(string.format("memwatch.run: the interpreter memory cap of %s was reached outside the " ..
+                "callbacks; raise it with memwatch.run{memory_limit = ...}", units.bytes(self.memory_limit)), 0)
+        end
+        error(result, 0)
+    end
+    return result
+end
+
+return M
