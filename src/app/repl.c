@@ -14,6 +14,7 @@
 #include "app/lstate.h"
 #include "lua/lmemwatch.h"
 #include "memwatch/memwatch.h"
+#include "memwatch/version.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -10,10 +10,12 @@
 #include "lua/laux.h"
 #include "lua/ljson.h"
 #include "lua/lhttp.h"
+#include "lua/ltext.h"
 #include "lua/lwatch.h"
 
 #include "memwatch/backend.h"
 #include "memwatch/memwatch.h"
+#include "memwatch/version.h"
 
 #include <errno.h>
 #include <math.h>
@@ -49,6 +51,7 @@ static int open_ctx(lua_State *L, const char *root)
     int rc;
 
     memset(&cfg, 0, sizeof cfg);
+    cfg.backend = &mw_backend_native;
     cfg.root = root;
     cfg.max_cached_fds = -1;
     box = lua_newuserdatauv(L, sizeof *box, 0);
@@ -638,6 +641,7 @@ int luaopen_memwatch_core(lua_State *L)
     mw_lua_register_watch(L);
     mw_lua_register_json(L);
     mw_lua_register_http(L);
+    mw_lua_register_text(L);
     if (luaL_newmetatable(L, CTX_KEY)) {
         lua_pushcfunction(L, ctx_gc);
         lua_setfield(L, -2, "__gc");
