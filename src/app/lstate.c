@@ -2,8 +2,9 @@
 #include "app/lstate.h"
 
 #include "app/embedded.h"
-#include "app/lcurses.h"
+#include "lua/lcurses.h"
 #include "lua/lmemwatch.h"
+#include "lua/lsignal.h"
 #include "memwatch/text.h"
 
 #include <signal.h>
@@ -154,6 +155,17 @@ static void drop_relative(lua_State *L, const char *field)
     lua_pop(L, 1);
 }
 
+/*
+ * The C modules the executable registers. This is where the executable and
+ * the memwatch/core.so module for a stock lua5.4 differ: only the
+ * executable links ncurses, so only it has memwatch.curses (memwatch top).
+ */
+static const luaL_Reg app_c_modules[] = {
+    {"memwatch.core", luaopen_memwatch_core},
+    {"memwatch.curses", luaopen_memwatch_curses},
+    {NULL, NULL},
+};
+
 void mw_state_setup(lua_State *L)
 {
     luaL_openlibs(L);
@@ -161,10 +173,10 @@ void mw_state_setup(lua_State *L)
     drop_relative(L, "path");
     drop_relative(L, "cpath");
     lua_getfield(L, -1, "preload");
-    lua_pushcfunction(L, luaopen_memwatch_core);
-    lua_setfield(L, -2, "memwatch.core");
-    lua_pushcfunction(L, luaopen_memwatch_curses);
-    lua_setfield(L, -2, "memwatch.curses");
+    for (int i = 0; app_c_modules[i].name; i++) {
+        lua_pushcfunction(L, app_c_modules[i].func);
+        lua_setfield(L, -2, app_c_modules[i].name);
+    }
     for (int i = 0; mw_embedded_scripts[i].module; i++) {
         lua_pushinteger(L, i);
         lua_pushcclosure(L, load_embedded, 1);

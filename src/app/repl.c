@@ -12,7 +12,6 @@
 #include "app/repl.h"
 
 #include "app/lstate.h"
-#include "lua/lmemwatch.h"
 #include "memwatch/memwatch.h"
 #include "memwatch/version.h"
 
