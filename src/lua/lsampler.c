@@ -69,9 +69,11 @@ static mw_ctx *get_ctx(lua_State *L)
     lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY "_instance");
     box = lua_touserdata(L, -1);
     lua_pop(L, 1);
-    if (!box || !box->ctx)
+    if (!box || !box->ctx) {
         luaL_error(L, "memwatch: the sampler is not open (%s)",
                    "its /proc root could not be opened");
+        return NULL; /* not reached: luaL_error raises */
+    }
     return box->ctx;
 }
 
