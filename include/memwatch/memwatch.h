@@ -13,8 +13,6 @@
 
 #include "memwatch/fields.h"
 
-#define MW_VERSION "0.1.0"
-
 enum mw_status {
     MW_OK = 0,
     MW_EPARSE = -5001,  /* the OS gave data we could not parse */
@@ -129,13 +127,18 @@ typedef struct mw_ctx mw_ctx;
 struct mw_backend_ops;
 struct mw_sys;
 
+/*
+ * Note: a zero-initialised cfg has max_cached_fds = 0, which keeps no
+ * descriptors between scans; ask for the default with a negative value.
+ */
 typedef struct mw_ctx_cfg {
-    const struct mw_backend_ops *backend; /* NULL: the native backend */
+    const struct mw_backend_ops *backend; /* required: mw_backend_native (backend.h), a fake */
     const char *root;                     /* linux: the /proc directory; NULL = "/proc" */
     const struct mw_sys *sys;             /* syscall table; NULL = the real one */
     int max_cached_fds;                   /* descriptors kept between scans; <0: default */
 } mw_ctx_cfg;
 
+/* MW_EINVAL when cfg or its backend is NULL. */
 int mw_ctx_open(const mw_ctx_cfg *cfg, mw_ctx **out);
 void mw_ctx_close(mw_ctx *ctx);
 /* The backend's platform name: "linux" or "darwin". */

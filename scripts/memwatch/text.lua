@@ -4,52 +4,11 @@ local M = {}
 -- Process names and command lines are bytes chosen by whoever started the
 -- process. Before they reach a terminal, control characters (including ESC,
 -- which starts escape sequences) and bytes that are not valid UTF-8 become
--- visible escapes: "\n", "\t", "\x1b".
-local named = { ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r", ["\\"] = "\\\\" }
-
--- Length of the valid UTF-8 sequence starting at byte i, or nil.
-local function seq_len(s, i)
-    local b = s:byte(i)
-    local len = b < 0x80 and 1 or b >= 0xF0 and b < 0xF5 and 4 or b >= 0xE0 and b < 0xF0 and 3 or
-        b >= 0xC2 and b < 0xE0 and 2 or nil
-    if not len or i + len - 1 > #s then return nil end
-    if len > 1 and utf8.len(s:sub(i, i + len - 1)) ~= 1 then return nil end
-    return len
-end
-
+-- visible escapes: "\n", "\t", "\x1b". The rules are C (src/core/text.c),
+-- shared with the executable's error reports; memwatch.core is required here,
+-- not at load time, so the CSV fuzz target can load this file alone.
 function M.printable(s)
-    if s == nil then return nil end
-    s = tostring(s)
-    -- Fast path: printable ASCII only.
-    if not s:find("[%c\128-\255\\]") then return s end
-    local out, i, n = {}, 1, #s
-    while i <= n do
-        local b = s:byte(i)
-        local len = seq_len(s, i)
-        if not len then
-            out[#out + 1] = string.format("\\x%02x", b)
-            i = i + 1
-        elseif len == 1 then
-            local c = s:sub(i, i)
-            if named[c] then
-                out[#out + 1] = named[c]
-            elseif b < 0x20 or b == 0x7F then
-                out[#out + 1] = string.format("\\x%02x", b)
-            else
-                out[#out + 1] = c
-            end
-            i = i + 1
-        else
-            local cp = utf8.codepoint(s, i)
-            if cp < 0xA0 then -- C1 controls
-                out[#out + 1] = string.format("\\u{%x}", cp)
-            else
-                out[#out + 1] = s:sub(i, i + len - 1)
-            end
-            i = i + len
-        end
-    end
-    return table.concat(out)
+    return require("memwatch.core").printable(s)
 end
 
 -- Display width of a printable string (one column per code point).
@@ -113,21 +72,10 @@ function M.csv_line(values, n)
     return table.concat(out, ",") .. "\r\n"
 end
 
--- A byte string as valid UTF-8 for JSON: invalid bytes become U+FFFD.
+-- A byte string as valid UTF-8 for JSON: invalid bytes become U+FFFD (the
+-- JSON writer's rule, src/core/text.c).
 function M.utf8_clean(s)
-    if utf8.len(s) then return s end
-    local out, i, n = {}, 1, #s
-    while i <= n do
-        local len = seq_len(s, i)
-        if len then
-            out[#out + 1] = s:sub(i, i + len - 1)
-            i = i + len
-        else
-            out[#out + 1] = "\u{FFFD}"
-            i = i + 1
-        end
-    end
-    return table.concat(out)
+    return require("memwatch.core").utf8_clean(s)
 end
 
 return M

@@ -2,8 +2,10 @@
 #include "app/lstate.h"
 
 #include "app/embedded.h"
-#include "app/lcurses.h"
+#include "lua/lcurses.h"
 #include "lua/lmemwatch.h"
+#include "lua/lsignal.h"
+#include "memwatch/text.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -77,24 +79,9 @@ int mw_docall(lua_State *L, int nargs, int nres)
     return status;
 }
 
-/* Length of a valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+static void file_sink(void *ud, const char *p, size_t n)
 {
-    size_t len = s[0] >= 0xF0 && s[0] <= 0xF4  ? 4
-                 : s[0] >= 0xE0                ? 3
-                 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2
-                                               : 0;
-    if (len == 0 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    }
-    /* overlong three- and four-byte forms, surrogates, beyond U+10FFFF */
-    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0) ||
-        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))
-        return 0;
-    return len;
+    fwrite(p, 1, n, (FILE *)ud);
 }
 
 /*
@@ -105,29 +92,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
  */
 static void write_printable(FILE *out, const char *text)
 {
-    const unsigned char *s = (const unsigned char *)text;
-    size_t n = strlen(text);
-
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        size_t len;
-        if (c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7F)) {
-            fputc((int)c, out);
-            i++;
-        } else if (c < 0x80) {
-            fprintf(out, "\\x%02x", c);
-            i++;
-        } else if ((len = utf8_len(s + i, n - i)) == 0) {
-            fprintf(out, "\\x%02x", c);
-            i++;
-        } else if (c == 0xC2 && s[i + 1] < 0xA0) {
-            fprintf(out, "\\u{%x}", s[i + 1]); /* a C1 control, U+0080..U+009F */
-            i += 2;
-        } else {
-            fwrite(s + i, 1, len, out);
-            i += len;
-        }
-    }
+    mw_text_printable(text, strlen(text), MW_PRINTABLE_KEEP_LAYOUT, file_sink, out);
 }
 
 int mw_is_interrupt(lua_State *L)
@@ -190,6 +155,17 @@ static void drop_relative(lua_State *L, const char *field)
     lua_pop(L, 1);
 }
 
+/*
+ * The C modules the executable registers. This is where the executable and
+ * the memwatch/core.so module for a stock lua5.4 differ: only the
+ * executable links ncurses, so only it has memwatch.curses (memwatch top).
+ */
+static const luaL_Reg app_c_modules[] = {
+    {"memwatch.core", luaopen_memwatch_core},
+    {"memwatch.curses", luaopen_memwatch_curses},
+    {NULL, NULL},
+};
+
 void mw_state_setup(lua_State *L)
 {
     luaL_openlibs(L);
@@ -197,10 +173,10 @@ void mw_state_setup(lua_State *L)
     drop_relative(L, "path");
     drop_relative(L, "cpath");
     lua_getfield(L, -1, "preload");
-    lua_pushcfunction(L, luaopen_memwatch_core);
-    lua_setfield(L, -2, "memwatch.core");
-    lua_pushcfunction(L, luaopen_memwatch_curses);
-    lua_setfield(L, -2, "memwatch.curses");
+    for (int i = 0; app_c_modules[i].name; i++) {
+        lua_pushcfunction(L, app_c_modules[i].func);
+        lua_setfield(L, -2, app_c_modules[i].name);
+    }
     for (int i = 0; mw_embedded_scripts[i].module; i++) {
         lua_pushinteger(L, i);
         lua_pushcclosure(L, load_embedded, 1);

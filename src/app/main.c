@@ -8,6 +8,7 @@
 #include "app/lstate.h"
 #include "app/repl.h"
 #include "memwatch/memwatch.h"
+#include "memwatch/version.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -12,8 +12,8 @@
 #include "app/repl.h"
 
 #include "app/lstate.h"
-#include "lua/lmemwatch.h"
 #include "memwatch/memwatch.h"
+#include "memwatch/version.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -42,19 +42,19 @@ int mw_ctx_open(const mw_ctx_cfg *cfg, mw_ctx **out)
     int rc;
 
     *out = NULL;
+    /* The core names no backend: the caller (the Lua binding, a test) picks
+     * one, so the core links without any. */
+    if (!cfg || !cfg->backend)
+        return MW_EINVAL;
     ctx = mw_calloc(1, sizeof *ctx);
     if (!ctx)
         return -ENOMEM;
-    ctx->ops = &mw_backend_native;
-    if (cfg) {
-        if (cfg->backend)
-            ctx->ops = cfg->backend;
-        if (cfg->root)
-            bcfg.root = cfg->root;
-        if (cfg->sys)
-            bcfg.sys = cfg->sys;
-        bcfg.max_cached_fds = cfg->max_cached_fds;
-    }
+    ctx->ops = cfg->backend;
+    if (cfg->root)
+        bcfg.root = cfg->root;
+    if (cfg->sys)
+        bcfg.sys = cfg->sys;
+    bcfg.max_cached_fds = cfg->max_cached_fds;
     rc = ctx->ops->open(&bcfg, &ctx->state);
     if (rc < 0) {
         mw_free(ctx);

@@ -3,7 +3,7 @@
  *
  * A thin binding over libmicrohttpd for memwatch serve. MHD runs with an
  * external event loop: server:serve(handler, seconds [, poll]) waits on the
- * server's descriptors (epoll where MHD has it, select otherwise), then runs
+ * server's descriptors (epoll where MHD has it; lsignal.c's wait), then runs
  * MHD once on the calling thread, and MHD calls the Lua handler for each
  * request inside that call. No MHD thread ever touches the Lua state.
  *
@@ -24,14 +24,14 @@
 
 #include "lua/laux.h"
 
-#include "lua/lmemwatch.h"
+#include "lua/lsignal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <signal.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +39,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <poll.h>
-#endif
 
 #include <microhttpd.h>
 
@@ -387,29 +384,26 @@ static int l_http_listen(lua_State *L)
     return 1;
 }
 
-/* Blocks until the server has work, the time is up, or a signal arrives. */
-static int wait_ready(struct server *s, double seconds, const sigset_t *mask)
+/*
+ * Blocks until the server has work, the time is up, or a signal arrives: the
+ * one wait of lsignal.c over the server's descriptors (MHD's epoll
+ * descriptor where it has one, else every socket MHD watches).
+ */
+static int wait_ready(struct server *s, double seconds, const mw_l_wait *w)
 {
     MHD_UNSIGNED_LONG_LONG ms;
-    struct timespec ts;
+    struct pollfd pfds[FD_SETSIZE];
+    size_t n = 0;
+    int rc;
 
     if (MHD_get_timeout(s->daemon, &ms) == MHD_YES && (double)ms / 1000.0 < seconds)
         seconds = (double)ms / 1000.0;
-    ts.tv_sec = (time_t)seconds;
-    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-#ifdef __linux__
     if (s->epoll) {
-        struct pollfd pfd;
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-        pfd.fd = info->epoll_fd;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        if (ppoll(&pfd, 1, &ts, mask) < 0 && errno != EINTR)
-            return -errno;
-        return 0;
-    }
-#endif
-    {
+        pfds[n].fd = info->epoll_fd;
+        pfds[n].events = POLLIN;
+        pfds[n++].revents = 0;
+    } else {
         fd_set rs, ws, es;
         MHD_socket max = 0;
         FD_ZERO(&rs);
@@ -417,10 +411,19 @@ static int wait_ready(struct server *s, double seconds, const sigset_t *mask)
         FD_ZERO(&es);
         if (MHD_get_fdset2(s->daemon, &rs, &ws, &es, &max, FD_SETSIZE) != MHD_YES)
             return -EMFILE;
-        if (pselect((int)max + 1, &rs, &ws, &es, &ts, mask) < 0 && errno != EINTR)
-            return -errno;
+        for (int fd = 0; fd <= (int)max && fd < FD_SETSIZE; fd++) {
+            short ev =
+                (short)((FD_ISSET(fd, &rs) ? POLLIN : 0) | (FD_ISSET(fd, &ws) ? POLLOUT : 0) |
+                        (FD_ISSET(fd, &es) ? POLLPRI : 0));
+            if (!ev)
+                continue;
+            pfds[n].fd = fd;
+            pfds[n].events = ev;
+            pfds[n++].revents = 0;
+        }
     }
-    return 0;
+    rc = mw_l_wait_fds(w, pfds, n, seconds, MW_L_WAKE_CAUGHT);
+    return rc < 0 && rc != -EINTR ? rc : 0; /* a signal: serve() looks at the flags */
 }
 
 /*
@@ -437,7 +440,7 @@ static int l_serve(lua_State *L)
     struct server *s = open_server(L, 1, "serve");
     lua_Number seconds = luaL_checknumber(L, 3);
     int has_poll = !lua_isnoneornil(L, 4);
-    sigset_t block, old;
+    mw_l_wait w;
     struct call c;
     int rc, polled = 0;
 
@@ -449,15 +452,11 @@ static int l_serve(lua_State *L)
         return luaL_error(L, "http: serve: already serving (called from a handler?)");
     lua_settop(L, 4);
 
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGHUP);
-    sigprocmask(SIG_BLOCK, &block, &old);
+    mw_l_wait_begin(&w);
     if (has_poll) {
         lua_pushvalue(L, 4);
         if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
-            sigprocmask(SIG_SETMASK, &old, NULL);
+            mw_l_wait_end(&w);
             return lua_error(L);
         }
         polled = lua_toboolean(L, -1);
@@ -465,14 +464,11 @@ static int l_serve(lua_State *L)
             lua_pop(L, 1);
     }
     rc = 0;
-    if (!polled && !mw_lua_interrupted && seconds > 0)
-        rc = wait_ready(s, seconds, &old);
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    if (mw_lua_interrupted) {
-        /* The executable's Ctrl-C handler fired (signals not caught). */
-        mw_lua_interrupted = 0;
-        return luaL_error(L, "interrupted!");
-    }
+    if (!polled && seconds > 0)
+        rc = wait_ready(s, seconds, &w);
+    mw_l_wait_end(&w);
+    /* The executable's Ctrl-C handler fired (signals not caught). */
+    mw_l_check_interrupt(L);
     if (rc < 0)
         return luaL_error(L, "http: serve: waiting for requests: %s", strerror(-rc));
 

@@ -8,6 +8,8 @@
  */
 #include "lua/ljson.h"
 
+#include "memwatch/text.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,74 +20,39 @@
 
 #define MAX_DEPTH 64
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    /* overlong forms, surrogates, beyond U+10FFFF */
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /*
  * No Lua allocation happens while a jansson tree is being built (a memory
  * error would unwind past it and leak it): the U+FFFD copy is made with
  * malloc.
  */
+/* Appends to a buffer big enough for everything (see make_string). */
+struct copy {
+    char *p;
+    size_t len;
+};
+
+static void copy_sink(void *ud, const char *p, size_t n)
+{
+    struct copy *c = ud;
+    memcpy(c->p + c->len, p, n);
+    c->len += n;
+}
+
 static json_t *make_string(lua_State *L, int idx)
 {
-    size_t n, i = 0, o = 0;
-    const unsigned char *s = (const unsigned char *)lua_tolstring(L, idx, &n);
-    char *copy;
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    struct copy c = {NULL, 0};
     json_t *j;
 
-    for (i = 0; i < n;) {
-        size_t k = utf8_seq(s + i, n - i);
-        if (!k)
-            break;
-        i += k;
-    }
-    if (i == n)
-        return json_stringn_nocheck((const char *)s, n);
+    if (mw_utf8_valid_prefix(s, n) == n)
+        return json_stringn_nocheck(s, n);
     /* Each bad byte becomes three. */
-    if (n > ((size_t)-1 - 1) / 3 || !(copy = malloc(n * 3 + 1)))
+    if (n > ((size_t)-1 - 1) / 3 || !(c.p = malloc(n * 3 + 1)))
         return NULL;
-    for (i = 0; i < n;) {
-        size_t k = utf8_seq(s + i, n - i);
-        if (k) {
-            memcpy(copy + o, s + i, k);
-            o += k;
-            i += k;
-        } else {
-            memcpy(copy + o, "\xEF\xBF\xBD", 3); /* U+FFFD */
-            o += 3;
-            i++;
-        }
-    }
-    j = json_stringn_nocheck(copy, o);
-    free(copy);
+    mw_utf8_clean(s, n, copy_sink, &c);
+    j = json_stringn_nocheck(c.p, c.len);
+    free(c.p);
     return j;
 }
 

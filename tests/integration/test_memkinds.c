@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memwatch/backend.h"
 #include "memwatch/memwatch.h"
 
 #define KIB INT64_C(1024)
@@ -169,7 +170,7 @@ static int setup_child(void **state)
     close(up[1]);
     mk->to_child = down[1];
     mk->from_child = up[0];
-    rc = mw_ctx_open(NULL, &mk->ctx);
+    rc = mw_ctx_open(&(mw_ctx_cfg){.backend = &mw_backend_native, .max_cached_fds = -1}, &mk->ctx);
     if (rc != 0)
         fail_msg("mw_ctx_open: %s", mw_strerror(rc));
     *state = mk;

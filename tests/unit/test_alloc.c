@@ -125,6 +125,7 @@ static void workload(result *r)
 
     memset(r, 0, sizeof *r);
     memset(&cfg, 0, sizeof cfg);
+    cfg.backend = &mw_backend_native;
     cfg.root = BASIC;
     cfg.max_cached_fds = 64;
     r->open_rc = mw_ctx_open(&cfg, &ctx);
@@ -278,6 +279,7 @@ static void test_ctx_open_enomem(void **state)
     (void)state;
 
     memset(&cfg, 0, sizeof cfg);
+    cfg.backend = &mw_backend_native;
     cfg.root = BASIC;
     mw_alloc_set_failure(1, 0);
     assert_int_equal(mw_ctx_open(&cfg, &ctx), -ENOMEM);

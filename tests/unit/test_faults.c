@@ -267,6 +267,7 @@ static void run_workload(outcome *o)
 
     memset(o, 0, sizeof *o);
     memset(&cfg, 0, sizeof cfg);
+    cfg.backend = &mw_backend_native;
     cfg.root = BASIC;
     cfg.sys = &fake_sys;
     cfg.max_cached_fds = 64;
@@ -544,6 +545,7 @@ static mw_ctx *open_fake(void)
     mw_ctx *ctx = NULL;
 
     memset(&cfg, 0, sizeof cfg);
+    cfg.backend = &mw_backend_native;
     cfg.root = BASIC;
     cfg.sys = &fake_sys;
     cfg.max_cached_fds = 64;
@@ -572,6 +574,7 @@ static void test_error_texts(void **state)
     /* The root itself. */
     fake_reset(C_OPENAT, 1, EACCES, 0);
     memset(&cfg, 0, sizeof cfg);
+    cfg.backend = &mw_backend_native;
     cfg.root = BASIC;
     cfg.sys = &fake_sys;
     ctx = (mw_ctx *)&cfg; /* must be reset to NULL */

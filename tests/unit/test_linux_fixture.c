@@ -147,6 +147,7 @@ static mw_ctx *open_ctx(const char *root, const mw_sys *sys, int max_fds)
     int rc;
 
     memset(&cfg, 0, sizeof cfg);
+    cfg.backend = &mw_backend_native;
     cfg.root = root;
     cfg.sys = sys;
     cfg.max_cached_fds = max_fds;
@@ -1044,12 +1045,19 @@ static void test_ctx_open_bad_root(void **state)
     int before = count_fds();
     (void)state;
     memset(&cfg, 0, sizeof cfg);
+    cfg.backend = &mw_backend_native;
     cfg.root = MW_FIXTURES_DIR "/linux/no-such-tree";
     cfg.max_cached_fds = -1;
     assert_int_equal(mw_ctx_open(&cfg, &ctx), -ENOENT);
     assert_null(ctx);
     cfg.root = BASIC "/meminfo"; /* not a directory */
     assert_int_equal(mw_ctx_open(&cfg, &ctx), -ENOTDIR);
+    assert_null(ctx);
+    cfg.root = BASIC;
+    cfg.backend = NULL; /* the core names no backend of its own */
+    assert_int_equal(mw_ctx_open(&cfg, &ctx), MW_EINVAL);
+    assert_null(ctx);
+    assert_int_equal(mw_ctx_open(NULL, &ctx), MW_EINVAL);
     assert_null(ctx);
     assert_int_equal(count_fds(), before);
 }

@@ -1,6 +1,6 @@
 /* memwatch.curses: the few ncurses calls `memwatch top` draws with. */
-#ifndef MEMWATCH_APP_LCURSES_H
-#define MEMWATCH_APP_LCURSES_H
+#ifndef MEMWATCH_LUA_LCURSES_H
+#define MEMWATCH_LUA_LCURSES_H
 
 #include <lua.h>
 

@@ -3,7 +3,7 @@
  * itself (columns, sorting, grouping, keys) is Lua: scripts/memwatch/cli/top.lua.
  * Strings drawn here must already be printable (memwatch.text.printable).
  */
-#include "app/lcurses.h"
+#include "lua/lcurses.h"
 
 #include <langinfo.h>
 #include <stdlib.h>

@@ -1,0 +1,556 @@
+/*
+ * The sampler binding of memwatch.core: one sampler context per Lua state,
+ * and records, system memory, ledgers, app keys and user names from it.
+ * Policy (filters, lazy fields, formats, rules) lives in the bundled Lua
+ * modules; this file only moves data between the sampler core and Lua.
+ *
+ * The binding picks the backend: the native one (backend.h), named here and
+ * nowhere else in the bindings; what it is called comes from the context.
+ *
+ * Conventions (as Lua's own libraries): misuse raises an error; a failure of
+ * the environment returns nil, message, errno.
+ */
+#include "lua/lsampler.h"
+
+#include "lua/laux.h"
+#include "lua/lsignal.h"
+
+#include "memwatch/backend.h"
+#include "memwatch/memwatch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+static const mw_backend_ops *const sampler_backend = &mw_backend_native;
+
+#define CTX_KEY       "memwatch.ctx"
+#define RECORD_MT_KEY "memwatch.record_mt"
+
+typedef struct ctx_box {
+    mw_ctx *ctx;
+} ctx_box;
+
+static int ctx_gc(lua_State *L)
+{
+    ctx_box *box = luaL_checkudata(L, 1, CTX_KEY);
+    mw_ctx_close(box->ctx);
+    box->ctx = NULL;
+    return 0;
+}
+
+static int open_ctx(lua_State *L, const char *root)
+{
+    mw_ctx_cfg cfg;
+    ctx_box *box;
+    int rc;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.backend = sampler_backend;
+    cfg.root = root;
+    cfg.max_cached_fds = -1;
+    box = lua_newuserdatauv(L, sizeof *box, 0);
+    box->ctx = NULL; /* closed state first, so __gc is always safe */
+    luaL_setmetatable(L, CTX_KEY);
+    rc = mw_ctx_open(&cfg, &box->ctx);
+    if (rc < 0) {
+        lua_pop(L, 1);
+        return rc;
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, CTX_KEY "_instance");
+    return 0;
+}
+
+static mw_ctx *get_ctx(lua_State *L)
+{
+    ctx_box *box;
+    lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY "_instance");
+    box = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (!box || !box->ctx) {
+        luaL_error(L, "memwatch: the sampler is not open (%s)",
+                   "its /proc root could not be opened");
+        return NULL; /* not reached: luaL_error raises */
+    }
+    return box->ctx;
+}
+
+/* ---- records ------------------------------------------------------------------ */
+
+/* Field names interned once in the registry (slot f + 1 for field f, then
+ * the string fields): setting a record's fields with raw sets of ready-made
+ * strings is a large part of a scan's user-space cost otherwise. */
+#define NAMES_KEY "memwatch.field_names"
+enum { SLOT_NAME = MW_F_COUNT + 1, SLOT_STATE, SLOT_USER, SLOT_COUNT = SLOT_USER };
+
+static void make_names(lua_State *L)
+{
+    lua_createtable(L, SLOT_COUNT, 0);
+    for (int f = 0; f < MW_F_COUNT; f++) {
+        lua_pushstring(L, mw_field_get((enum mw_field)f)->name);
+        lua_rawseti(L, -2, f + 1);
+    }
+    lua_pushliteral(L, "name");
+    lua_rawseti(L, -2, SLOT_NAME);
+    lua_pushliteral(L, "state");
+    lua_rawseti(L, -2, SLOT_STATE);
+    lua_pushliteral(L, "user");
+    lua_rawseti(L, -2, SLOT_USER);
+    lua_setfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
+}
+
+/* Pushes the names table and the record metatable (or nil); returns the
+ * index of the names table (the metatable is just above it). */
+static int push_record_context(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, RECORD_MT_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
+    return lua_gettop(L) - 1;
+}
+
+static void set_slot(lua_State *L, int names, int slot)
+{
+    /* value on top; table below it */
+    lua_rawgeti(L, names, slot);
+    lua_insert(L, -2);
+    lua_rawset(L, -3);
+}
+
+static void push_record(lua_State *L, mw_ctx *ctx, const mw_proc *p, int names)
+{
+    lua_createtable(L, 0, 24);
+    for (int f = 0; f < MW_F_COUNT; f++) {
+        if (!mw_proc_has(p, (enum mw_field)f))
+            continue;
+        switch (mw_field_get((enum mw_field)f)->kind) {
+        case MW_KIND_SECONDS:
+        case MW_KIND_EPOCH:
+            lua_pushnumber(L, (lua_Number)p->v[f] / 1e9);
+            break;
+        default:
+            lua_pushinteger(L, (lua_Integer)p->v[f]);
+        }
+        set_slot(L, names, f + 1);
+    }
+    if (p->name[0] || (p->read & (MW_SRC_STATUS | MW_SRC_STAT))) {
+        lua_pushstring(L, p->name);
+        set_slot(L, names, SLOT_NAME);
+    }
+    if (p->state) {
+        lua_pushlstring(L, &p->state, 1);
+        set_slot(L, names, SLOT_STATE);
+    }
+    if (mw_proc_has(p, MW_F_UID)) {
+        const char *user = mw_user_name(ctx, p->v[MW_F_UID]);
+        if (user) {
+            lua_pushstring(L, user);
+            set_slot(L, names, SLOT_USER);
+        }
+    }
+    if (p->path) {
+        lua_pushstring(L, p->path);
+        lua_setfield(L, -2, "path");
+    }
+    if (p->cmdline) {
+        lua_pushstring(L, p->cmdline);
+        lua_setfield(L, -2, "cmdline");
+    }
+    if (p->flags & MW_PROC_KTHREAD) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "kernel_thread");
+    }
+    if (p->denied) {
+        /* Which fields are nil because the system refused them. */
+        lua_createtable(L, 0, 4);
+        for (int f = 0; f < MW_F_COUNT; f++) {
+            const mw_field_info *fi = mw_field_get((enum mw_field)f);
+            if ((fi->sources & p->denied) && !(fi->sources & p->read) &&
+                !mw_proc_has(p, (enum mw_field)f)) {
+                lua_pushboolean(L, 1);
+                lua_setfield(L, -2, fi->name);
+            }
+        }
+        if (p->denied & MW_SRC_CMDLINE) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, "cmdline");
+        }
+        if (p->denied & MW_SRC_PATH) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, "path");
+        }
+        lua_setfield(L, -2, "denied");
+    }
+    if (!lua_isnil(L, names + 1)) {
+        lua_pushvalue(L, names + 1);
+        lua_setmetatable(L, -2);
+    }
+}
+
+static unsigned check_want(lua_State *L, int arg)
+{
+    lua_Integer want = luaL_optinteger(L, arg, MW_SRC_STATUS);
+    luaL_argcheck(L, want >= 0 && want <= MW_SRC_ALL, arg, "invalid source mask");
+    return (unsigned)want;
+}
+
+struct scan_ud {
+    lua_State *L;
+    mw_ctx *ctx;
+    lua_Integer n;
+    int names;   /* stack index of the names table; the metatable is above it */
+    int results; /* stack index of the result array */
+    int failed;  /* a record could not be built: its error is on top */
+};
+
+/* Runs under lua_pcall: (su, record, results, names, metatable). */
+static int push_record_protected(lua_State *L)
+{
+    struct scan_ud *su = lua_touserdata(L, 1);
+    const mw_proc *p = lua_touserdata(L, 2);
+    push_record(L, su->ctx, p, 4);
+    lua_rawseti(L, 3, ++su->n);
+    return 0;
+}
+
+/*
+ * A record is built under lua_pcall: a memory error while building it must
+ * not unwind through mw_scan, which would leak its pid list and the current
+ * record and skip the end-of-scan sweep. The error stops the scan and is
+ * raised again once mw_scan has returned.
+ */
+static int scan_cb(void *ud, const mw_proc *p)
+{
+    struct scan_ud *su = ud;
+    lua_State *L = su->L;
+    if (mw_lua_interrupted)
+        return 1;
+    lua_pushcfunction(L, push_record_protected);
+    lua_pushlightuserdata(L, su);
+    lua_pushlightuserdata(L, mw_l_unconst(p));
+    lua_pushvalue(L, su->results);
+    lua_pushvalue(L, su->names);
+    lua_pushvalue(L, su->names + 1);
+    if (lua_pcall(L, 5, 0, 0) != LUA_OK) {
+        su->failed = 1; /* the error object stays on top */
+        return 1;
+    }
+    return 0;
+}
+
+/* core.scan(want, {pids...}|nil, uid|nil, name|nil) -> array of records */
+static int l_scan(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    mw_scan_opts opts;
+    struct scan_ud su = {L, ctx, 0, 0, 0, 0};
+    int32_t *pids = NULL;
+    int rc;
+
+    memset(&opts, 0, sizeof opts);
+    opts.want = check_want(L, 1);
+    opts.uid = luaL_optinteger(L, 3, -1);
+    opts.name = luaL_optstring(L, 4, NULL);
+    if (!lua_isnoneornil(L, 2)) {
+        lua_Integer n;
+        luaL_checktype(L, 2, LUA_TTABLE);
+        n = luaL_len(L, 2);
+        /* A userdata buffer: freed by the GC even if an error unwinds. */
+        pids = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *pids, 0);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_Integer pid;
+            lua_geti(L, 2, i);
+            pid = luaL_checkinteger(L, -1);
+            lua_pop(L, 1);
+            pids[i - 1] = pid > 0 && pid <= INT32_MAX ? (int32_t)pid : -1;
+        }
+        opts.pids = pids;
+        opts.npids = (size_t)n;
+    }
+    su.names = push_record_context(L);
+    lua_newtable(L);
+    su.results = lua_gettop(L);
+    rc = mw_scan(ctx, &opts, scan_cb, &su);
+    if (su.failed)
+        return lua_error(L);
+    if (rc == 1)
+        mw_l_check_interrupt(L);
+    return 1;
+}
+
+/*
+ * C results that own memory (a record's path and command line, a ledger's
+ * rows) are kept in a userdata while Lua tables are built from them, so a
+ * memory error raised meanwhile still frees them (the box's __gc).
+ */
+#define PROC_BOX   "memwatch.proc_box"
+#define LEDGER_BOX "memwatch.ledger_box"
+
+static int proc_box_gc(lua_State *L)
+{
+    mw_proc_release(luaL_checkudata(L, 1, PROC_BOX));
+    return 0;
+}
+
+static int ledger_box_gc(lua_State *L)
+{
+    mw_ledger_release(luaL_checkudata(L, 1, LEDGER_BOX));
+    return 0;
+}
+
+static void *new_box(lua_State *L, size_t size, const char *mt)
+{
+    void *box = lua_newuserdatauv(L, size, 0);
+    memset(box, 0, size);
+    luaL_setmetatable(L, mt);
+    return box;
+}
+
+/* core.read(pid, want) -> record | nil, msg, errno */
+static int l_read(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    unsigned want = check_want(L, 2);
+    mw_proc *p;
+    int rc;
+
+    if (pid <= 0 || pid > INT32_MAX)
+        return mw_l_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
+    p = new_box(L, sizeof *p, PROC_BOX);
+    rc = mw_proc_read(ctx, (int32_t)pid, want, p);
+    if (rc < 0)
+        return mw_l_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
+    push_record(L, ctx, p, push_record_context(L));
+    mw_proc_release(p);
+    return 1;
+}
+
+static void set_int(lua_State *L, const char *k, int64_t v)
+{
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, k);
+}
+
+static void set_num(lua_State *L, const char *k, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static int l_system(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    mw_system s;
+    int rc = mw_system_read(ctx, &s);
+
+    if (rc < 0)
+        return mw_l_fail(L, rc, "system memory");
+    lua_createtable(L, 0, 12);
+#define HAS(bit) (s.present & ((uint64_t)1 << (bit)))
+    if (HAS(MW_SYS_TOTAL))
+        set_int(L, "total", s.total);
+    if (HAS(MW_SYS_AVAILABLE))
+        set_int(L, "available", s.available);
+    if (HAS(MW_SYS_FREE))
+        set_int(L, "free", s.free);
+    if (HAS(MW_SYS_SWAP_TOTAL))
+        set_int(L, "swap_total", s.swap_total);
+    if (HAS(MW_SYS_SWAP_FREE))
+        set_int(L, "swap_free", s.swap_free);
+    if (HAS(MW_SYS_ACTIVE))
+        set_int(L, "active", s.active);
+    if (HAS(MW_SYS_INACTIVE))
+        set_int(L, "inactive", s.inactive);
+    if (HAS(MW_SYS_WIRED))
+        set_int(L, "wired", s.wired);
+    if (HAS(MW_SYS_COMPRESSED))
+        set_int(L, "compressed", s.compressed);
+    if (HAS(MW_SYS_PSI)) {
+        lua_createtable(L, 0, 4);
+        set_num(L, "some_avg10", s.some_avg10);
+        set_num(L, "some_avg60", s.some_avg60);
+        if (HAS(MW_SYS_PSI_FULL)) {
+            set_num(L, "full_avg10", s.full_avg10);
+            set_num(L, "full_avg60", s.full_avg60);
+        }
+        lua_setfield(L, -2, "pressure");
+    }
+    if (HAS(MW_SYS_PRESSURE_LEVEL)) {
+        static const char *const levels[] = {"normal", "warn", "critical"};
+        int lvl = s.pressure_level;
+        set_int(L, "pressure_level", lvl);
+        lua_pushstring(L, lvl >= 4 ? levels[2] : lvl >= 2 ? levels[1] : levels[0]);
+        lua_setfield(L, -2, "pressure_state");
+    }
+#undef HAS
+    return 1;
+}
+
+/* core.ledger(pid) -> {{group=, name=, balance=, credit=, debit=, unit=}, ...} */
+static int l_ledger(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    mw_ledger *led;
+    int rc;
+
+    if (pid < 0 || pid > INT32_MAX)
+        return mw_l_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
+    led = new_box(L, sizeof *led, LEDGER_BOX);
+    rc = mw_ledger_read(ctx, (int32_t)pid, led);
+    if (rc < 0)
+        return mw_l_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
+    lua_createtable(L, (int)led->count, 0);
+    for (size_t i = 0; i < led->count; i++) {
+        const mw_ledger_row *r = &led->rows[i];
+        lua_createtable(L, 0, 6);
+        lua_pushstring(L, r->group);
+        lua_setfield(L, -2, "group");
+        lua_pushstring(L, r->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, r->unit);
+        lua_setfield(L, -2, "unit");
+        set_int(L, "balance", r->balance);
+        if (r->has_credit)
+            set_int(L, "credit", r->credit);
+        if (r->has_debit)
+            set_int(L, "debit", r->debit);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    mw_ledger_release(led);
+    return 1;
+}
+
+static int l_app_key(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    char buf[256];
+    int rc;
+
+    if (pid <= 0 || pid > INT32_MAX)
+        return mw_l_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
+    rc = mw_app_key(ctx, (int32_t)pid, buf, sizeof buf);
+    if (rc < 0)
+        return mw_l_fail(L, rc, lua_pushfstring(L, "pid %I", pid));
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+static int l_user_uid(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    const char *name = luaL_checkstring(L, 1);
+    int64_t uid;
+    if (mw_user_uid(ctx, name, &uid) < 0)
+        return mw_l_fail(L, -ENOENT, lua_pushfstring(L, "user '%s'", name));
+    lua_pushinteger(L, (lua_Integer)uid);
+    return 1;
+}
+
+static int l_user_name(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    const char *name = mw_user_name(ctx, luaL_checkinteger(L, 1));
+    if (!name)
+        return 0;
+    lua_pushstring(L, name);
+    return 1;
+}
+
+/* core.set_root(path): reopen the sampler on another /proc tree (fixtures). */
+static int l_set_root(lua_State *L)
+{
+    const char *root = luaL_checkstring(L, 1);
+    int rc = open_ctx(L, root);
+    if (rc < 0)
+        return mw_l_fail(L, rc, root);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* core.set_record_metatable(mt): the metatable every record gets. */
+static int l_set_record_metatable(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, RECORD_MT_KEY);
+    return 0;
+}
+
+static void push_field_catalogue(lua_State *L)
+{
+    static const char *const kinds[] = {"count", "bytes", "seconds", "epoch"};
+    lua_createtable(L, 0, MW_F_COUNT + 8);
+    for (int f = 0; f < MW_F_COUNT; f++) {
+        const mw_field_info *fi = mw_field_get((enum mw_field)f);
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, kinds[fi->kind]);
+        lua_setfield(L, -2, "kind");
+        lua_pushinteger(L, (lua_Integer)fi->sources);
+        lua_setfield(L, -2, "sources");
+        lua_pushinteger(L, f + 1);
+        lua_setfield(L, -2, "order");
+        lua_setfield(L, -2, fi->name);
+    }
+}
+
+static const luaL_Reg sampler_funcs[] = {
+    {"app_key", l_app_key},
+    {"ledger", l_ledger},
+    {"read", l_read},
+    {"scan", l_scan},
+    {"set_record_metatable", l_set_record_metatable},
+    {"set_root", l_set_root},
+    {"system", l_system},
+    {"user_name", l_user_name},
+    {"user_uid", l_user_uid},
+    {NULL, NULL},
+};
+
+static void new_metatable(lua_State *L, const char *name, lua_CFunction gc)
+{
+    if (luaL_newmetatable(L, name)) {
+        lua_pushcfunction(L, gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+}
+
+void mw_lua_register_sampler(lua_State *L)
+{
+    const char *root = getenv("MEMWATCH_ROOT");
+    int rc;
+
+    luaL_setfuncs(L, sampler_funcs, 0);
+    make_names(L);
+    new_metatable(L, CTX_KEY, ctx_gc);
+    new_metatable(L, PROC_BOX, proc_box_gc);
+    new_metatable(L, LEDGER_BOX, ledger_box_gc);
+    rc = open_ctx(L, root && *root ? root : NULL);
+    if (rc < 0) {
+        /* Leave the module usable for units and time; sampling calls report. */
+        lua_pushfstring(L, "%s: %s", root && *root ? root : "/proc", mw_strerror(rc));
+        lua_setfield(L, -2, "open_error");
+        lua_pushstring(L, sampler_backend->platform);
+    } else {
+        lua_pushstring(L, mw_ctx_platform(get_ctx(L)));
+    }
+    lua_setfield(L, -2, "platform");
+    push_field_catalogue(L);
+    lua_setfield(L, -2, "fields");
+    lua_createtable(L, 0, 6);
+    set_int(L, "status", MW_SRC_STATUS);
+    set_int(L, "stat", MW_SRC_STAT);
+    set_int(L, "smaps", MW_SRC_SMAPS);
+    set_int(L, "io", MW_SRC_IO);
+    set_int(L, "cmdline", MW_SRC_CMDLINE);
+    set_int(L, "path", MW_SRC_PATH);
+    set_int(L, "ident", MW_SRC_IDENT);
+    lua_setfield(L, -2, "sources");
+}
