@@ -52,7 +52,7 @@ void mw_proc_release(mw_proc *p);
 
 static inline int mw_proc_has(const mw_proc *p, enum mw_field f)
 {
-    return (p->present >> f) & 1u;
+    return (int)((p->present >> f) & 1u);
 }
 static inline void mw_proc_set(mw_proc *p, enum mw_field f, int64_t value)
 {

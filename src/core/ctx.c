@@ -103,7 +103,6 @@ static int visit(mw_ctx *ctx, const mw_scan_opts *opts, int32_t pid, mw_scan_cb 
         p.pid = pid;
         mw_proc_set(&p, MW_F_PID, pid);
         p.denied |= opts->want & (MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT);
-        rc = 0;
         if (opts->uid >= 0 || opts->name) {
             mw_proc_release(&p);
             return 0; /* cannot tell whether it matches */

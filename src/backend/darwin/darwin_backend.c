@@ -279,7 +279,7 @@ static int darwin_read_system(void *state, mw_system *out)
     mw_darwin_sys_raw raw;
     mach_msg_type_number_t count = HOST_VM_INFO64_COUNT;
     vm_size_t page = 0;
-    uint64_t v;
+    uint64_t v = 0;
     size_t len;
 
     memset(&raw, 0, sizeof raw);
@@ -381,7 +381,7 @@ int mw_darwin_coalition_id(int32_t pid, uint64_t *id)
 
 static int darwin_app_key(void *state, int32_t pid, char *buf, size_t len)
 {
-    uint64_t id;
+    uint64_t id = 0;
     int rc = mw_darwin_coalition_id(pid, &id);
 
     (void)state;
@@ -394,7 +394,7 @@ int mw_darwin_coalition_usage(int32_t pid, mw_ledger *out)
 {
     struct coalition_resource_usage cru;
     mw_darwin_timebase tb;
-    uint64_t id;
+    uint64_t id = 0;
     int rc = mw_darwin_coalition_id(pid, &id);
 
     if (rc)

@@ -116,9 +116,9 @@ struct coalition_resource_usage {
     uint64_t gpu_energy_nj_billed_to_me;
     uint64_t gpu_energy_nj_billed_to_others;
 };
-_Static_assert(sizeof(struct coalition_resource_usage) == 44 * 8,
+_Static_assert(sizeof(struct coalition_resource_usage) == (size_t)44 * 8,
                "coalition_resource_usage at xnu-11417");
-_Static_assert(offsetof(struct coalition_resource_usage, phys_footprint) == 40 * 8,
+_Static_assert(offsetof(struct coalition_resource_usage, phys_footprint) == (size_t)40 * 8,
                "coalition phys_footprint is word 40");
 
 /* A libsystem_kernel export (libsyscall/wrappers/coalition.c). */

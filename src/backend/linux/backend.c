@@ -55,7 +55,7 @@ static int linux_open(const mw_backend_cfg *cfg, void **out)
     st->btime = -1;
     /* /proc/stat can be long on many-core machines; btime sits after the cpu
      * lines, so read enough of it. */
-    st->buflen = 64 * 1024;
+    st->buflen = (size_t)64 * 1024;
     st->buf = mw_malloc(st->buflen);
     if (!st->buf) {
         cfg->sys->close(st->rootfd);

@@ -99,9 +99,9 @@ int mw_parse_kv_size(const char *val, size_t vallen, int64_t *bytes)
     else if ((rest == 2 && memcmp(p, "kB", 2) == 0) || (rest == 3 && memcmp(p, "KiB", 3) == 0))
         scale = 1024;
     else if (rest == 3 && memcmp(p, "MiB", 3) == 0)
-        scale = 1024 * 1024;
+        scale = (uint64_t)1024 * 1024;
     else if (rest == 3 && memcmp(p, "GiB", 3) == 0)
-        scale = 1024 * 1024 * 1024;
+        scale = (uint64_t)1024 * 1024 * 1024;
     else
         return MW_EPARSE;
     if (v > (uint64_t)INT64_MAX / scale)
@@ -123,7 +123,7 @@ static void unescape_name(const char *s, size_t n, char *out, size_t cap)
         char c = s[i];
         if (c == '\\' && i + 1 < n && (s[i + 1] == 'n' || s[i + 1] == 't' || s[i + 1] == '\\')) {
             char e = s[++i];
-            c = e == 'n' ? '\n' : e == 't' ? '\t' : '\\';
+            c = (char)(e == 'n' ? '\n' : e == 't' ? '\t' : '\\');
         }
         /* Anything else (an escape we do not know) is kept as it stands. */
         if (o + 1 >= cap)
@@ -323,7 +323,7 @@ int mw_parse_stat(const char *buf, size_t len, mw_stat_info *out)
 
 /* ---- /proc/PID/smaps_rollup -------------------------------------------------- */
 
-#define MW_SMAPS_KEY(id, key) [MW_SMAPS_##id] = key,
+#define MW_SMAPS_KEY(id, key) [MW_SMAPS_##id] = (key),
 static const char *const smaps_keys[MW_SMAPS_COUNT] = {MW_SMAPS_LIST(MW_SMAPS_KEY)};
 #undef MW_SMAPS_KEY
 

@@ -43,7 +43,7 @@ typedef struct mw_status_info {
 
 static inline int mw_status_has(const mw_status_info *si, enum mw_status_field f)
 {
-    return (si->present >> f) & 1u;
+    return (int)((si->present >> f) & 1u);
 }
 
 /*
@@ -106,7 +106,7 @@ typedef struct mw_smaps_info {
 
 static inline int mw_smaps_has(const mw_smaps_info *sm, enum mw_smaps_field f)
 {
-    return (sm->present >> f) & 1u;
+    return (int)((sm->present >> f) & 1u);
 }
 
 /* /proc/PID/smaps_rollup (values in bytes). MW_EPARSE without Rss and Pss. */
