@@ -147,6 +147,16 @@ int mw_parse_btime(const char *buf, size_t len, int64_t *btime);
  */
 int mw_parse_cgroup_app(const char *buf, size_t len, char *app, size_t applen);
 
+/* The paths of /proc/PID/cgroup's lines that say where a process runs: the
+ * unified (v2) line, systemd's name=systemd line on v1 hosts, and the first
+ * other controller line whose path is not "/". NULL (length 0) when absent;
+ * the pointers point into buf. */
+typedef struct mw_cgroup_paths {
+    const char *v2, *systemd, *other;
+    size_t v2len, systemdlen, otherlen;
+} mw_cgroup_paths;
+void mw_parse_cgroup_paths(const char *buf, size_t len, mw_cgroup_paths *out);
+
 /*
  * Walk "Key: value" lines (status, smaps_rollup, meminfo, io, fdinfo). The
  * callback gets the key and the value text with surrounding space removed;
