@@ -303,15 +303,15 @@ T.test("views: init is a row of its own, its children root the trees, kernel thr
             for _, r in ipairs(recs) do if not r.kernel_thread then sel[#sel + 1] = r end end
             groups = G.build(how, sel, G.context(recs, app, true), function(fn, r) return pcall(fn, r) end)
             for _, g in ipairs(groups) do
-                local pids = {}
-                for i, r in ipairs(g.processes) do pids[i] = r.pid end
-                out[#out + 1] = g.key .. "=" .. table.concat(pids, ",")
+                local members = {}
+                for i, r in ipairs(g.processes) do members[i] = r.pid end
+                out[#out + 1] = g.key .. "=" .. table.concat(members, ",")
             end
         else
             for _, g in ipairs(G.group(recs, how)) do
-                local pids = {}
-                for i, r in ipairs(g.procs) do pids[i] = r.pid end
-                out[#out + 1] = g.label .. "=" .. table.concat(pids, ",")
+                local members = {}
+                for i, r in ipairs(g.procs) do members[i] = r.pid end
+                out[#out + 1] = g.label .. "=" .. table.concat(members, ",")
             end
         end
         table.sort(out)
@@ -321,7 +321,8 @@ T.test("views: init is a row of its own, its children root the trees, kernel thr
     eq(rows("name"), "app=2 kthreadd=7 kworker/0:1=8 sh=1,3 worker=4", "name: every process given")
     eq(rows("user"), "alice=1,2,3,4,7,8", "user: every process given")
     -- app without units: same-name trees that stop at init.
-    eq(rows("app", function() return nil end), "app[2]=2 sh[1]=1 sh[3]=3 worker[4]=4", "app: same-name trees below init")
+    eq(rows("app", function() return nil end), "app[2]=2 sh[1]=1 sh[3]=3 worker[4]=4",
+        "app: same-name trees below init")
     eq(rows("app", function(r) return r.pid <= 2 and "pod.scope" or nil end), "pod.scope=1,2 sh[3]=3 worker[4]=4",
         "app: a unit holding init and pid 2")
     -- Rules keep their meaning: a selected init with tree grouping is the whole tree.
