@@ -94,6 +94,9 @@ expect_eq "$(sed -n 1p "$TMP/err")" "memwatch ps: --fields: unknown field 'zzzzz
 disk_read, disk_written, footprint, footprint_interval_peak, footprint_peak, kernel_thread, lazy_free, locked, name, \
 page_table, path, pid, ppid, pss, resident, resident_peak, rss_anon, rss_file, rss_shmem, start_time, state, swap, \
 swap_pss, threads, uid, unique_id, user, uss, virtual, wired)" "no near name: the list"
+mw ps --fields=$'\e[2J'
+FIRST=$(sed -n 1p "$TMP/err")
+expect_eq "$RC:${FIRST%% (*}" "2:memwatch ps: --fields: unknown field '\x1b[2J'" "an unknown name is shown printable"
 mw ps --fields=pss,,uss
 expect_eq "$RC:$(sed -n 1p "$TMP/err")" "2:memwatch ps: --fields: an empty field name" "an empty name"
 mw ps --fields=pss,state --format=prometheus

@@ -5,6 +5,7 @@ local core = require "memwatch.core"
 local options = require "memwatch.options"
 local format = require "memwatch.format"
 local suggest = require "memwatch.suggest"
+local text = require "memwatch.text"
 
 local SORTS = { "footprint", "resident", "pid", "name" }
 
@@ -36,7 +37,7 @@ local function field_list(given)
                     local d = suggest.distance(f, k, 2)
                     if d < best then near, best = k, d end
                 end
-                return nil, string.format("--fields: unknown field '%s' (%s)", f,
+                return nil, string.format("--fields: unknown field '%s' (%s)", text.printable(f),
                     near and ("did you mean '" .. near .. "'?") or ("fields: " .. table.concat(known, ", ")))
             end
             list[#list + 1] = f
