@@ -113,7 +113,8 @@ function M.selection(opts)
 end
 
 -- A subcommand: a callable table with summary/usage; run(argv) -> exit code.
--- Bad options print the message and usage on stderr and give exit code 2.
+-- Bad options print one line and where the usage is (not the whole usage,
+-- which would bury the message) on stderr and give exit code 2.
 function M.command(def)
     return setmetatable(def, {
         __call = function(self, argv)
@@ -122,8 +123,9 @@ function M.command(def)
                 io.stdout:write(self.usage)
                 return 0
             end
+            local try = "try 'memwatch " .. self.name .. " --help'\n"
             if not opts then
-                io.stderr:write("memwatch ", self.name, ": ", pos, "\n", self.usage)
+                io.stderr:write("memwatch ", self.name, ": ", pos, "\n", try)
                 return 2
             end
             local code, err = self.run(opts, pos)
@@ -132,7 +134,7 @@ function M.command(def)
                 return 1
             end
             if code == false then
-                io.stderr:write("memwatch ", self.name, ": ", err, "\n", self.usage)
+                io.stderr:write("memwatch ", self.name, ": ", err, "\n", try)
                 return 2
             end
             return code or 0

@@ -410,15 +410,47 @@ T.test("plot: series per process and per group, units, gnuplot quoting and data"
         field = "footprint", unit = "M", unit_name = "MiB", title = "t", first = res.times[1], last = res.times[212],
         utc = true }
     check(script:find("set output '/tmp/it''s.svg'\n", 1, true) ~= nil, "output path quoted")
-    check(script:find("set ylabel 'footprint (MiB)'\nset format y '%gM'\n", 1, true) ~= nil, "unit on the axis")
+    check(script:find("set ylabel 'footprint (MiB)'\nset format y '%g'\n", 1, true) ~= nil,
+        "the unit once, in the label; plain numbers on the ticks")
     check(script:find("set xlabel 'time from 2025-11-25 (UTC)'\n", 1, true) ~= nil, "x label")
     check(script:find("set format x '%H:%M'\n", 1, true) ~= nil, "45 minutes: hours and minutes")
-    check(script:find("plot '/tmp/d' index 0 using 1:2 with lines linewidth 2 title 'spiky[5151]', \\\n" ..
-        "     '' index 1 using 1:2 with lines linewidth 2 title 'evil\\x1b[31m\\xff[7000]'\n", 1, true) ~= nil,
-        "plot line: " .. script)
+    check(script:find("plot '/tmp/d' index 0 using 1:2 with lines linewidth 2 linecolor rgb '#f3c300' " ..
+        "title 'spiky[5151]', \\\n     '' index 1 using 1:2 with lines linewidth 2 linecolor rgb '#875692' " ..
+        "title 'evil\\x1b[31m\\xff[7000]'\n", 1, true) ~= nil, "plot line: " .. script)
     check(script:find("noenhanced", 1, true) ~= nil, "no enhanced-text markup in names")
     local _, err = pcall(P.series, { path = FILE, field = "pss", warn = function() end })
     eq(err_text(err), FILE .. " does not record 'pss' (it records footprint, resident, swap)")
+end)
+
+T.test("plot: as many distinct colours as lines", function()
+    for _, n in ipairs { 1, 5, 20, 21, 60 } do
+        local p, seen = P.palette(n), {}
+        eq(#p, n, "palette(" .. n .. ")")
+        for _, c in ipairs(p) do
+            check(c:match("^#%x%x%x%x%x%x$") ~= nil, "colour " .. c)
+            check(not seen[c], "colour " .. c .. " twice in palette(" .. n .. ")")
+            seen[c] = true
+        end
+    end
+    eq(P.palette(2)[1], "#f3c300")
+    local many = {}
+    for i = 1, 25 do many[i] = { key = "p" .. i } end
+    local script = P.script { output = "o.svg", data = "d", series = many, field = "footprint", unit = "M",
+        unit_name = "MiB", title = "t", first = 0, last = 60, utc = true }
+    local used = {}
+    for c in script:gmatch("linecolor rgb '(#%x+)'") do used[#used + 1] = c end
+    eq(#used, 25, "every line has its colour")
+end)
+
+T.test("plot: gnuplot's errors as one line", function()
+    local script = "set terminal svg\nset output '/no/dir/c.svg'\nplot 'd' index 0 using 1:2\n"
+    eq(P.gnuplot_error("set output '/no/dir/c.svg'\n                 ^\n" ..
+        "\"/tmp/lua_x\" line 2: cannot open file; output not changed\nsystem error: No such file or directory\n",
+        script, "/no/dir/c.svg"), "cannot write /no/dir/c.svg: No such file or directory")
+    eq(P.gnuplot_error("\"/tmp/lua_x\" line 3: warning: Cannot find or open file \"d\"\n" ..
+        "\"/tmp/lua_x\" line 3: No data in plot\n", script, "c.svg"), "gnuplot: No data in plot")
+    eq(P.gnuplot_error("Segmentation fault\n", script, "c.svg"), "gnuplot: Segmentation fault")
+    eq(P.gnuplot_error("", script, "c.svg"), nil)
 end)
 
 T.done()

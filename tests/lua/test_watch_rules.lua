@@ -379,7 +379,7 @@ W.watch { name = "c", above = "50M", on_alert = log, on_resolve = log }
 W.run()
 ]])
     assert(e:reload())
-    eq(log.reports[2], "memwatch: reloaded " .. path .. ": 1 rules kept, 2 new or changed, 0 removed")
+    eq(log.reports[2], "memwatch: reloaded " .. path .. ": 1 rule kept, 2 new or changed, 0 removed")
     e:run(1)
     eq(table.concat(events, ","), "a alert,b alert,b alert,c alert",
         "a kept its firing state; b changed and starts afresh; no resolve is invented")

@@ -187,7 +187,8 @@ Ctrl-C (exit 130) or SIGTERM (exit 0) stops it. Replay it with
                     if core.wait_signal(wait) then
                         local sig = core.take_signal()
                         if sig == "INT" or sig == "TERM" then
-                            say(string.format("stopped (SIG%s) after %d samples", sig, w.samples))
+                            say(string.format("stopped (SIG%s) after %d %s", sig, w.samples,
+                                w.samples == 1 and "sample" or "samples"))
                             return sig == "INT" and 130 or 0
                         end
                     end
