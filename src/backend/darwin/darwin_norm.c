@@ -173,6 +173,7 @@ int mw_darwin_proc_from_raw(mw_darwin_raw *raw, const mw_darwin_timebase *tb, un
         mw_proc_set(out, MW_F_PPID, raw->bi.pbi_ppid);
         mw_proc_set(out, MW_F_UID, raw->bi.pbi_uid);
     }
+    copy_name(out->comm, sizeof out->comm, out->name, sizeof out->name);
     if (have_identity)
         out->state = mw_darwin_state_letter(p_stat);
     if (zombie) {
