@@ -4,6 +4,7 @@ local memwatch = require "memwatch"
 local core = require "memwatch.core"
 local options = require "memwatch.options"
 local format = require "memwatch.format"
+local select_ = require "memwatch.select"
 
 local SORTS = { "footprint", "resident", "pid", "name" }
 
@@ -26,7 +27,8 @@ return options.command {
     summary = "one table of processes, largest footprint first",
     usage = [[
 usage: memwatch ps [--sort=footprint|resident|pid|name]
-                   [--format=table|csv|json|prometheus|influx] [--all] [NAME...]
+                   [--format=table|csv|json|prometheus|influx] [--all]
+                   [selection options] [NAME...]
 
 Prints PID, COMMAND, REAL MEMORY (resident) and MEMORY (footprint) for every
 process, or for the processes with one of the given names, largest footprint
@@ -35,21 +37,35 @@ pid, ppid, user, name, resident, footprint, swap and state, json every field
 (one object per line), both with sizes in bytes; prometheus gives the text
 exposition format (process_memory_* gauges), influx the InfluxDB line
 protocol. Written to a terminal, names in every format are made printable.
-]],
-    options = {
+A NAME is the same as --name NAME.
+
+]] .. options.SELECTION_HELP,
+    options = options.with_selection {
         sort = { arg = true, values = SORTS, short = "s" },
         format = { arg = true, values = format.NAMES, short = "f" },
         all = { short = "a" },
         help = { short = "h" },
     },
     run = function(opts, names)
-        local recs = {}
-        if #names == 0 then
-            recs = memwatch.processes()
-        else
-            for _, n in ipairs(names) do
-                for _, r in ipairs(memwatch.processes { name = n }) do recs[#recs + 1] = r end
+        local recs, seen = {}, {}
+        if #names > 0 then
+            opts.name = opts.name or {}
+            for _, n in ipairs(names) do opts.name[#opts.name + 1] = n end
+        end
+        local filters, err = options.selection(opts)
+        if not filters then return false, err end
+        for _, f in ipairs(filters) do
+            for _, r in ipairs(memwatch.processes(f)) do
+                -- A process two names select is listed once.
+                if not seen[r.pid] then
+                    seen[r.pid] = true
+                    recs[#recs + 1] = r
+                end
             end
+        end
+        if opts.pidfile then
+            local _, why = select_.read_pidfile(opts.pidfile)
+            if why then io.stderr:write("memwatch ps: ", why, "\n") end
         end
         if not opts.all then
             local kept = {}
