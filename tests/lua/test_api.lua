@@ -340,7 +340,8 @@ end)
 T.test("filter: misuse raises", function()
     -- Blamed on the caller (error level), with the exact message.
     local msg = raises(function() mw.processes { x = 1 } end,
-        "memwatch.processes: unknown filter key 'x' (expected name, exe, match, user, pid, pidfile, unit, container)", true)
+        "memwatch.processes: unknown filter key 'x' (expected name, exe, match, user, pid, pidfile, unit, " ..
+        "container)", true)
     check(msg and msg:find("test_api.lua:%d+: ") ~= nil, "the error points at the caller: " .. T.show(msg))
     raises_exactly(function() mw.processes { x = 1 } end,
         "memwatch.processes: unknown filter key 'x' (expected name, exe, match, user, pid, pidfile, unit, container)")
