@@ -62,6 +62,11 @@ end
 -- yet reads that source now, if the process is still the same one.
 record_mt.__index = function(rec, key)
     if CGROUP_KEYS[key] then return read_cgroup(rec, key) end
+    if key == "app_bundle" then
+        -- macOS: the Name.app the executable is in (memwatch.select).
+        if core.platform ~= "darwin" then return nil end
+        return select_.app_bundle(rec.path)
+    end
     local src = lazy_source[key]
     if not src then return nil end
     local done = attempted[rec] or 0
@@ -127,7 +132,7 @@ function M.processes(filter, fieldlist)
         pids = {}
         if c.pidfile_pid and (not c.pid_set or c.pid_set[c.pidfile_pid]) then pids[1] = c.pidfile_pid end
     end
-    local recs = mark(core.scan(want, pids, c.uid, c.name), want)
+    local recs = mark(core.scan(want, pids, c.uid, c.scan_name), want)
     if select_.post(c) then
         local kept = {}
         for _, r in ipairs(recs) do

@@ -99,6 +99,14 @@ function M.compile(filter, where, level)
             fail(where, level, "filter 'name' must be a string, got %s", type(filter.name))
         end
         c.name = filter.name
+        if core.platform == "darwin" then
+            -- The bundle's name comes from the executable's path, which the
+            -- C scan does not look at: the name is matched here.
+            c.want = c.want | core.sources.path
+            c.fields[#c.fields + 1] = "path"
+        else
+            c.scan_name = c.name
+        end
     end
     if filter.match ~= nil then
         if type(filter.match) ~= "string" then
@@ -193,10 +201,10 @@ function M.read_pidfile(path)
     return pid
 end
 
---- post(c) -> whether a core.scan given the filter's pids, uid and name
+--- post(c) -> whether a core.scan given the filter's pids, uid and scan_name
 -- still needs matches(c, rec, true) on what it returns.
 function M.post(c)
-    return (c.match or c.exe or c.pidfile or c.unit or c.container) ~= nil
+    return (c.match or c.exe or c.pidfile or c.unit or c.container) ~= nil or c.name ~= c.scan_name
 end
 
 --- refresh(c) -> c: what a compiled filter reads anew at each scan (its
@@ -209,6 +217,14 @@ function M.refresh(c)
         c.problem = why
     end
     return c
+end
+
+--- app_bundle(path) -> the name of the outermost Name.app the executable
+-- is in ("/Applications/Google Chrome.app/Contents/Frameworks/.../Google
+-- Chrome Helper" -> "Google Chrome"), or nil: what Activity Monitor calls
+-- the app on macOS.
+function M.app_bundle(path)
+    return path and path:match("^.-/([^/]+)%.app/") or nil
 end
 
 local function basename(s)
@@ -247,13 +263,13 @@ end
 --- matches(c, rec [, scanned]) -> whether a record satisfies a compiled
 -- filter (refresh it first when it has a pidfile). Fields not yet read are
 -- read on access. scanned: the record comes from a core.scan given the
--- filter's pids, uid and name, so those need no second look.
+-- filter's pids, uid and scan_name, so those need no second look.
 function M.matches(c, rec, scanned)
     if not scanned then
         if c.pid_set and not c.pid_set[rec.pid] then return false end
         if c.uid and rec.uid ~= c.uid then return false end
-        if c.name and not name_matches(c.name, rec) then return false end
     end
+    if c.name and (not scanned or not c.scan_name) and not name_matches(c.name, rec) then return false end
     if c.pidfile and rec.pid ~= c.pidfile_pid then return false end
     if c.exe then
         local path = exe_path(rec)

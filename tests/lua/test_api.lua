@@ -337,6 +337,35 @@ T.test("filter: exe, pidfile, unit, container; comm; match never selects memwatc
     eq(type(mw.processes { container = "0A1B2C3D-4E5F-6789-ABCD-EF0123456789" }), "table", "a pod UID")
 end)
 
+T.test("select on plain records (rules, replay): the 15-byte rule, bundles, units, containers", function()
+    local S = require "memwatch.select"
+    eq(S.app_bundle("/Applications/Google Chrome.app/Contents/Frameworks/G.framework/Helpers/" ..
+        "Google Chrome Helper.app/Contents/MacOS/Google Chrome Helper"), "Google Chrome", "the outermost bundle")
+    eq(S.app_bundle("/usr/bin/zsh"), nil)
+    eq(S.app_bundle(nil), nil)
+    local long = S.compile { name = "my-leaky-service-long" }
+    check(S.matches(long, { pid = 1, name = "my-leaky-service-long", comm = "my-leaky-servic" }), "full name")
+    check(S.matches(long, { pid = 1, name = "my-leaky-service-x", comm = "my-leaky-servic",
+        path = "/opt/my-leaky-service-long (deleted)" }), "comm at the limit, executable of that name")
+    check(S.matches(long, { pid = 1, name = "x", comm = "my-leaky-servic", cmdline = "/opt/my-leaky-service-long -v" }),
+        "comm at the limit, argv[0] of that name")
+    check(not S.matches(long, { pid = 1, name = "my-leaky-servic", comm = "my-leaky-servic" }), "comm alone")
+    check(not S.matches(long, { pid = 1, name = "my-leaky-se", comm = "my-leaky-se",
+        cmdline = "my-leaky-service-long" }), "comm under the limit")
+    check(S.matches(S.compile { name = "Google Chrome" }, { pid = 1, name = "Google Chrome Helper",
+        app_bundle = "Google Chrome" }), "the bundle's name")
+    local unit = S.compile { unit = "nginx" }
+    check(S.matches(unit, { pid = 1, unit = "nginx.service" }) and S.matches(unit, { pid = 1, unit = "nginx" }) and
+        not S.matches(unit, { pid = 1, unit = "nginx2.service" }) and not S.matches(unit, { pid = 1 }), "unit")
+    local id = "3f5c2a1b9d8e7f60123456789abcdef0123456789abcdef0123456789abcdef0"
+    check(S.matches(S.compile { container = "3F5C2A1B9D8E" }, { pid = 1, container = id }), "a short id, any case")
+    check(not S.matches(S.compile { container = "3f5d" }, { pid = 1, container = id }), "another prefix")
+    local pod = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    check(S.matches(S.compile { container = pod }, { pid = 1, container = id, pod = pod }), "a pod UID")
+    check(S.matches(S.compile { user = 5, pid = { 1, 2 } }, { pid = 2, uid = 5 }) and
+        not S.matches(S.compile { user = 5 }, { pid = 2, uid = 6 }), "user and pid")
+end)
+
 T.test("filter: misuse raises", function()
     -- Blamed on the caller (error level), with the exact message.
     local msg = raises(function() mw.processes { x = 1 } end,
