@@ -65,7 +65,7 @@ import json, sys, socket
 path, child = sys.argv[1], int(sys.argv[2])
 lines = [json.loads(l) for l in open(path)]
 h = lines[0]
-assert h["memwatch"] == "recording" and h["format"] == 1, h
+assert h["memwatch"] == "recording" and h["format"] == 2, h
 assert h["fields"] == ["footprint", "resident", "swap", "rss_anon"], h["fields"]
 assert h["every"] == 0.2 and h["select"] == {"name": ["mwrecgrow"]}, h
 m = h["machine"]

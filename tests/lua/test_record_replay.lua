@@ -263,8 +263,11 @@ T.test("truncated, corrupt and foreign files: exact errors with FILE:LINE", func
     fails("", "FILE: empty file: not a memwatch recording")
     fails("hello\n", "FILE:1: not a memwatch recording (the first line is not JSON)")
     fails('{"a":1}\n', "FILE:1: not a memwatch recording (the first line is not a recording header)")
-    fails(header { format = 2 } .. "\n", "FILE:1: recording format 2 is newer than this memwatch reads (1)")
-    fails(header { format = "x" } .. "\n", "FILE:1: recording header without a valid 'format' (expected 1)")
+    fails(header { format = 3 } .. "\n", "FILE:1: recording format 3 is newer than this memwatch reads (2)")
+    fails(header { format = "x" } .. "\n", "FILE:1: recording header without a valid 'format' (expected 2)")
+    fails(header { format = 0 } .. "\n", "FILE:1: recording header without a valid 'format' (expected 2)")
+    fails(header() .. "\n" .. sample(0, { { pid = 1, kernel_thread = 1 } }) .. "\n",
+        "FILE:2: process 1: 'kernel_thread' must be true or false")
     fails(header { start = "soon" } .. "\n", "FILE:1: recording header without a 'start' time")
     fails(header() .. "\n", "FILE: no samples (only a header): nothing to replay")
     fails(header() .. "\n" .. sample(0) .. "\n{garbage\n" .. sample(20) .. "\n",
@@ -293,7 +296,7 @@ T.test("record writes a header segment per run; appending checks host, format an
     local path = tmpfile(nil)
     local h = R.header { every = 1, fields = { "footprint", "resident", "swap" }, start = 1764064800.0 }
     eq(h.memwatch, "recording")
-    eq(h.format, 1)
+    eq(h.format, 2)
     eq(h.start_iso, "2025-11-25T10:00:00Z")
     eq(type(h.machine.hostname), "string")
     eq(h.machine.platform, require("memwatch.core").platform)
@@ -322,9 +325,13 @@ T.test("record writes a header segment per run; appending checks host, format an
     _, err = R.open(path, elsewhere)
     eq(err, path .. ":4: recorded on host '" .. h.machine.hostname ..
         "', this is 'elsewhere': record into another file")
-    local newer = tmpfile(header { format = 2 } .. "\n")
+    local newer = tmpfile(header { format = 3 } .. "\n")
     _, err = R.open(newer, R.header { every = 1, fields = h.fields, start = 1, machine = { hostname = "h1" } })
-    eq(err, newer .. ":1: recording format 2, this memwatch writes format 1: record into another file")
+    eq(err, newer .. ":1: recording format 3, this memwatch writes format 2: record into another file")
+    -- A format-1 file is read, but not appended to: its names mean comm.
+    local older = tmpfile(header { format = 1 } .. "\n")
+    _, err = R.open(older, R.header { every = 1, fields = h.fields, start = 1, machine = { hostname = "h1" } })
+    eq(err, older .. ":1: recording format 1, this memwatch writes format 2: record into another file")
     _, err = R.open("/etc/hostname", h)
     eq(err, "/etc/hostname:1: not a memwatch recording (the first line is not a recording header)")
     _, err = R.open(tmpdir .. "/no/such/dir/x.jsonl", h)
@@ -360,6 +367,40 @@ T.test("record writes a header segment per run; appending checks host, format an
     eq(lines, nil)
     eq(err_text(err2), cut .. ": no samples (only a header): nothing to replay")
     eq(warnings[1], cut .. ":2: skipped a line cut short (the recorder was stopped while writing it)")
+end)
+
+T.test("format 2 carries comm and the kernel-thread flag; format 1 (the fixture) reads with comm = name",
+    function()
+    local path = tmpfile(nil)
+    local h = R.header { every = 1, fields = { "footprint" }, start = 1764064800.0, machine = { hostname = "h1" } }
+    local w = assert(R.open(path, h))
+    local long = { pid = 7, ppid = 1, name = "my-leaky-service-long", comm = "my-leaky-servic", footprint = 5 }
+    local same = { pid = 8, ppid = 1, name = "sshd", comm = "sshd", footprint = 6 }
+    local kthread = { pid = 2, ppid = 0, name = "kthreadd", comm = "kthreadd", kernel_thread = true }
+    local rows = { R.row(long, h.fields), R.row(same, h.fields), R.row(kthread, h.fields) }
+    eq(rows[1].comm, "my-leaky-servic")
+    eq(rows[2].comm, nil, "comm is written only when it differs from the name")
+    eq(rows[3].kernel_thread, true)
+    assert(w:sample(1764064800.0, 0.0, rows))
+    w:close()
+    local f = assert(io.open(path))
+    local text = f:read("a")
+    f:close()
+    check(text:find('"format":2', 1, true), "format 2 header")
+    check(text:find('"comm":"my-leaky-servic"', 1, true), "comm written")
+    check(text:find('"kernel_thread":true', 1, true), "kernel-thread flag written")
+    local s = assert(R.reader(path)):next()
+    eq(s.processes[1].name, "my-leaky-service-long")
+    eq(s.processes[1].comm, "my-leaky-servic")
+    eq(s.processes[2].comm, "sshd")
+    eq(s.processes[3].kernel_thread, true)
+    eq(s.processes[1].kernel_thread, nil)
+    -- The fixture is format 1: still read, each name standing for comm too.
+    local r = assert(R.reader(FILE))
+    local s1 = r:next()
+    eq(r.header.format, 1)
+    eq(s1.processes[1].name, "leaky")
+    eq(s1.processes[1].comm, "leaky")
 end)
 
 T.test("--fields: the defaults first, extras once each, unknown ones named", function()

@@ -4,6 +4,7 @@ local memwatch = require "memwatch"
 local core = require "memwatch.core"
 local options = require "memwatch.options"
 local format = require "memwatch.format"
+local select_ = require "memwatch.select"
 local suggest = require "memwatch.suggest"
 local text = require "memwatch.text"
 
@@ -56,7 +57,7 @@ return options.command {
     usage = [[
 usage: memwatch ps [--sort=footprint|resident|pid|name]
                    [--format=table|csv|json|prometheus|influx]
-                   [--fields=FIELD,...] [--all] [NAME...]
+                   [--fields=FIELD,...] [--all] [selection options] [NAME...]
 
 Prints PID, COMMAND, REAL MEMORY (resident) and MEMORY (footprint) for every
 process, or for the processes with one of the given names, largest footprint
@@ -65,12 +66,14 @@ pid, ppid, user, name, resident, footprint, swap and state, json every field
 it read (one object per line), both with sizes in bytes; prometheus gives the
 text exposition format (process_memory_* gauges), influx the InfluxDB line
 protocol. Written to a terminal, names in every format are made printable.
+A NAME is the same as --name NAME.
 
   --fields  the columns (table, csv, json) or values (prometheus, influx;
             their pid, name and user labels stay), in this order, read in
             the same scan: --fields=pid,name,pss,uss,cpu_time
-]],
-    options = {
+
+]] .. options.SELECTION_HELP,
+    options = options.with_selection {
         sort = { arg = true, values = SORTS, short = "s" },
         format = { arg = true, values = format.NAMES, short = "f" },
         fields = { arg = true, many = true },
@@ -88,13 +91,25 @@ protocol. Written to a terminal, names in every format are made printable.
                 if core.fields[f] or SCANNED[f] then read[#read + 1] = f end
             end
         end
-        local recs = {}
-        if #names == 0 then
-            recs = memwatch.processes(nil, read)
-        else
-            for _, n in ipairs(names) do
-                for _, r in ipairs(memwatch.processes({ name = n }, read)) do recs[#recs + 1] = r end
+        local recs, seen = {}, {}
+        if #names > 0 then
+            opts.name = opts.name or {}
+            for _, n in ipairs(names) do opts.name[#opts.name + 1] = n end
+        end
+        local filters, err = options.selection(opts)
+        if not filters then return false, err end
+        for _, f in ipairs(filters) do
+            for _, r in ipairs(memwatch.processes(f, read)) do
+                -- A process two names select is listed once.
+                if not seen[r.pid] then
+                    seen[r.pid] = true
+                    recs[#recs + 1] = r
+                end
             end
+        end
+        if opts.pidfile then
+            local _, why = select_.read_pidfile(opts.pidfile)
+            if why then io.stderr:write("memwatch ps: ", why, "\n") end
         end
         if not opts.all then
             local kept = {}

@@ -24,8 +24,7 @@ local function selected(filters, rows)
     local out = {}
     for _, r in ipairs(rows) do
         for _, c in ipairs(filters) do
-            if (not c.name or r.name == c.name) and (not c.uid or r.uid == c.uid) and
-                (not c.pid_set or c.pid_set[r.pid]) and select_.matches(c, r) then
+            if select_.matches(c, r) then
                 out[#out + 1] = r
                 break
             end
@@ -39,12 +38,7 @@ function M.compile(filters)
     if not filters then return nil end
     local out = {}
     for i, f in ipairs(filters) do
-        local c = select_.compile(f, "selection", 2)
-        if c.pids then
-            c.pid_set = {}
-            for _, p in ipairs(c.pids) do c.pid_set[p] = true end
-        end
-        out[i] = c
+        out[i] = select_.refresh(select_.compile(f, "selection", 2))
     end
     return out
 end
