@@ -17,7 +17,8 @@ local KEYWORDS = { "and", "break", "do", "else", "elseif", "end", "false", "for"
 local function lazy_module(t)
     local mt = getmetatable(t)
     local name = type(mt) == "table" and rawget(mt, "__module")
-    if type(name) ~= "string" then return nil end
+    -- only memwatch's own modules: loading another could run anything
+    if type(name) ~= "string" or not name:match("^memwatch%.[%w_.]+$") then return nil end
     local ok, mod = pcall(require, name)
     return ok and type(mod) == "table" and mod or nil
 end

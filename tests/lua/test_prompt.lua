@@ -122,6 +122,11 @@ T.test("completion reaches nested fields: lazily loaded tables, [n], records", f
     eq(list(complete.candidates("trap_for_completion.x.")), "")
     eq(list(complete.candidates("trap_for_completion.")), "")
     check(not called, "no metamethod of a user's table was called")
+    package.preload["not_memwatch_for_completion"] = function() called = true return { x = 1 } end
+    _G.trap_for_completion = setmetatable({}, { __module = "not_memwatch_for_completion" })
+    eq(list(complete.candidates("trap_for_completion.")), "")
+    check(not called, "only memwatch's own modules are loaded")
+    package.preload["not_memwatch_for_completion"] = nil
     _G.trap_for_completion = nil
     -- pairs() walks a lazily loaded table's entries
     local keys = {}
