@@ -17,7 +17,7 @@ local function load()
     entries, order = {}, {}
     local ok, doc = pcall(require, "memwatch.apidoc")
     if not ok then return end
-    local current, section
+    local current, section, section_entry
     for line in (doc .. "\n"):gmatch("(.-)\n") do
         -- "### `memwatch.processes([filter ...])`" opens an entry; so does a
         -- bullet "- `memwatch.bytes(n)`: ..." (several functions share a
@@ -30,7 +30,7 @@ local function load()
         if heading or bullet or member then
             current = { bullet = heading == nil, lines = { (line:gsub("^###%s+", ""):gsub("^%-%s+", "")) } }
             if heading then
-                section = heading
+                section, section_entry = heading, current
                 add(heading, current)
             elseif member then
                 add(section .. "." .. member, current)
@@ -38,7 +38,7 @@ local function load()
                 for name in line:gmatch("`memwatch%.([%w_]+)[^`]*`") do add(name, current) end
             end
         elseif line:match("^##%s") or line:match("^###%s") then
-            current, section = nil, nil
+            current, section, section_entry = nil, nil, nil
         elseif current then
             -- Another bullet ends an entry that was itself a bullet.
             if current.bullet and line:match("^%- ") then
@@ -46,6 +46,10 @@ local function load()
             else
                 current.lines[#current.lines + 1] = line
             end
+        end
+        -- a section's own entry keeps its member bullets (help "actions")
+        if section_entry and current ~= section_entry then
+            section_entry.lines[#section_entry.lines + 1] = line
         end
     end
 end

@@ -196,6 +196,10 @@ T.test("help finds every documented name", function()
         eq(help_text(memwatch.actions[a]), help_text("actions." .. a), "help(memwatch.actions." .. a .. ")")
     end
     eq(help_text("memwatch.actions.exec"), help_text("actions.exec"), "with the memwatch. prefix")
+    local actions = help_text("actions")
+    for _, a in ipairs { "log", "exec", "notify", "signal" } do
+        check(actions:find("\n- " .. help_text("actions." .. a), 1, true), "help 'actions' still shows " .. a)
+    end
     local all = help_text()
     check(all:find("\n  memwatch%.now%(%), memwatch%.sleep%(s%)\n"), "the list names both functions of a bullet")
     check(all:find("\n  memwatch%.actions%.exec{"), "and the actions")
