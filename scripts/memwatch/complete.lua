@@ -11,11 +11,61 @@ local KEYWORDS = { "and", "break", "do", "else", "elseif", "end", "false", "for"
     "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until",
     "while" }
 
-local function resolve(chain)
+-- A table of the facade that loads its module on first use (memwatch.actions,
+-- memwatch.format, ...) names the module in its metatable: completion looks
+-- at that module's table, loading it like any first use would.
+local function lazy_module(t)
+    local mt = getmetatable(t)
+    local name = type(mt) == "table" and rawget(mt, "__module")
+    -- only memwatch's own modules: loading another could run anything
+    if type(name) ~= "string" or not name:match("^memwatch%.[%w_.]+$") then return nil end
+    local ok, mod = pcall(require, name)
+    return ok and type(mod) == "table" and mod or nil
+end
+
+-- One step of a chain, without calling anything the user wrote: raw fields,
+-- a metatable's __index table (record methods), a lazy facade table's module.
+local function index(v, k)
+    if type(v) ~= "table" then return nil end
+    local x = rawget(v, k)
+    if x ~= nil then return x end
+    local mod = lazy_module(v)
+    if mod then return rawget(mod, k) end
+    local mt = getmetatable(v)
+    if type(mt) == "table" and type(rawget(mt, "__index")) == "table" then return rawget(mt.__index, k) end
+    return nil
+end
+
+-- The chain before the last separator: `a.b`, `procs[1]`, `t["k"].x`. Returns
+-- the list of keys, or nil when the text is not such a chain.
+local function parse_chain(chain)
+    local first, rest = chain:match("^([%a_][%w_]*)(.*)$")
+    if not first then return nil end
+    local keys = { first }
+    while rest ~= "" do
+        local name, after = rest:match("^[.:]([%a_][%w_]*)(.*)$")
+        if name then
+            keys[#keys + 1] = name
+        else
+            local n
+            n, after = rest:match("^%[%s*(%d+)%s*%](.*)$")
+            if n then
+                keys[#keys + 1] = math.tointeger(tonumber(n))
+            else
+                name, after = rest:match("^%[%s*[\"']([^\"'\\]*)[\"']%s*%](.*)$")
+                if not name then return nil end
+                keys[#keys + 1] = name
+            end
+        end
+        rest = after
+    end
+    return keys
+end
+
+local function resolve(keys)
     local v = _G
-    for name in chain:gmatch("[^.:]+") do
-        if type(v) ~= "table" then return nil end
-        v = rawget(v, name)
+    for _, k in ipairs(keys) do
+        v = index(v, k)
         if v == nil then return nil end
     end
     return v
@@ -29,7 +79,10 @@ end
 local function members(v)
     local names = {}
     if type(v) == "table" then
-        for k in pairs(v) do
+        for k in next, v do
+            if type(k) == "string" and k:match("^[%a_][%w_]*$") then names[k] = true end
+        end
+        for k in next, lazy_module(v) or {} do
             if type(k) == "string" and k:match("^[%a_][%w_]*$") then names[k] = true end
         end
         -- A record also offers the fields it would read on first access.
@@ -38,8 +91,8 @@ local function members(v)
             names.cmdline, names.path = true, true
         end
         local mt = getmetatable(v)
-        if mt and type(mt.__index) == "table" then
-            for k in pairs(mt.__index) do
+        if type(mt) == "table" and type(rawget(mt, "__index")) == "table" then
+            for k in next, mt.__index do
                 if type(k) == "string" then names[k] = true end
             end
         end
@@ -49,15 +102,32 @@ local function members(v)
     return names
 end
 
--- Returns an array of completions of the whole last word (sorted).
+-- The expression before the cursor that completion works on: the longest
+-- tail of the line that is a chain (`memwatch.actions.ex`, `procs[1].foot`);
+-- `t[memw` completes `memw`.
+local function last_word(line)
+    local tail = line:match("[%w_%.:%[%]\"' ]*$")
+    for i = 1, #tail do
+        local w = tail:sub(i)
+        if w:match("^[%a_]") and (i == 1 or not tail:sub(i - 1, i - 1):match("[%w_]")) then
+            local base = w:match("^(.*)[.:][%w_]*$")
+            if (base and parse_chain(base)) or w:match("^[%a_][%w_]*$") then return w end
+        end
+    end
+    return ""
+end
+
+--- candidates(line) -> completions of the last word (sorted), length of that word.
+-- Each completion is the whole word (`procs[1].footprint`); the prompt
+-- replaces as much of it as its own idea of a word covers.
 function M.candidates(line)
-    local word = line:match("[%a_][%w_%.:]*$") or ""
-    if word == "" and line:sub(-1) ~= "" then return {} end
+    local word = last_word(line)
+    if word == "" and line:sub(-1) ~= "" then return {}, 0 end
     local base, sep, partial = word:match("^(.*)([.:])([%w_]*)$")
     local pool
     if base then
-        local v = resolve(base)
-        if v == nil then return {} end
+        local v = resolve(parse_chain(base))
+        if v == nil then return {}, #word end
         pool = members(v)
     else
         partial, base, sep = word, "", ""
@@ -71,7 +141,7 @@ function M.candidates(line)
         end
     end
     table.sort(out)
-    return out
+    return out, #word
 end
 
 return M

@@ -40,23 +40,34 @@ function M._complete(line)
     return require("memwatch.complete").candidates(line)
 end
 
+-- A table whose entries are those of a module loaded on first use. __module
+-- names the module, so the prompt's completion can list them; pairs() walks
+-- them too.
+local function lazy(name, mt)
+    mt = mt or {}
+    mt.__module = name
+    mt.__index = function(_, k) return require(name)[k] end
+    mt.__pairs = function() return next, require(name), nil end
+    return setmetatable({}, mt)
+end
+
 -- Watch rules (scripts/memwatch/watch/), loaded on first use.
 -- memwatch.watch is callable (memwatch.watch{...} registers a rule) and also
 -- gives the engine module's other entries: memwatch.watch.engine{...},
 -- memwatch.watch.trend(samples), ...
-M.watch = setmetatable({}, {
+M.watch = lazy("memwatch.watch", {
     __call = function(_, def) return require("memwatch.watch").watch(def) end,
-    __index = function(_, k) return require("memwatch.watch")[k] end,
 })
 function M.run(arg) return require("memwatch.watch").run(arg) end
 function M.explain(pid, opts) return require("memwatch.watch").explain(pid, opts) end
-M.actions = setmetatable({}, {
-    __index = function(_, k) return require("memwatch.actions")[k] end,
-})
+--- memwatch.rules() -> the rules defined so far; memwatch.unwatch(name) -> true | nil, message
+function M.rules() return require("memwatch.watch").rules() end
+function M.unwatch(name) return require("memwatch.watch").unwatch(name) end
+M.actions = lazy("memwatch.actions")
 
 -- Output formats (scripts/memwatch/format.lua) and a script's own metrics
 -- (scripts/memwatch/metrics.lua), loaded on first use.
-M.format = setmetatable({}, { __index = function(_, k) return require("memwatch.format")[k] end })
-M.metrics = setmetatable({}, { __index = function(_, k) return require("memwatch.metrics")[k] end })
+M.format = lazy("memwatch.format")
+M.metrics = lazy("memwatch.metrics")
 
 return M

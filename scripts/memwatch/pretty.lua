@@ -132,6 +132,13 @@ local function nested(v, depth, seen, indent)
     return "{\n" .. table.concat(parts, ",\n") .. "\n" .. indent .. "}"
 end
 
+-- A string as lua.c prints it: its own characters, lines as lines and tabs
+-- as tabs; only what would act on the terminal (other control characters,
+-- invalid UTF-8) becomes a visible escape.
+function M.text(s)
+    return (s:gsub("[^\n\t]+", text.printable))
+end
+
 function M.format(v)
     if is_record(v) then return M.record(v) end
     if is_record_list(v) then return M.records(v) end
@@ -140,16 +147,47 @@ function M.format(v)
         if mt and mt.__tostring then return tostring(v) end
         return nested(v, 0, {}, "")
     end
-    if type(v) == "string" then return text.printable(v) end
+    if type(v) == "string" then return M.text(v) end
     return tostring(v)
 end
 
--- The prompt's printer: each result on its own line(s).
-function M.print_results(...)
+-- A table that comes after text, as in memwatch.explain's (text, rows): one
+-- line, so the text stays readable; the table is still the second result.
+local function summary(v)
+    if #v > 0 then return string.format("-- rows: %d (table)", #v) end
+    local n = 0
+    for _ in pairs(v) do n = n + 1 end
+    return string.format("-- table with %d %s", n, n == 1 and "key" or "keys")
+end
+
+--- results_text(...) -> what the prompt prints for these results (no final newline).
+-- Results are separated by tabs as in lua.c; after a first result that is
+-- text of several lines, each further result goes on a line of its own and
+-- a plain table is summarised.
+function M.results_text(...)
     local n = select("#", ...)
+    local first = ...
+    local lines = n > 1 and type(first) == "string" and first:find("\n") ~= nil
     local out = {}
-    for i = 1, n do out[i] = M.format((select(i, ...))) end
-    io.stdout:write(table.concat(out, "\t"), "\n")
+    for i = 1, n do
+        local v = (select(i, ...))
+        if lines and i > 1 and type(v) == "table" and not is_record(v) and not is_record_list(v) and
+            not (getmetatable(v) and getmetatable(v).__tostring) then
+            out[i] = summary(v)
+        else
+            out[i] = M.format(v)
+        end
+    end
+    if lines then
+        out[1] = out[1]:gsub("\n$", "")
+        return table.concat(out, "\n")
+    end
+    return table.concat(out, "\t")
+end
+
+-- The prompt's printer.
+function M.print_results(...)
+    io.stdout:write(M.results_text(...), "\n")
     io.stdout:flush()
 end
 

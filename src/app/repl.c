@@ -87,6 +87,7 @@ static int getc_cancellable(FILE *in)
 
 static char **candidates;
 static size_t ncandidates;
+static size_t candidate_word; /* length of the word the candidates complete */
 
 static void free_candidates(void)
 {
@@ -97,21 +98,29 @@ static void free_candidates(void)
     ncandidates = 0;
 }
 
-/* Asks memwatch._complete for the candidates of the text before the cursor. */
+/*
+ * Asks memwatch._complete for the candidates of the text before the cursor:
+ * whole words ("procs[1].footprint") and the length of the word they
+ * complete ("procs[1].foot").
+ */
 static void collect_candidates(const char *before)
 {
     lua_State *L = repl_state;
     int top = lua_gettop(L);
 
     free_candidates();
+    candidate_word = 0;
     if (lua_getglobal(L, "memwatch") != LUA_TTABLE ||
         lua_getfield(L, -1, "_complete") != LUA_TFUNCTION) {
         lua_settop(L, top);
         return;
     }
     lua_pushstring(L, before);
-    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
-        lua_Integer n = luaL_len(L, -1);
+    if (lua_pcall(L, 1, 2, 0) == LUA_OK && lua_istable(L, -2)) {
+        lua_Integer n = luaL_len(L, -2);
+        lua_Integer w = lua_tointeger(L, -1);
+        candidate_word = w > 0 ? (size_t)w : 0;
+        lua_pop(L, 1);
         candidates = calloc((size_t)n + 1, sizeof *candidates);
         for (lua_Integer i = 1; candidates && i <= n; i++) {
             lua_geti(L, -1, i);
@@ -123,16 +132,22 @@ static void collect_candidates(const char *before)
     lua_settop(L, top);
 }
 
+/*
+ * Readline breaks words at '[' and ']' (and quotes), so for "procs[1].foot"
+ * its word is ".foot" while the candidates are whole Lua expressions: each
+ * is cut by what lies before readline's word.
+ */
 static char *candidate_generator(const char *text, int state)
 {
     static size_t next;
-    (void)text;
+    size_t tlen = strlen(text);
+    size_t skip = candidate_word > tlen ? candidate_word - tlen : 0;
     if (state == 0)
         next = 0;
     while (next < ncandidates) {
         const char *c = candidates[next++];
-        if (c)
-            return strdup(c);
+        if (c && strlen(c) >= skip)
+            return strdup(c + skip);
     }
     return NULL;
 }
@@ -336,12 +351,28 @@ static void install_help(lua_State *L)
     lua_pop(L, 1);
 }
 
+/*
+ * Tells the Lua modules that what runs from here on is typed at the prompt:
+ * memwatch.core.prompt = true (a rule typed again replaces the old one,
+ * where a script's duplicate is an error).
+ */
+static void mark_prompt(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "memwatch.core") == LUA_TTABLE) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "prompt");
+    }
+    lua_pop(L, 2);
+}
+
 int mw_repl(lua_State *L)
 {
     int status;
 
     repl_state = L;
     install_help(L);
+    mark_prompt(L);
 #ifdef MW_HAVE_READLINE
     use_readline = isatty(STDIN_FILENO);
     if (use_readline)

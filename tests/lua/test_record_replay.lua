@@ -195,6 +195,55 @@ memwatch.run("1m")
     eq(l3[#l3], "summary: rule 'big': 2 alerts, 2 resolves")
 end)
 
+T.test("the script's own functions see the recording: memwatch.now, os.time, memwatch.processes", function()
+    local script = tmpfile([[
+local out = package.loaded["test.replay.seen"]
+local function say(line) out[#out + 1] = line end
+local seen = {}
+local function look(where)
+    local spiky = memwatch.processes { name = "spiky" }
+    local alice = memwatch.processes { user = "alice" }
+    local svc = memwatch.processes { user = 998, match = "^wor" }
+    say(string.format("%s: now %.1f time %d spiky %d %s alice %d svc %s all %d", where, memwatch.now(),
+        os.time(), #spiky, spiky[1] and memwatch.bytes(spiky[1].footprint) or "-", #alice,
+        svc[1] and svc[1].name or "-", #memwatch.processes()))
+    seen[#seen + 1] = spiky[1]
+end
+look("start")
+memwatch.watch { name = "big", select = { name = "spiky" }, above = "600M", every = "10s",
+    on_alert = function() look("alert") end, on_resolve = function() look("resolve") end }
+memwatch.run("15m")
+look("after 15m")
+-- a record handed out is the script's own: changing it changes nothing recorded
+seen[1].footprint = 0
+say(string.format("os.time{...} is the real function: %d", os.time { year = 2000, month = 1, day = 1, hour = 0 }))
+local ok, err = pcall(memwatch.processes, { nmae = "x" })
+say("bad filter: " .. tostring(not ok) .. " " .. tostring(err):gsub("^.-: memwatch", "memwatch"))
+]])
+    local out = {}
+    package.loaded["test.replay.seen"] = out
+    local lines, err = replay { path = FILE, script = script }
+    package.loaded["test.replay.seen"] = nil
+    check(lines, tostring(err))
+    eq(out[1], "start: now 1764064800.0 time 1764064800 spiky 1 200.0M alice 3 svc worker all 5")
+    eq(out[2], "alert: now 1764065400.0 time 1764065400 spiky 1 900.0M alice 3 svc worker all 5")
+    eq(out[3], "resolve: now 1764065520.0 time 1764065520 spiky 1 200.0M alice 3 svc worker all 5")
+    eq(out[4], "after 15m: now 1764065700.0 time 1764065700 spiky 1 200.0M alice 3 svc worker all 5")
+    eq(out[5], string.format("os.time{...} is the real function: %d",
+        os.time { year = 2000, month = 1, day = 1, hour = 0 }))
+    eq(out[6], "bad filter: true memwatch.processes: unknown filter key 'nmae' (expected name, match, user, pid)")
+    -- the live functions are back
+    check(math.abs(os.time() - os.time(os.date("*t"))) <= 1 and os.time() > 1764066000, "os.time() is live again")
+    eq(memwatch.now, require("memwatch.core").now, "memwatch.now restored")
+    eq(memwatch.processes, require("memwatch.scan").processes, "memwatch.processes restored")
+    -- ... also when the script fails
+    local bad = tmpfile("memwatch.watch { name = 'x', above = 1 }\nerror('boom')\n")
+    check(not replay { path = FILE, script = bad }, "the script's error ends the replay")
+    eq(memwatch.now, require("memwatch.core").now, "memwatch.now restored after an error")
+    eq(memwatch.processes, require("memwatch.scan").processes, "memwatch.processes restored after an error")
+    check(os.time() > 1764066000, "os.time() restored after an error")
+end)
+
 T.test("actions do nothing during a replay: no command runs, no log file is written", function()
     local marker, logfile = tmpfile(nil), tmpfile(nil)
     local script = tmpfile(string.format([[

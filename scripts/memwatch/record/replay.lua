@@ -13,6 +13,7 @@ local core = require "memwatch.core"
 local R = require "memwatch.record"
 local W = require "memwatch.watch"
 local text = require "memwatch.text"
+local select_ = require "memwatch.select"
 
 local M = {}
 
@@ -114,6 +115,57 @@ local function fake_actions(A, say)
     return real, fake
 end
 
+-- ---- the script's view of the world: the recording -----------------------------------
+
+-- memwatch.processes(filter) over one recorded sample: the filter is checked
+-- as live (the same errors), and a user name is compared with the recorded
+-- one, so a recording made on another host selects its own users.
+local function recorded_processes(sample)
+    return function(filter, _)
+        local by_user
+        if type(filter) == "table" and type(filter.user) == "string" and not tonumber(filter.user) then
+            by_user = filter.user
+            local copy = {}
+            for k, v in pairs(filter) do copy[k] = v end
+            copy.user = nil
+            filter = copy
+        end
+        local c = select_.compile(filter, "memwatch.processes", 2)
+        local pids
+        if c.pids then
+            pids = {}
+            for _, p in ipairs(c.pids) do pids[p] = true end
+        end
+        local out = {}
+        for _, r in ipairs(sample().processes) do
+            if (not c.name or r.name == c.name) and (not c.uid or r.uid == c.uid) and
+                (not by_user or r.user == by_user) and (not pids or pids[r.pid]) and select_.matches(c, r) then
+                local rec = {}
+                for k, v in pairs(r) do rec[k] = v end
+                out[#out + 1] = rec
+            end
+        end
+        return out
+    end
+end
+
+-- Puts the recording behind memwatch.now(), os.time() and
+-- memwatch.processes() while the script runs; returns what undoes it.
+local function recorded_world(sample)
+    local mw = require "memwatch"
+    local live_now, live_processes, live_time = mw.now, mw.processes, os.time
+    mw.now = function() return sample().now end
+    mw.processes = recorded_processes(sample)
+    os.time = function(t) -- luacheck: ignore 122
+        if t ~= nil then return live_time(t) end
+        return math.floor(sample().t)
+    end
+    return function()
+        mw.now, mw.processes = live_now, live_processes
+        os.time = live_time -- luacheck: ignore 122
+    end
+end
+
 -- ---- the replay ----------------------------------------------------------------------
 
 --- replay{path=, script=, args=, rules={names}, utc=, out=fn(line), warn=fn(line)}
@@ -138,9 +190,11 @@ function M.replay(opts)
         error(lerr, 0)
     end
 
+    local restore
     local ok, result = pcall(function()
         local cur = reader:next()
         if not cur then R.fail("%s: no samples (only a header): nothing to replay", opts.path) end
+        restore = recorded_world(function() return cur end)
         local ended = false
         local engine
         local clock = {}
@@ -264,6 +318,7 @@ function M.replay(opts)
         end
         return res
     end)
+    if restore then restore() end
     reader:close()
     if not ok then error(result, 0) end
 

@@ -180,19 +180,31 @@ function Engine:call(rule, what, fn, ...)
     return false, nil, b
 end
 
+-- A rule prints as what it does (at the prompt, memwatch.watch{...} shows it).
+local RULE = { __name = "memwatch.rule", __tostring = function(r) return rule_.describe(r, units.bytes) end }
+
 --- engine:watch(def) -> rule. Raises (naming the rule and the key) on a bad definition.
 function Engine:watch(def)
     local target = self.collecting or self
     local r = rule_.compile(def, "#" .. (target.count + 1))
-    if target.by_name[r.name] then
+    local old = target.by_name[r.name]
+    -- At the prompt (memwatch.core.prompt, set by the prompt) a rule typed
+    -- again replaces the old one, in its place and with fresh state.
+    if old and not core.prompt then
         error(rule_.user_where() .. string.format("memwatch.watch: %s: a rule with this name already exists",
             r.label), 0)
     end
     r.states = {}
-    target.count = target.count + 1
     target.by_name[r.name] = r
-    target.rules[#target.rules + 1] = r
-    return r
+    if old then
+        for i, x in ipairs(target.rules) do
+            if x == old then target.rules[i] = r end
+        end
+    else
+        target.count = target.count + 1
+        target.rules[#target.rules + 1] = r
+    end
+    return setmetatable(r, RULE)
 end
 
 function Engine:rule_every(r)

@@ -7,6 +7,7 @@
 --   run.lua     engine:run(), the loop
 --   rule.lua    a rule definition checked and compiled
 --   explain.lua memwatch.explain(pid)
+--   rules.lua   engine:list() and engine:unwatch(name)
 -- This module gives the engine its defaults: a scan of the system
 -- (memwatch.scan) as the sampler and the real clock.
 local core = require "memwatch.core"
@@ -16,6 +17,7 @@ local engine = require "memwatch.watch.engine"
 local reload = require "memwatch.watch.reload"
 local trend = require "memwatch.watch.trend"
 require "memwatch.watch.run" -- engine:run()
+require "memwatch.watch.rules" -- engine:list(), engine:unwatch()
 
 local M = {}
 
@@ -52,6 +54,16 @@ end
 --- memwatch.run([seconds | options])
 function M.run(arg)
     return engine.default():run(arg)
+end
+
+--- memwatch.rules() -> the default engine's rules
+function M.rules()
+    return engine.default():list()
+end
+
+--- memwatch.unwatch(name) -> true | nil, message
+function M.unwatch(name)
+    return engine.default():unwatch(name)
 end
 
 --- memwatch.explain(pid)
