@@ -5,7 +5,8 @@
 -- exporter's textfile collector refuses them).
 --
 -- Process rows give the process_memory_* gauges (labels pid, name, user);
--- group rows (opts.grouping) give memwatch_group_* (labels grouping, group).
+-- group rows (opts.grouping, or a row's own `grouping`) give memwatch_group_*
+-- (labels grouping, group).
 -- Extra families (memwatch's own metrics, a script's memwatch.metrics) come
 -- through writer:families(list) or opts.families and are printed last:
 --   {name=, help=, type="gauge"|"counter", samples={{labels={k=v}, value=n}, ...}}
@@ -102,23 +103,33 @@ M.name = "prometheus"
 M.description = "Prometheus text exposition (HELP, TYPE, escaped labels)"
 
 function M.new(opts, emit)
-    local grouping = opts.grouping
-    local defs = grouping and M.GROUP or M.PROCESS
-    local fams = {}
-    for i, d in ipairs(defs) do fams[i] = { name = d[2], help = d[3], type = "gauge", samples = {} } end
+    -- A group row may name its own grouping (row.grouping), so one writer
+    -- renders several groupings (serve --group app --group user) and the
+    -- process series together, each family once.
+    local function families(defs)
+        local fams = {}
+        for i, d in ipairs(defs) do fams[i] = { name = d[2], help = d[3], type = "gauge", samples = {} } end
+        return fams
+    end
+    local pfams, gfams = families(M.PROCESS), families(M.GROUP)
     local extra = {}
     local used_group = {}
     return {
         record = function(_, row)
-            local labels
+            local labels, defs, fams
+            local grouping = rawget(row, "grouping") or opts.grouping
             if grouping then
+                used_group[grouping] = used_group[grouping] or {}
+                local used = used_group[grouping]
                 local g = row.label or row.key
-                if g == nil or used_group[g] then g = row.key end
-                used_group[g] = true
+                if g == nil or used[g] then g = row.key end
+                used[g] = true
                 labels = { grouping = grouping, group = g }
+                defs, fams = M.GROUP, gfams
             else
                 labels = { pid = rawget(row, "pid"), name = rawget(row, "name") or "",
                     user = rawget(row, "user") or rawget(row, "uid") or "" }
+                defs, fams = M.PROCESS, pfams
             end
             for i, d in ipairs(defs) do
                 local v = rawget(row, d[1])
@@ -133,7 +144,8 @@ function M.new(opts, emit)
         end,
         finish = function()
             local seen = {}
-            emit(M.render_families(fams, opts.printable, seen) .. M.render_families(extra, opts.printable, seen))
+            emit(M.render_families(pfams, opts.printable, seen) .. M.render_families(gfams, opts.printable, seen) ..
+                M.render_families(extra, opts.printable, seen))
         end,
     }
 end

@@ -46,6 +46,9 @@ function Engine:run(arg)
         error(rule_.user_where() .. "memwatch.run: no rules (add some with memwatch.watch{...})", 0)
     end
     if self.running then error(rule_.user_where() .. "memwatch.run: already running", 0) end
+    -- A dry engine (memwatch check, memwatch rules) loads a script to see its
+    -- rules: memwatch.run() returns at once, without a scan.
+    if self.dry then return "dry" end
 
     local clock = self.clock
     local prev_limit
