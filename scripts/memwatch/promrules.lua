@@ -90,27 +90,29 @@ function M.re2(p)
                 parts[2] = "^"
                 j = j + 1
             end
-            local close = nil
-            local first = true
-            while j <= n do
+            -- The closing ']' as lstrlib's classEnd finds it: the first item
+            -- is taken as is (so "[]]" holds "]"), "%x" is one item.
+            local close, k = nil, j
+            repeat
+                if k > n then return nil, "malformed set (missing ']')" end
+                if p:sub(k, k) == "%" then k = k + 1 end
+                k = k + 1
+                if p:sub(k, k) == "]" then close = k end
+            until close
+            while j < close do
                 local ch = p:sub(j, j)
-                if ch == "]" and not first then
-                    close = j
-                    break
-                end
-                first = false
                 if ch == "%" then
                     local d = p:sub(j + 1, j + 1)
                     local cls = posix(d)
                     if cls then
                         parts[#parts + 1] = cls
-                    elseif d:byte() and d:byte() < 128 then
+                    elseif d:byte() < 128 then
                         parts[#parts + 1] = escape_in_set(d)
                     else
                         return nil, "a set holds a non-ASCII byte"
                     end
                     j = j + 2
-                elseif p:sub(j + 1, j + 1) == "-" and p:find("]", j + 3, true) and p:sub(j + 2, j + 2) ~= "" then
+                elseif p:sub(j + 1, j + 1) == "-" and j + 2 < close then
                     local hi = p:sub(j + 2, j + 2)
                     if ch:byte() >= 128 or hi:byte() >= 128 then return nil, "a set holds a non-ASCII byte" end
                     parts[#parts + 1] = escape_in_set(ch) .. "-" .. escape_in_set(hi)
@@ -121,7 +123,6 @@ function M.re2(p)
                     j = j + 1
                 end
             end
-            if not close then return nil, "malformed set (missing ']')" end
             parts[#parts + 1] = "]"
             item = table.concat(parts)
             i = close + 1
@@ -327,8 +328,9 @@ function M.translate(r, opts)
         end
         cond = string.format("%s > %s", value, num(g.rate))
         entry.annotations.threshold = num(g.rate)
-        entry.annotations.summary = string.format("rule '%s' {{ $labels.key }} %s grows {{ $value | humanize1024 }}B/s " ..
-            "(above %s/h over %s)", literal(r.name), r.metric, units.bytes(g.rate * 3600), units.span(g.window))
+        entry.annotations.summary = string.format("rule '%s' {{ $labels.key }} %s grows " ..
+            "{{ $value | humanize1024 }}B/s (above %s/h over %s)", literal(r.name), r.metric,
+            units.bytes(g.rate * 3600), units.span(g.window))
         if g.limit then entry.annotations.limit = num(g.limit) end
     else
         value = by_key(base)
@@ -357,7 +359,8 @@ function M.translate(r, opts)
     entry.expr = cond
     entry.labels.grouping = r.group
     for k, v in pairs(opts.labels or {}) do entry.labels[k] = literal(v) end
-    entry.annotations.description = literal(rule_.describe(r, units.bytes))
+    -- The Prometheus form fits no r2 (see the growth refusals): the text does not claim one.
+    entry.annotations.description = literal((rule_.describe(r, units.bytes):gsub(" %(r2 >= [^)]*%)", "")))
     return entry
 end
 
