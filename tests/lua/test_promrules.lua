@@ -140,7 +140,8 @@ T.test("translate: percentage thresholds against the host's memory", function()
     eq(e.expr, v .. " > on (instance) group_left () (0.20000000000000001 * max by (instance) " ..
         "(memwatch_system_memory_total_bytes))")
     eq(e.annotations.threshold, "20%")
-    eq(e.annotations.summary, "rule 'pct' {{ $labels.key }} footprint {{ $value | humanize1024 }}B (above 20% of memory)")
+    eq(e.annotations.summary,
+        "rule 'pct' {{ $labels.key }} footprint {{ $value | humanize1024 }}B (above 20% of memory)")
     r.clear_fraction = 0.125
     e = assert(P.translate(r))
     eq(e.expr, string.format("(%s > on (instance) group_left () (0.20000000000000001 * max by (instance) " ..
@@ -152,7 +153,8 @@ end)
 T.test("translate: refusals, each with its reason", function()
     local act = require("memwatch.actions").log()
     local cases = {
-        { { metric = function() return 1 end, above = 1 }, "its metric is a Lua function, which Prometheus cannot run" },
+        { { metric = function() return 1 end, above = 1 },
+            "its metric is a Lua function, which Prometheus cannot run" },
         { { group = function(r) return r.name end, above = 1 },
             "it groups with a Lua function; serve exports groups by process, name, user and app" },
         { { above = 1, on_alert = function() end, on_resolve = { function() end } },
@@ -216,7 +218,8 @@ T.test("render: YAML, labels, header, left out", function()
         '          grouping: "none"\n',
         '          team: "{{ \\"{{\\" }}ops}}"\n',
         "        annotations:\n",
-        '          description: "rule \'a {{ \\"{{\\" }}x}}\': alert when footprint of each process (name=we\\"ird\\n) ' ..
+        '          description: "rule \'a {{ \\"{{\\" }}x}}\': alert when footprint of each process ' ..
+            '(name=we\\"ird\\n) ' ..
             'is above 1B for 2s"\n',
         '          summary: "rule \'a {{ \\"{{\\" }}x}}\' {{ $labels.key }} footprint {{ $value | humanize1024 }}B ' ..
             '(above 1B)"\n',
