@@ -38,6 +38,12 @@ expect_eq "$(cat err)" "" "nothing on stderr"
 sleep 0.3
 check '[ ! -e "$TMP/ran" ]' "no action ran (the rule would fire at once live)"
 
+case_ "check a script that loops around memwatch.run()"
+printf 'memwatch.watch { name = "loop", above = "1G" }\nwhile true do memwatch.run(10) end\n' >loop.lua
+OUT=$(timeout 20 "$MEMWATCH" check loop.lua 2>&1)
+expect_eq "$?" 0 "exit status: the second memwatch.run() ends the script"
+expect_contains "$OUT" "loop.lua: 1 rule OK" "the rule"
+
 case_ "check lists five names, then ..."
 for i in 1 2 3 4 5 6; do
     "$TMP/$CHILD_NAME" 120 &

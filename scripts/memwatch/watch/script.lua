@@ -1,8 +1,10 @@
 -- memwatch.watch.script: loads a watch script to see its rules without
 -- running them, for `memwatch check` and `memwatch rules`. The script runs
 -- on an engine of its own in dry mode, so its memwatch.run() returns at once
--- without a scan; every memwatch.watch{} is checked as it would be live.
+-- without a scan (a second call ends the script); every memwatch.watch{} is
+-- checked as it would be live.
 local engine = require "memwatch.watch.engine"
+local reload = require "memwatch.watch.reload"
 require "memwatch.watch" -- the default sampler and clock; engine:run(), which honours the dry flag
 
 local M = {}
@@ -25,7 +27,7 @@ function M.load(path, args)
     local ok, rerr = pcall(chunk, table.unpack(argt, 1, #argt))
     _G.arg = saved_arg
     engine.set_default(prev)
-    if not ok then
+    if not ok and rerr ~= reload.DONE then
         if tostring(rerr):find("interrupted!", 1, true) then error(rerr, 0) end
         return nil, tostring(rerr)
     end
