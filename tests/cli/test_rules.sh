@@ -184,6 +184,117 @@ if needs promtool; then
     expect_eq "$?" 0 "promtool check rules (nothing translated): $OUT"
 fi
 
+case_ "rules: Prometheus's own evaluator (promtool test rules) on known series"
+# Hysteresis (by name: still firing at 180, between clear and above; gone at
+# 140), for: (proc: pending at 2m, firing at 3m), growth (deriv over the
+# window), and the keys memwatch makes (name, name[pid]).
+cat >hy.lua <<'EOF'
+memwatch.watch { name = "by name", group = "name", above = 200, clear = 150 }
+memwatch.watch { name = "proc", select = { name = "pg" }, above = 150, sustain = "2m" }
+memwatch.watch { name = "leak", select = { name = "grow" }, growth = { above = "30/m", window = "3m" } }
+EOF
+cat >hy_test.yml <<'EOF'
+rule_files: [hy.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'process_memory_footprint_bytes{instance="h1",job="m",name="pg",pid="812",user="u"}'
+        values: '100 250 180 160 140 140'
+      - series: 'process_memory_footprint_bytes{instance="h1",job="m",name="pg",pid="813",user="u"}'
+        values: '0 0 0 0 0 0'
+      - series: 'process_memory_footprint_bytes{instance="h1",job="m",name="grow",pid="900",user="u"}'
+        values: '0 40 80 120 160 199'
+    alert_rule_test:
+      - eval_time: 2m
+        alertname: by name
+        exp_alerts:
+          - exp_labels: {alertname: by name, key: pg, instance: h1, grouping: name}
+            exp_annotations:
+              summary: "rule 'by name' pg footprint 180B (above 200B)"
+              description: "rule 'by name': alert when footprint of each process name (all processes) is above 200B; resolves at 150B"
+              threshold: "200"
+      - eval_time: 4m
+        alertname: by name
+        exp_alerts: []
+      - eval_time: 2m
+        alertname: proc
+        exp_alerts: []
+      - eval_time: 3m
+        alertname: proc
+        exp_alerts:
+          - exp_labels: {alertname: proc, key: "pg[812]", instance: h1, grouping: none}
+            exp_annotations:
+              summary: "rule 'proc' pg[812] footprint 160B (above 150B)"
+              description: "rule 'proc': alert when footprint of each process (name=pg) is above 150B for 120s"
+              threshold: "150"
+      - eval_time: 4m
+        alertname: proc
+        exp_alerts: []
+      - eval_time: 3m
+        alertname: leak
+        exp_alerts:
+          - exp_labels: {alertname: leak, key: "grow[900]", instance: h1, grouping: none}
+            exp_annotations:
+              summary: "rule 'leak' grow[900] footprint grows 0.6667B/s (above 2K/h over 3m00s)"
+              description: "rule 'leak': alert when footprint of each process (name=grow) grows faster than 2K/h over 180s"
+              threshold: "0.5"
+EOF
+"$MEMWATCH" rules hy.lua --prometheus >hy.yml
+expect_eq "$?" 0 "exit status"
+if needs promtool; then
+    OUT=$(promtool test rules hy_test.yml 2>&1)
+    expect_eq "$?" 0 "promtool test rules: $OUT"
+    expect_contains "$OUT" "SUCCESS" "promtool's verdict"
+fi
+
+case_ "rules: a percentage threshold against the host's memory (promtool test rules)"
+# rule.lua does not take percentages yet: a hand-built rule with the fraction
+# the translator reads (threshold_fraction, clear_fraction).
+"$MEMWATCH" -e '
+local r = require("memwatch.watch.rule").compile({ name = "pct", group = "name", above = 1 }, "#1")
+r.threshold_fraction, r.clear_fraction = 0.5, 0.25
+io.write((require("memwatch.promrules").render({ r }, { source = "pct" })))' >pct.yml
+cat >pct_test.yml <<'EOF'
+rule_files: [pct.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'memwatch_system_memory_total_bytes{instance="h1",job="m"}'
+        values: '400 400 400 400 400'
+      - series: 'memwatch_system_memory_total_bytes{instance="h2",job="m"}'
+        values: '4000 4000 4000 4000 4000'
+      - series: 'process_memory_footprint_bytes{instance="h1",job="m",name="pg",pid="812",user="u"}'
+        values: '100 250 150 90 90'
+      - series: 'process_memory_footprint_bytes{instance="h2",job="m",name="pg",pid="812",user="u"}'
+        values: '100 250 150 90 90'
+    alert_rule_test:
+      - eval_time: 1m
+        alertname: pct
+        exp_alerts:
+          - exp_labels: {alertname: pct, key: pg, instance: h1, grouping: name}
+            exp_annotations:
+              summary: "rule 'pct' pg footprint 250B (above 50% of memory)"
+              description: "rule 'pct': alert when footprint of each process name (all processes) is above 1B"
+              threshold: "50%"
+      - eval_time: 2m
+        alertname: pct
+        exp_alerts:
+          - exp_labels: {alertname: pct, key: pg, instance: h1, grouping: name}
+            exp_annotations:
+              summary: "rule 'pct' pg footprint 150B (above 50% of memory)"
+              description: "rule 'pct': alert when footprint of each process name (all processes) is above 1B"
+              threshold: "50%"
+      - eval_time: 3m
+        alertname: pct
+        exp_alerts: []
+EOF
+if needs promtool; then
+    OUT=$(promtool test rules pct_test.yml 2>&1)
+    expect_eq "$?" 0 "promtool test rules: $OUT"
+fi
+
 case_ "rules: usage errors and bad scripts"
 OUT=$("$MEMWATCH" rules fleet.lua 2>&1)
 expect_eq "$?" 2 "no --prometheus: exit status"
