@@ -71,6 +71,13 @@ local function scraper(cfg)
             fams[#fams + 1] = { name = "memwatch_self_resident_bytes", help = "memwatch's own resident set size.",
                 type = "gauge", samples = { { labels = {}, value = me.resident } } }
         end
+        -- The host's memory: fleet rules compare percentage thresholds with it.
+        local sys = memwatch.system()
+        if sys and sys.total then
+            fams[#fams + 1] = { name = "memwatch_system_memory_total_bytes",
+                help = "The host's physical memory (memwatch.system().total).",
+                type = "gauge", samples = { { labels = {}, value = sys.total } } }
+        end
         return fams
     end
 
@@ -85,29 +92,34 @@ local function scraper(cfg)
             end
         end
         local nrec = #recs
-        local rows = recs
-        local grouping = cfg.group ~= "none" and cfg.group or nil
-        if grouping then
-            rows = group.group(recs, grouping)
-        end
-        table.sort(rows, function(a, b)
-            local x, y = rawget(a, "footprint") or -1, rawget(b, "footprint") or -1
-            if x ~= y then return x > y end
-            return (rawget(a, "pid") or 0) < (rawget(b, "pid") or 0) or tostring(a.key) < tostring(b.key)
-        end)
-        if cfg.top and #rows > cfg.top then
-            local cut = {}
-            for i = 1, cfg.top do cut[i] = rows[i] end
-            rows = cut
-        end
-        if cfg.pss and not grouping then
-            for _, r in ipairs(rows) do local _ = r.pss end -- read smaps_rollup now (lazily read field)
+        local parts = {}
+        local w = format.new("prometheus")
+        w:begin(function(s) parts[#parts + 1] = s end)
+        -- Each --group (none: the per-process series), each cut to --top.
+        for _, grouping in ipairs(cfg.groups) do
+            local rows
+            if grouping ~= "none" then
+                rows = group.group(recs, grouping)
+                for _, row in ipairs(rows) do row.grouping = grouping end
+            else
+                rows = table.move(recs, 1, #recs, 1, {})
+            end
+            table.sort(rows, function(a, b)
+                local x, y = rawget(a, "footprint") or -1, rawget(b, "footprint") or -1
+                if x ~= y then return x > y end
+                return (rawget(a, "pid") or 0) < (rawget(b, "pid") or 0) or tostring(a.key) < tostring(b.key)
+            end)
+            if cfg.top and #rows > cfg.top then
+                local cut = {}
+                for i = 1, cfg.top do cut[i] = rows[i] end
+                rows = cut
+            end
+            if cfg.pss and grouping == "none" then
+                for _, r in ipairs(rows) do local _ = r.pss end -- read smaps_rollup now (lazily read field)
+            end
+            for _, r in ipairs(rows) do w:record(r) end
         end
         local user = metrics.collect(recs, function(msg) say("metrics collector failed: ", msg) end)
-        local parts = {}
-        local w = format.new("prometheus", { grouping = grouping })
-        w:begin(function(s) parts[#parts + 1] = s end)
-        for _, r in ipairs(rows) do w:record(r) end
         w:families(user)
         w:families(families_self(core.now() - t0, nrec))
         w:finish()
@@ -255,7 +267,7 @@ M.command = options.command {
     name = "serve",
     summary = "Prometheus /metrics endpoint, or a textfile for node_exporter",
     usage = [[
-usage: memwatch serve [--listen=ADDRESS:PORT] [--group=none|name|tree|app|user]
+usage: memwatch serve [--listen=ADDRESS:PORT] [--group=none|name|tree|app|user]...
                       [--top=N] [selection options] [--pss] [--all] [--rules=FILE.lua]
        memwatch serve --textfile=PATH [--every=15s] [--once] [same selection options]
 
@@ -264,7 +276,9 @@ Prometheus text format: process_memory_footprint_bytes, _usage_bytes
 (resident), _virtual_bytes, _swap_bytes, _resident_peak_bytes (and
 _pss_bytes with --pss) per process, labelled pid, name and user; with
 --group, memwatch_group_memory_*{grouping=,group=} and
-memwatch_group_processes instead; and memwatch's own scrape duration and
+memwatch_group_processes instead (--group may be repeated: each grouping's
+series, and --group none the per-process ones, in one scrape); the host's
+memwatch_system_memory_total_bytes; and memwatch's own scrape duration and
 footprint. The selection options (below) choose the processes,
 --top keeps the N largest by footprint (processes, or groups). Binding beyond
 loopback prints a warning. Other methods get 405, other paths 404.
@@ -280,7 +294,7 @@ watch rules, which are run between requests. Ctrl-C or SIGTERM stops.
         textfile = { arg = true },
         every = { arg = true },
         once = {},
-        group = { arg = true, values = group.MODES, short = "g" },
+        group = { arg = true, values = group.MODES, short = "g", many = true },
         top = { arg = true, short = "n" },
         name = { arg = true, many = true },
         match = { arg = true },
@@ -293,8 +307,12 @@ watch rules, which are run between requests. Ctrl-C or SIGTERM stops.
     },
     run = function(opts, pos)
         if #pos > 0 then return false, string.format("unexpected argument '%s'", pos[1]) end
-        local cfg = { group = opts.group or "none", all = opts.all, pss = opts.pss, once = opts.once,
-            textfile = opts.textfile }
+        local cfg = { groups = {}, all = opts.all, pss = opts.pss, once = opts.once, textfile = opts.textfile }
+        local seen_group = {}
+        for _, g in ipairs(opts.group or { "none" }) do
+            if not seen_group[g] then cfg.groups[#cfg.groups + 1] = g end
+            seen_group[g] = true
+        end
         if opts.textfile and opts.listen then return false, "--textfile and --listen cannot be used together" end
         if not opts.textfile and (opts.every or opts.once) then
             return false, (opts.every and "--every" or "--once") .. " needs --textfile"

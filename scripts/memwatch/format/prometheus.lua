@@ -5,7 +5,8 @@
 -- exporter's textfile collector refuses them).
 --
 -- Process rows give the process_memory_* gauges (labels pid, name, user);
--- group rows (opts.grouping) give memwatch_group_* (labels grouping, group).
+-- group rows (opts.grouping, or a row's own `grouping`) give memwatch_group_*
+-- (labels grouping, group).
 -- Extra families (memwatch's own metrics, a script's memwatch.metrics) come
 -- through writer:families(list) or opts.families and are printed last:
 --   {name=, help=, type="gauge"|"counter", samples={{labels={k=v}, value=n}, ...}}
@@ -139,26 +140,39 @@ M.name = "prometheus"
 M.description = "Prometheus text exposition (HELP, TYPE, escaped labels)"
 
 function M.new(opts, emit)
-    local grouping = opts.grouping
-    local defs = opts.fields and chosen(opts.fields, grouping ~= nil) or (grouping and M.GROUP or M.PROCESS)
-    local fams = {}
-    for i, d in ipairs(defs) do fams[i] = { name = d[2], help = d[3], type = d[4] or "gauge", samples = {} } end
+    -- A group row may name its own grouping (row.grouping), so one writer
+    -- renders several groupings (serve --group app --group user) and the
+    -- process series together, each family once. --fields chooses the
+    -- families of the kind the writer was made for.
+    local function families(defs)
+        local fams = {}
+        for i, d in ipairs(defs) do fams[i] = { name = d[2], help = d[3], type = d[4] or "gauge", samples = {} } end
+        return fams
+    end
+    local pdefs = (opts.fields and not opts.grouping) and chosen(opts.fields, false) or M.PROCESS
+    local gdefs = (opts.fields and opts.grouping) and chosen(opts.fields, true) or M.GROUP
+    local pfams, gfams = families(pdefs), families(gdefs)
     local extra = {}
     local used_group = {}
     -- Fields asked for by name may be read on access (a record's lazy
     -- fields); the default ones are what the scan read.
-    local get = (opts.fields and not grouping) and function(r, k) return r[k] end or rawget
+    local get = (opts.fields and not opts.grouping) and function(r, k) return r[k] end or rawget
     return {
         record = function(_, row)
-            local labels
+            local labels, defs, fams
+            local grouping = rawget(row, "grouping") or opts.grouping
             if grouping then
+                used_group[grouping] = used_group[grouping] or {}
+                local used = used_group[grouping]
                 local g = row.label or row.key
-                if g == nil or used_group[g] then g = row.key end
-                used_group[g] = true
+                if g == nil or used[g] then g = row.key end
+                used[g] = true
                 labels = { grouping = grouping, group = g }
+                defs, fams = gdefs, gfams
             else
                 labels = { pid = rawget(row, "pid"), name = rawget(row, "name") or "",
                     user = rawget(row, "user") or rawget(row, "uid") or "" }
+                defs, fams = pdefs, pfams
             end
             for i, d in ipairs(defs) do
                 local v = get(row, d[1])
@@ -173,7 +187,8 @@ function M.new(opts, emit)
         end,
         finish = function()
             local seen = {}
-            emit(M.render_families(fams, opts.printable, seen) .. M.render_families(extra, opts.printable, seen))
+            emit(M.render_families(pfams, opts.printable, seen) .. M.render_families(gfams, opts.printable, seen) ..
+                M.render_families(extra, opts.printable, seen))
         end,
     }
 end
