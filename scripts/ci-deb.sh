@@ -76,6 +76,11 @@ if [ ! -e "$cache/.complete" ]; then
     touch "$cache/.complete"
     say "debootstrap took $(($(date +%s) - t0)) s"
 fi
+# Nothing may stay mounted in the cached root (an interrupted debootstrap
+# leaves /proc there), or the copy below would copy the host's /proc.
+for m in proc sys dev/pts dev; do
+    if mountpoint -q "$cache/$m" 2>/dev/null; then umount "$cache/$m" || umount -l "$cache/$m"; fi
+done
 root="$build/root"
 cleanup() {
     if mountpoint -q "$root/proc" 2>/dev/null; then umount "$root/proc" || umount -l "$root/proc"; fi
