@@ -47,6 +47,8 @@ typedef struct mw_backend_ops {
     int (*read_ledger)(void *state, int32_t pid, mw_ledger *out);
     /* The process's app key (see mw_app_key), or -ENOENT. */
     int (*app_key)(void *state, int32_t pid, char *buf, size_t len);
+    /* Where the process runs (see mw_cgroup_ids_read); may be NULL. */
+    int (*cgroup_ids)(void *state, int32_t pid, mw_cgroup_ids *out);
     /* A scan begins / ends: lets a backend drop cached state of processes the
      * scan did not see. Both may be NULL. */
     void (*scan_begin)(void *state);

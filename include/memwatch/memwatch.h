@@ -25,7 +25,15 @@ const char *mw_strerror(int code);
 
 /* ---- process records ---------------------------------------------------- */
 
-#define MW_NAME_MAX 64
+/* Room for a full name (Linux: recovered from the executable or the command
+ * line when comm is at its 15-byte limit; darwin: proc_name, up to 32 bytes),
+ * cut at a UTF-8 character boundary when longer. */
+#define MW_NAME_MAX 128
+/* Room for the kernel's own short name: 15 bytes on Linux, 16 on darwin. */
+#define MW_COMM_SIZE 32
+/* A comm at least this long may be the start of a longer name (Linux keeps
+ * 15 bytes, darwin's p_comm 16). */
+#define MW_COMM_LIMIT 15
 
 enum mw_proc_flag {
     MW_PROC_KTHREAD = 1u << 0, /* a kernel thread: no user memory */
@@ -34,15 +42,16 @@ enum mw_proc_flag {
 
 typedef struct mw_proc {
     int32_t pid;
-    char state;             /* one-letter state as the OS shows it; 0 unknown */
-    unsigned flags;         /* enum mw_proc_flag */
-    unsigned read;          /* MW_SRC_* bits that were read successfully */
-    unsigned denied;        /* MW_SRC_* bits the OS refused (EACCES/EPERM) */
-    uint64_t present;       /* bit (1 << MW_F_x) set when v[MW_F_x] holds a value */
-    int64_t v[MW_F_COUNT];  /* values, by enum mw_field */
-    char name[MW_NAME_MAX]; /* comm on Linux, p_comm/pbi_name on darwin */
-    char *path;             /* executable path, heap, NULL when unknown */
-    char *cmdline;          /* arguments joined by spaces, heap, NULL when unknown */
+    char state;              /* one-letter state as the OS shows it; 0 unknown */
+    unsigned flags;          /* enum mw_proc_flag */
+    unsigned read;           /* MW_SRC_* bits that were read successfully */
+    unsigned denied;         /* MW_SRC_* bits the OS refused (EACCES/EPERM) */
+    uint64_t present;        /* bit (1 << MW_F_x) set when v[MW_F_x] holds a value */
+    int64_t v[MW_F_COUNT];   /* values, by enum mw_field */
+    char name[MW_NAME_MAX];  /* the full name (see MW_NAME_MAX) */
+    char comm[MW_COMM_SIZE]; /* the kernel's short name: comm, p_comm */
+    char *path;              /* executable path, heap, NULL when unknown */
+    char *cmdline;           /* arguments joined by spaces, heap, NULL when unknown */
 } mw_proc;
 
 /* Zero a record (a fresh one, or one already released). */
@@ -151,8 +160,13 @@ typedef struct mw_scan_opts {
     unsigned want;       /* MW_SRC_* bits */
     const int32_t *pids; /* visit only these (NULL: every process) */
     size_t npids;
-    int64_t uid;      /* only this uid; -1 for any */
-    const char *name; /* only this exact name; NULL for any */
+    int64_t uid; /* only this uid; -1 for any */
+    /* Only this name; NULL for any. It matches a process's full name, and a
+     * name longer than its comm also matches a process whose comm is the
+     * name's first bytes (at least MW_COMM_LIMIT of them) and whose
+     * executable or argv[0] has that name (a full name cut or chosen from
+     * another candidate). */
+    const char *name;
 } mw_scan_opts;
 
 /*
@@ -184,6 +198,18 @@ int mw_ledger_read(mw_ctx *ctx, int32_t pid, mw_ledger *out);
  * /proc/PID/cgroup; darwin: its resource coalition). -ENOENT when none.
  */
 int mw_app_key(mw_ctx *ctx, int32_t pid, char *buf, size_t len);
+
+/* Where a process runs, from its cgroup path (Linux): the innermost systemd
+ * unit or scope, the container and its runtime, the Kubernetes pod. */
+typedef struct mw_cgroup_ids {
+    char unit[128];     /* innermost .service or .scope, "" when none */
+    char container[72]; /* container id (hex), "" when none */
+    char runtime[16];   /* "docker", "podman", "containerd", "cri-o" or "kubernetes" */
+    char pod[48];       /* Kubernetes pod UID with dashes, "" when none */
+} mw_cgroup_ids;
+
+/* MW_ENOTSUP when the system has no cgroups (darwin); -ESRCH when gone. */
+int mw_cgroup_ids_read(mw_ctx *ctx, int32_t pid, mw_cgroup_ids *out);
 
 /* The user name for uid (cached), or NULL when the system has none. */
 const char *mw_user_name(mw_ctx *ctx, int64_t uid);

@@ -13,7 +13,9 @@
 -- memwatch.group.group(records, how) ({label=, count=, footprint=, ...}).
 --
 -- Options (all optional):
---   fields    list of field names (table, csv, json); each format has a default
+--   fields    list of field names: the columns (table, csv, json) or the values
+--             (prometheus, influx; pid, name and user stay their labels);
+--             each format has a default
 --   grouping  the grouping the rows come from ("name", "tree", "app", "user", ...)
 --   printable true: names pass through text.printable first (for a terminal)
 --   time      epoch seconds of the sample (influx timestamps; default: now)
@@ -196,6 +198,7 @@ local fields = require "memwatch.format.fields"
 M.GROUP_FIELDS = fields.GROUP_FIELDS
 M.kind = fields.kind
 M.check_fields = fields.check_fields
+M.field_names = fields.field_names
 M.value = fields.value
 
 M.text = require "memwatch.text"

@@ -20,9 +20,20 @@ end
 M.ident = ident
 
 -- Per-tick indexes over the scan, built on first use and shared by rules.
-function M.context(recs, app_key)
-    return { recs = recs, app_key = app_key }
+-- views: true for a whole-system view (memwatch top, serve, plot), where
+-- init is not the root of one big tree: see is_init.
+function M.context(recs, app_key, views)
+    return { recs = recs, app_key = app_key, views = views or nil }
 end
+
+-- The init of memwatch's pid namespace as /proc shows it: the user process
+-- whose parent is outside the namespace (ppid 0). Inside a container it is
+-- the application itself, so it is a row of its own, never left out; its
+-- children root the trees. Kernel threads go by their flag, not their pid.
+local function is_init(rec)
+    return rec.ppid == 0 and not rec.kernel_thread
+end
+M.is_init = is_init
 
 local function by_pid(ctx)
     if not ctx.by_pid then
@@ -78,12 +89,13 @@ local function app_of(ctx, rec)
     return k or nil
 end
 
--- The top-most ancestor with the same name, through an unbroken chain.
+-- The top-most ancestor with the same name, through an unbroken chain (in
+-- a view, never init: init is a row of its own).
 local function same_name_top(ctx, rec)
     local top, depth = rec, 0
     while depth < 4096 do
         local p = parent(ctx, top)
-        if not p or p.name ~= rec.name then break end
+        if not p or p.name ~= rec.name or (ctx.views and is_init(p)) then break end
         top, depth = p, depth + 1
     end
     return top
@@ -126,19 +138,23 @@ function M.build(how, selected, ctx, call)
             add(groups, order, "user:" .. tostring(r.uid or key), key, { r })
         end
     elseif mode == "tree" then
-        -- Roots: selected processes with no selected ancestor.
+        -- Roots: selected processes with no selected ancestor (in a view,
+        -- below init: init is a row of its own, its children are roots).
         local chosen = {}
         for _, r in ipairs(selected) do chosen[r] = true end
         for _, r in ipairs(selected) do
-            local p, covered, depth = parent(ctx, r), false, 0
-            while p and depth < 4096 do
+            local alone = ctx.views and is_init(r)
+            local p, covered, depth = parent(ctx, r), alone, 0
+            while not covered and p and depth < 4096 and not (ctx.views and is_init(p)) do
                 if chosen[p] then
                     covered = true
                     break
                 end
                 p, depth = parent(ctx, p), depth + 1
             end
-            if not covered then
+            if alone then
+                add(groups, order, "tree:" .. ident(r), string.format("%s[%d]", r.name or "?", r.pid), { r })
+            elseif not covered then
                 add(groups, order, "tree:" .. ident(r), string.format("%s[%d]", r.name or "?", r.pid), tree(ctx, r))
             end
         end
@@ -176,7 +192,7 @@ function M.build(how, selected, ctx, call)
                     while a and not fallback[a] and depth < 4096 do
                         a, depth = parent(ctx, a), depth + 1
                     end
-                    if a and fallback[a] then
+                    if a and fallback[a] and not (ctx.views and a ~= x and is_init(a)) then
                         members[a] = members[a] or {}
                         table.insert(members[a], x)
                     end
@@ -219,16 +235,15 @@ function M.group(recs, how)
     end
     local selected = recs
     if how == "tree" or how == "app" then
-        -- For a whole-system view, init and the kernel's thread parent are
-        -- not the root of one big tree: their children are.
+        -- Kernel threads (by their flag) are no one's tree or app.
         selected = {}
         for _, r in ipairs(recs) do
-            if r.pid > 2 then selected[#selected + 1] = r end
+            if not r.kernel_thread then selected[#selected + 1] = r end
         end
     end
     local call = function(fn, r) return pcall(fn, r) end
     local out = {}
-    for _, g in ipairs(M.build(how, selected, M.context(recs, app_key), call)) do
+    for _, g in ipairs(M.build(how, selected, M.context(recs, app_key, true), call)) do
         local row = { key = g.id, label = g.key, procs = g.processes, count = #g.processes }
         local pss, pss_ok = 0, true
         for _, r in ipairs(g.processes) do

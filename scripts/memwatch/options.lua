@@ -83,16 +83,49 @@ end
 -- them into a command's option spec.
 M.SELECTION = {
     name = { arg = true, many = true },
+    exe = { arg = true },
     match = { arg = true },
     user = { arg = true },
     pid = { arg = true, many = true },
+    pidfile = { arg = true },
+    unit = { arg = true },
+    container = { arg = true },
 }
+-- What the selection options mean, for usage texts.
+M.SELECTION_HELP = [[
+Selecting processes (every option given must hold; see "Choosing processes"
+in the README):
+  --name NAME        the full name (repeatable: any of them)
+  --exe PATH|NAME    the executable, by path or file name
+  --match PATTERN    a Lua pattern on the name, then the command line
+  --user USER        user name or uid
+  --pid PID          a process id (repeatable)
+  --pidfile FILE     the process whose id FILE holds (read at every sample)
+  --unit UNIT        a systemd unit or scope (nginx, nginx.service)
+  --container ID     a container id or its first 4+ hex digits, or a pod UID
+]]
+
+--- with_selection(spec) -> spec with the selection options added (the
+-- command's own entries, e.g. with a short letter, are kept).
+function M.with_selection(spec)
+    for k, v in pairs(M.SELECTION) do
+        if spec[k] == nil then spec[k] = { arg = v.arg, many = v.many } end
+    end
+    return spec
+end
+
+-- The keys above other than name and pid: one value each, passed as is.
+local SINGLE = { "exe", "match", "user", "pidfile", "unit", "container" }
 
 -- Turns the selection options into memwatch.processes filters: one per
 -- --name (their union), each with the other keys. Returns the list and
 -- whether any selection option was given, or nil and a message.
 function M.selection(opts)
-    local base = { match = opts.match, user = opts.user }
+    local base, any = {}, opts.name or opts.pid
+    for _, k in ipairs(SINGLE) do
+        base[k] = opts[k]
+        any = any or opts[k]
+    end
     if opts.pid then
         base.pid = {}
         for _, p in ipairs(opts.pid) do
@@ -110,11 +143,12 @@ function M.selection(opts)
     end
     local ok, err = pcall(require("memwatch.select").compile, filters[1], "selection")
     if not ok then return nil, M.bare(err) end
-    return filters, (opts.name or opts.match or opts.user or opts.pid) ~= nil
+    return filters, any ~= nil
 end
 
 -- A subcommand: a callable table with summary/usage; run(argv) -> exit code.
--- Bad options print the message and usage on stderr and give exit code 2.
+-- Bad options print one line and where the usage is (not the whole usage,
+-- which would bury the message) on stderr and give exit code 2.
 function M.command(def)
     return setmetatable(def, {
         __call = function(self, argv)
@@ -123,8 +157,9 @@ function M.command(def)
                 io.stdout:write(self.usage)
                 return 0
             end
+            local try = "try 'memwatch " .. self.name .. " --help'\n"
             if not opts then
-                io.stderr:write("memwatch ", self.name, ": ", pos, "\n", self.usage)
+                io.stderr:write("memwatch ", self.name, ": ", pos, "\n", try)
                 return 2
             end
             local code, err = self.run(opts, pos)
@@ -133,7 +168,7 @@ function M.command(def)
                 return 1
             end
             if code == false then
-                io.stderr:write("memwatch ", self.name, ": ", err, "\n", self.usage)
+                io.stderr:write("memwatch ", self.name, ": ", err, "\n", try)
                 return 2
             end
             return code or 0

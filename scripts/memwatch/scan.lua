@@ -40,9 +40,33 @@ local function merge(rec, fresh)
     end
 end
 
+-- Where a process runs, from its cgroup path (core.cgroup_ids): read once
+-- per record, on first access to one of these keys.
+local CGROUP_KEYS = { unit = "unit", container = "container", pod = "pod", container_runtime = "runtime" }
+local CGROUP_DONE = 1 << 30 -- a bit of `attempted` no source uses
+
+local function read_cgroup(rec, key)
+    local done = attempted[rec] or 0
+    if done & CGROUP_DONE ~= 0 then return nil end
+    attempted[rec] = done | CGROUP_DONE
+    local pid = rawget(rec, "pid")
+    local ids = pid and core.cgroup_ids(pid)
+    if not ids then return nil end
+    for k, from in pairs(CGROUP_KEYS) do
+        if rawget(rec, k) == nil then rawset(rec, k, ids[from]) end
+    end
+    return rawget(rec, key)
+end
+
 -- Reading p.pss, p.uss, p.cmdline, ... on a record that does not have them
 -- yet reads that source now, if the process is still the same one.
 record_mt.__index = function(rec, key)
+    if CGROUP_KEYS[key] then return read_cgroup(rec, key) end
+    if key == "app_bundle" then
+        -- macOS: the Name.app the executable is in (memwatch.select).
+        if core.platform ~= "darwin" then return nil end
+        return select_.app_bundle(rec.path)
+    end
     local src = lazy_source[key]
     if not src then return nil end
     local done = attempted[rec] or 0
@@ -95,21 +119,28 @@ local function mark(list, want)
 end
 
 --- memwatch.processes([filter [, fields]]) -> array of process records
--- One scan of the system. filter: see memwatch.select. fields: a list of the
+-- One scan of the system. filter: see memwatch.select (a pidfile that is
+-- missing or holds no pid selects nothing; memwatch.select.refresh says why). fields: a list of the
 -- extra fields to read now (pss, uss, cmdline, ...) or "all"; anything else is
 -- read on first access.
 function M.processes(filter, fieldlist)
-    local c = select_.compile(filter, "memwatch.processes", 2)
+    local c = select_.refresh(select_.compile(filter, "memwatch.processes", 2))
     local want = want_for(fieldlist, "memwatch.processes") | c.want
-    local recs = core.scan(want, c.pids, c.uid, c.name)
-    if c.match then
+    local pids = c.pids
+    if c.pidfile then
+        -- Only the pid the file names (and none when it names none).
+        pids = {}
+        if c.pidfile_pid and (not c.pid_set or c.pid_set[c.pidfile_pid]) then pids[1] = c.pidfile_pid end
+    end
+    local recs = mark(core.scan(want, pids, c.uid, c.scan_name), want)
+    if select_.post(c) then
         local kept = {}
         for _, r in ipairs(recs) do
-            if select_.matches(c, r) then kept[#kept + 1] = r end
+            if select_.matches(c, r, true) then kept[#kept + 1] = r end
         end
         recs = kept
     end
-    return mark(recs, want)
+    return recs
 end
 
 --- memwatch.process(pid [, fields]) -> record | nil, message, errno

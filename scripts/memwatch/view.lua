@@ -12,7 +12,8 @@ local bytes = M.bytes
 
 --- rows(records, grouping [, filter]) -> rows with a footprint, one per
 -- process (grouping "none") or group: {key, pid, count, pids, name,
--- footprint, resident, proc}. pid and proc are the (first) process; filter
+-- footprint, resident, proc, procs}. pid and proc are the (first) process,
+-- procs every member; filter
 -- keeps the rows whose name holds it, ignoring case.
 function M.rows(recs, grouping, filter)
     local rows = {}
@@ -27,6 +28,7 @@ function M.rows(recs, grouping, filter)
                 key = g.key,
                 pid = first.pid,
                 proc = first,
+                procs = g.procs,
                 count = g.count,
                 pids = pids,
                 name = name or "?",
@@ -56,7 +58,7 @@ local STYLES = {
     top = { mem = "Mem %s total, %s available", swap = "Swap %s/%s",
         pressure = "Pressure some %.1f%% full %.1f%%", state = true, sep = "   " },
     watch = { mem = "memory %s total, %s available", swap = "swap %s of %s used",
-        pressure = "pressure some %.2f%% full %.2f%% (avg10)", sep = " | " },
+        pressure = "pressure some %.1f%% full %.1f%% (avg10)", sep = " | " },
 }
 
 --- system_line(system [, "top" | "watch"]) -> "Mem 15.5G total, ..." ("" without one)

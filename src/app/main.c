@@ -36,8 +36,9 @@ static const char usage_text[] =
     "\n"
     "With no script, memwatch reads Lua from standard input, or opens the\n"
     "interactive prompt when standard input is a terminal.\n"
-    "\n"
-    "Commands (memwatch COMMAND --help for each):\n";
+    "\n";
+
+static const char commands_title[] = "Commands (memwatch COMMAND --help for each):\n";
 
 /* What pmain needs from main and gives back. */
 typedef struct run {
@@ -46,9 +47,9 @@ typedef struct run {
     int exit_code;
 } run;
 
-static void print_usage(lua_State *L, FILE *out)
+static void print_commands(lua_State *L, FILE *out)
 {
-    fputs(usage_text, out);
+    fputs(commands_title, out);
     /* The commands are the bundled memwatch.cli.* modules, listed by
      * memwatch.commands (not the facade, which the commands require). */
     lua_getglobal(L, "require");
@@ -58,6 +59,12 @@ static void print_usage(lua_State *L, FILE *out)
         fputs(lua_tostring(L, -1), out);
     }
     lua_settop(L, 0);
+}
+
+static void print_usage(lua_State *L, FILE *out)
+{
+    fputs(usage_text, out);
+    print_commands(L, out);
 }
 
 /* arg table: script name at 0, its arguments at 1.., options before at -n. */
@@ -149,10 +156,17 @@ static int run_command(lua_State *L, const char *name, char **argv, int argc)
     return code;
 }
 
+/* A word that can only name a command: a script path would have a '/' or a
+ * '.', an option a '-'. */
+static int command_word(const char *word)
+{
+    return !strchr(word, '/') && !strchr(word, '.') && word[0] != '-';
+}
+
 static int is_command(lua_State *L, const char *word)
 {
     int found;
-    if (strchr(word, '/') || strchr(word, '.') || word[0] == '-')
+    if (!command_word(word))
         return 0;
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
@@ -200,14 +214,12 @@ static int pmain(lua_State *L)
         } else if (strcmp(a, "-e") == 0) {
             i++;
             if (i >= argc) {
-                fprintf(stderr, "memwatch: '-e' needs an argument\n");
-                print_usage(L, stderr);
+                fprintf(stderr, "memwatch: '-e' needs an argument\ntry 'memwatch --help'\n");
                 r->exit_code = EXIT_USAGE;
                 return 0;
             }
         } else {
-            fprintf(stderr, "memwatch: unknown option '%s'\n", a);
-            print_usage(L, stderr);
+            fprintf(stderr, "memwatch: unknown option '%s'\ntry 'memwatch --help'\n", a);
             r->exit_code = EXIT_USAGE;
             return 0;
         }
@@ -216,6 +228,14 @@ static int pmain(lua_State *L)
 
     if (script && is_command(L, argv[script])) {
         r->exit_code = run_command(L, argv[script], argv + script + 1, argc - script - 1);
+        return 0;
+    }
+    /* Neither a command nor a file: most likely a mistyped command, so say
+     * that rather than "cannot open". A file of that name still runs. */
+    if (script && command_word(argv[script]) && access(argv[script], F_OK) != 0) {
+        fprintf(stderr, "memwatch: unknown command '%s'\n", argv[script]);
+        print_commands(L, stderr);
+        r->exit_code = EXIT_USAGE;
         return 0;
     }
 

@@ -90,6 +90,57 @@ static int is_gone(int rc)
     return rc == -ESRCH || rc == -ENOENT;
 }
 
+/* The last path component of s[0..n). */
+static const char *base_of(const char *s, size_t *n)
+{
+    const char *b = s;
+    for (size_t i = 0; i < *n; i++) {
+        if (s[i] == '/')
+            b = s + i + 1;
+    }
+    *n -= (size_t)(b - s);
+    return b;
+}
+
+static int base_is(const char *s, size_t n, const char *name)
+{
+    const char *b = base_of(s, &n);
+    return n == strlen(name) && memcmp(b, name, n) == 0;
+}
+
+/*
+ * Does the process answer to name? Its full name, or (see mw_scan_opts.name)
+ * a comm at the limit that starts name, with an executable or argv[0] called
+ * name: those two are read only for such a process.
+ */
+static int name_matches(mw_ctx *ctx, const mw_proc *p, const char *name)
+{
+    static const char deleted[] = " (deleted)";
+    size_t clen = strlen(p->comm), n;
+    mw_proc more;
+    int yes = 0;
+
+    if (strcmp(p->name, name) == 0)
+        return 1;
+    if (clen < MW_COMM_LIMIT || strlen(name) <= clen || strncmp(name, p->comm, clen) != 0)
+        return 0;
+    mw_proc_init(&more);
+    if (ctx->ops->read_proc(ctx->state, p->pid, MW_SRC_PATH | MW_SRC_CMDLINE, &more) == 0) {
+        if (more.path) {
+            n = strlen(more.path);
+            if (n > sizeof deleted - 1 &&
+                strcmp(more.path + n - (sizeof deleted - 1), deleted) == 0)
+                n -= sizeof deleted - 1;
+            yes = base_is(more.path, n, name);
+        }
+        /* argv[0]: the command line joins arguments with spaces. */
+        if (!yes && more.cmdline)
+            yes = base_is(more.cmdline, strcspn(more.cmdline, " "), name);
+    }
+    mw_proc_release(&more);
+    return yes;
+}
+
 static int visit(mw_ctx *ctx, const mw_scan_opts *opts, int32_t pid, mw_scan_cb cb, void *ud)
 {
     mw_proc p;
@@ -121,7 +172,7 @@ static int visit(mw_ctx *ctx, const mw_scan_opts *opts, int32_t pid, mw_scan_cb 
         return rc == -ENOMEM ? rc : 0;
     }
     if ((opts->uid >= 0 && (!mw_proc_has(&p, MW_F_UID) || p.v[MW_F_UID] != opts->uid)) ||
-        (opts->name && strcmp(p.name, opts->name) != 0)) {
+        (opts->name && !name_matches(ctx, &p, opts->name))) {
         mw_proc_release(&p);
         return 0;
     }
@@ -203,6 +254,16 @@ int mw_app_key(mw_ctx *ctx, int32_t pid, char *buf, size_t len)
     if (!ctx->ops->app_key)
         return -ENOENT;
     return ctx->ops->app_key(ctx->state, pid, buf, len);
+}
+
+int mw_cgroup_ids_read(mw_ctx *ctx, int32_t pid, mw_cgroup_ids *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!ctx->ops->cgroup_ids)
+        return MW_ENOTSUP;
+    if (pid <= 0)
+        return -ESRCH;
+    return ctx->ops->cgroup_ids(ctx->state, pid, out);
 }
 
 static user_entry *find_user(mw_ctx *ctx, int64_t uid)

@@ -28,9 +28,11 @@
 #endif
 
 /*
- * core.spawn(argv [, env]) -> pid | nil, message, errno
+ * core.spawn(argv [, env [, stderr_path]]) -> pid | nil, message, errno
  * Starts argv[1] (searched in PATH) with the arguments argv[2..], no shell in
  * between. env adds or replaces environment variables (false removes one).
+ * stderr_path, when given, receives the child's stderr (created or truncated,
+ * mode 0600), so a caller can report a tool's errors in its own words.
  * The child gets /dev/null as stdin, default signal dispositions, an empty
  * signal mask and its own process group, so a Ctrl-C meant for memwatch does
  * not cut an action short.
@@ -44,14 +46,15 @@ static int l_spawn(lua_State *L)
     sigset_t defaults, empty;
     pid_t pid;
     int rc;
+    const char *err_path = luaL_optstring(L, 3, NULL);
 
     luaL_checktype(L, 1, LUA_TTABLE);
     if (!lua_isnoneornil(L, 2))
         luaL_checktype(L, 2, LUA_TTABLE);
-    lua_settop(L, 2);
+    lua_settop(L, 3); /* index 3 anchors err_path */
     argc = luaL_len(L, 1);
     luaL_argcheck(L, argc >= 1, 1, "the argument list is empty");
-    argv = lua_newuserdatauv(L, (size_t)(argc + 1) * sizeof *argv, 0); /* index 3 */
+    argv = lua_newuserdatauv(L, (size_t)(argc + 1) * sizeof *argv, 0); /* index 4 */
     for (lua_Integer i = 1; i <= argc; i++) {
         if (lua_geti(L, 1, i) != LUA_TSTRING)
             return luaL_error(L, "spawn: argument %d must be a string, got %s", (int)i,
@@ -62,7 +65,7 @@ static int l_spawn(lua_State *L)
     argv[argc] = NULL;
 
     /* Anchor for the "NAME=value" strings made below. */
-    lua_newtable(L); /* index 4 */
+    lua_newtable(L); /* index 5 */
     if (!lua_isnil(L, 2)) {
         lua_pushnil(L);
         while (lua_next(L, 2)) {
@@ -70,7 +73,7 @@ static int l_spawn(lua_State *L)
                 return luaL_error(L, "spawn: environment names must be strings");
             if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
                 lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), lua_tostring(L, -1));
-                lua_rawseti(L, 4, ++nextra);
+                lua_rawseti(L, 5, ++nextra);
             } else if (!(lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))) {
                 return luaL_error(L,
                                   "spawn: environment variable '%s' must be a string, a number "
@@ -82,7 +85,7 @@ static int l_spawn(lua_State *L)
     }
     for (char **e = environ; e && *e; e++)
         nenv++;
-    envp = lua_newuserdatauv(L, (size_t)(nenv + nextra + 1) * sizeof *envp, 0); /* index 5 */
+    envp = lua_newuserdatauv(L, (size_t)(nenv + nextra + 1) * sizeof *envp, 0); /* index 6 */
     for (char **e = environ; e && *e; e++) {
         const char *eq = strchr(*e, '=');
         int overridden = 0;
@@ -95,14 +98,17 @@ static int l_spawn(lua_State *L)
             envp[k++] = *e;
     }
     for (lua_Integer i = 1; i <= nextra; i++) {
-        lua_rawgeti(L, 4, i);
-        envp[k++] = (char *)mw_l_unconst(lua_tostring(L, -1)); /* anchored by table 4 */
+        lua_rawgeti(L, 5, i);
+        envp[k++] = (char *)mw_l_unconst(lua_tostring(L, -1)); /* anchored by table 5 */
         lua_pop(L, 1);
     }
     envp[k] = NULL;
 
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    if (err_path)
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, err_path, O_WRONLY | O_CREAT | O_TRUNC,
+                                         0600);
     posix_spawnattr_init(&at);
     sigemptyset(&empty);
     sigemptyset(&defaults);

@@ -83,7 +83,7 @@ static mw_ctx *get_ctx(lua_State *L)
  * the string fields): setting a record's fields with raw sets of ready-made
  * strings is a large part of a scan's user-space cost otherwise. */
 #define NAMES_KEY "memwatch.field_names"
-enum { SLOT_NAME = MW_F_COUNT + 1, SLOT_STATE, SLOT_USER, SLOT_COUNT = SLOT_USER };
+enum { SLOT_NAME = MW_F_COUNT + 1, SLOT_STATE, SLOT_USER, SLOT_COMM, SLOT_COUNT = SLOT_COMM };
 
 static void make_names(lua_State *L)
 {
@@ -98,6 +98,8 @@ static void make_names(lua_State *L)
     lua_rawseti(L, -2, SLOT_STATE);
     lua_pushliteral(L, "user");
     lua_rawseti(L, -2, SLOT_USER);
+    lua_pushliteral(L, "comm");
+    lua_rawseti(L, -2, SLOT_COMM);
     lua_setfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
 }
 
@@ -140,6 +142,8 @@ static void push_record(lua_State *L, mw_ctx *ctx, const mw_proc *p, int names)
     if (p->name[0] || (p->read & (MW_SRC_STATUS | MW_SRC_STAT))) {
         lua_pushstring(L, p->name);
         set_slot(L, names, SLOT_NAME);
+        lua_pushstring(L, p->comm[0] ? p->comm : p->name);
+        set_slot(L, names, SLOT_COMM);
     }
     if (p->state) {
         lua_pushlstring(L, &p->state, 1);
@@ -442,6 +446,36 @@ static int l_app_key(lua_State *L)
     return 1;
 }
 
+static void set_text(lua_State *L, const char *k, const char *v)
+{
+    if (*v) {
+        lua_pushstring(L, v);
+        lua_setfield(L, -2, k);
+    }
+}
+
+/* core.cgroup_ids(pid) -> {unit=, container=, runtime=, pod=} (only the ones
+ * found) | nil, msg, errno */
+static int l_cgroup_ids(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    mw_cgroup_ids ids;
+    int rc;
+
+    if (pid <= 0 || pid > INT32_MAX)
+        return mw_l_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
+    rc = mw_cgroup_ids_read(ctx, (int32_t)pid, &ids);
+    if (rc < 0)
+        return mw_l_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
+    lua_createtable(L, 0, 4);
+    set_text(L, "unit", ids.unit);
+    set_text(L, "container", ids.container);
+    set_text(L, "runtime", ids.runtime);
+    set_text(L, "pod", ids.pod);
+    return 1;
+}
+
 static int l_user_uid(lua_State *L)
 {
     mw_ctx *ctx = get_ctx(L);
@@ -502,6 +536,7 @@ static void push_field_catalogue(lua_State *L)
 
 static const luaL_Reg sampler_funcs[] = {
     {"app_key", l_app_key},
+    {"cgroup_ids", l_cgroup_ids},
     {"ledger", l_ledger},
     {"read", l_read},
     {"scan", l_scan},

@@ -142,9 +142,9 @@ rc=$?
 check "[ $rc -eq 2 ] && grep -q '^memwatch alert: --exec needs a command$' '$TMP/bad'" "empty --exec: $(head -1 "$TMP/bad")"
 "$MEMWATCH" alert a b --over 1M >/dev/null 2>"$TMP/bad"
 rc=$?
-check "[ $rc -eq 2 ] && grep -q '^memwatch alert: expected one process NAME$' '$TMP/bad'" "two names: $(head -1 "$TMP/bad")"
+check "[ $rc -eq 2 ] && grep -q \"^memwatch alert: unexpected argument 'b'$\" '$TMP/bad'" "two names: $(head -1 "$TMP/bad")"
 "$MEMWATCH" alert --help >"$TMP/help"
 rc=$?
-check "[ $rc -eq 0 ] && grep -q '^usage: memwatch alert NAME --over SIZE' '$TMP/help'" "--help"
+check "[ $rc -eq 0 ] && grep -q '^usage: memwatch alert \[NAME\] \[selection options\] --over SIZE' '$TMP/help'" "--help"
 
 mw_test_done

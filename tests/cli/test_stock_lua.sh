@@ -89,7 +89,7 @@ T.test("the module in a stock lua5.4", function()
     local one = mw.processes { pid = mypid, name = "lua5.4" }
     eq(#one, 1, "a filter")
     T.raises_exactly(function() mw.processes { x = 1 } end,
-        "memwatch.processes: unknown filter key 'x' (expected name, match, user, pid)")
+        "memwatch.processes: unknown filter key 'x' (expected name, exe, match, user, pid, pidfile, unit, container)")
     local none, msg, errno = mw.process(999999999)
     eq(none, nil)
     eq(msg, "pid 999999999: No such process")

@@ -29,7 +29,7 @@ wait_for "$TMP/out" "^changing alert" 5 || fail "no first alerts: $(cat "$TMP/ou
 write_script 1
 kill -HUP "$M"
 wait_for "$TMP/err" "reloaded" 5
-check "grep -q '^memwatch: reloaded $TMP/rules.lua: 1 rules kept, 1 new or changed, 0 removed$' '$TMP/err'" \
+check "grep -q '^memwatch: reloaded $TMP/rules.lua: 1 rule kept, 1 new or changed, 0 removed$' '$TMP/err'" \
     "reload report: $(cat "$TMP/err")"
 wait_for "$TMP/out" "changing alert" 5
 sleep 0.3

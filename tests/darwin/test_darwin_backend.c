@@ -330,12 +330,54 @@ static void test_names_and_args(void **state)
 
     mw_proc_init(&p);
     assert_int_equal(B->read_proc(st, 4302, MW_SRC_ALL, &p), 0);
-    /* The kernel keeps 15 bytes of comm: the name is what it kept. */
-    assert_string_equal(p.name, "Google Chrome H");
+    /* The kernel keeps 15 bytes of comm; proc_name's pbi_name has more. */
+    assert_string_equal(p.name, "Google Chrome Helper (Renderer)");
+    assert_string_equal(p.comm, "Google Chrome H");
     assert_string_equal(p.path, exe);
     snprintf(want, sizeof want, "%s --type=renderer --lang=en-US", exe);
     assert_string_equal(p.cmdline, want);
     assert_int_equal(p.v[MW_F_THREADS], 17);
+    mw_proc_release(&p);
+    B->close(st);
+}
+
+/* proc_name (pbi_name) only for a comm at its limit, and only where the uid
+ * gate lets us read it: other users' processes keep the short name. */
+static void test_long_names(void **state)
+{
+    void *st =
+        open_on_text("self_uid 501\n"
+                     "pid 10\nshort ppid=1 uid=501 status=2\ncomm Short\n"
+                     "name Short But Renamed\n"
+                     "pid 11\nshort ppid=1 uid=501 status=2\ncomm my-leaky-service-long\n"
+                     "name my-leaky-service-long\n"
+                     "pid 12\nshort ppid=1 uid=0 status=2\ncomm com.apple.WebKit.Networking\n"
+                     "name com.apple.WebKit.Networking\n"
+                     "pid 13\nshort ppid=1 uid=501 status=2\ncomm renamed-by-itself\n"
+                     "name something else\n");
+    const mw_darwin_fake_stats *s = mw_darwin_fake_stats_get();
+    mw_proc p;
+    (void)state;
+
+    mw_proc_init(&p);
+    assert_int_equal(B->read_proc(st, 10, MW_SRC_STATUS, &p), 0);
+    assert_string_equal(p.name, "Short");
+    assert_int_equal(s->pidinfo_calls[PROC_PIDTBSDINFO], 0);
+    mw_proc_release(&p);
+    mw_proc_init(&p);
+    assert_int_equal(B->read_proc(st, 11, MW_SRC_STATUS, &p), 0);
+    assert_string_equal(p.name, "my-leaky-service-long");
+    assert_string_equal(p.comm, "my-leaky-servic");
+    assert_int_equal(s->pidinfo_calls[PROC_PIDTBSDINFO], 1);
+    mw_proc_release(&p);
+    mw_proc_init(&p);
+    assert_int_equal(B->read_proc(st, 12, MW_SRC_STATUS, &p), 0);
+    assert_string_equal(p.name, "com.apple.WebKi");
+    assert_string_equal(p.comm, "com.apple.WebKi");
+    mw_proc_release(&p);
+    mw_proc_init(&p);
+    assert_int_equal(B->read_proc(st, 13, MW_SRC_STATUS, &p), 0);
+    assert_string_equal(p.name, "renamed-by-itse");
     mw_proc_release(&p);
     B->close(st);
 }
@@ -549,6 +591,7 @@ int main(void)
         cmocka_unit_test_teardown(test_vanished, teardown),
         cmocka_unit_test_teardown(test_zombie, teardown),
         cmocka_unit_test_teardown(test_names_and_args, teardown),
+        cmocka_unit_test_teardown(test_long_names, teardown),
         cmocka_unit_test_teardown(test_timebases, teardown),
         cmocka_unit_test_teardown(test_ledger_by_name, teardown),
         cmocka_unit_test_teardown(test_footprint_formula, teardown),

@@ -269,15 +269,113 @@ T.test("filter: keys are ANDed", function()
     eq(#mw.processes { pid = child, user = other }, 0, "pid holds, user does not")
 end)
 
+T.test("filter: exe, pidfile, unit, container; comm; match never selects memwatch", function()
+    local core = require "memwatch.core"
+    local select_ = require "memwatch.select"
+    local path = T.sh("readlink /proc/" .. child .. "/exe")
+    eq(#mw.processes { exe = path, pid = child }, 1, "exe by path")
+    eq(#mw.processes { exe = path:match("[^/]*$"), pid = child }, 1, "exe by file name")
+    eq(#mw.processes { exe = "/no/such/" .. path:match("[^/]*$"), pid = child }, 0, "another path")
+    eq(mw.process(child).comm, "sleep")
+    eq(mw.process(child).name, "sleep")
+    -- A pidfile is read at every scan.
+    local pf = os.tmpname()
+    local function put(text)
+        local f = assert(io.open(pf, "w"))
+        f:write(text)
+        f:close()
+    end
+    put(child .. "\n")
+    local got = mw.processes { pidfile = pf }
+    eq(#got, 1)
+    eq(got[1].pid, child)
+    put(tostring(MYPID))
+    eq(mw.processes { pidfile = pf }[1].pid, MYPID, "re-read")
+    eq(#mw.processes { pidfile = pf, pid = child }, 0, "pidfile and pid both hold")
+    put("garbage\n")
+    eq(#mw.processes { pidfile = pf }, 0, "a garbled pidfile selects nothing")
+    eq(select_.refresh(select_.compile { pidfile = pf }).problem,
+        "pidfile '" .. pf .. "' holds no process id (it reads 'garbage')")
+    put("")
+    eq(select_.refresh(select_.compile { pidfile = pf }).problem,
+        "pidfile '" .. pf .. "' holds no process id (it is empty)")
+    os.remove(pf)
+    eq(#mw.processes { pidfile = pf }, 0, "a missing pidfile selects nothing")
+    eq(select_.refresh(select_.compile { pidfile = pf }).problem,
+        "pidfile '" .. pf .. "': No such file or directory")
+    -- unit, container and pod: read lazily from the cgroup path.
+    local ids = assert(core.cgroup_ids(child))
+    local p = mw.process(child)
+    eq(p.unit, ids.unit)
+    eq(p.container, ids.container)
+    eq(p.pod, ids.pod)
+    if ids.unit then
+        eq(#mw.processes { unit = ids.unit, pid = child }, 1, "unit")
+        eq(#mw.processes { unit = ids.unit:gsub("%.service$", ""):gsub("%.scope$", ""), pid = child }, 1,
+            "unit without its suffix")
+    end
+    eq(#mw.processes { unit = "no-such-unit-here", pid = child }, 0, "another unit")
+    eq(#mw.processes { container = "0123abcd", pid = child }, 0, "another container")
+    eq(select(2, core.cgroup_ids(0)), "pid 0: No such process")
+    -- match: never memwatch itself, whatever the pattern.
+    eq(#mw.processes { match = "", pid = MYPID }, 0, "match never selects memwatch")
+    eq(#mw.processes { match = "", pid = child }, 1)
+    -- misuse
+    raises_exactly(function() mw.processes { exe = "" } end,
+        "memwatch.processes: filter 'exe' must be a non-empty string, got ''")
+    raises_exactly(function() mw.processes { pidfile = 1 } end,
+        "memwatch.processes: filter 'pidfile' must be a non-empty string, got number")
+    raises_exactly(function() mw.processes { unit = true } end,
+        "memwatch.processes: filter 'unit' must be a non-empty string, got boolean")
+    raises_exactly(function() mw.processes { container = 5 } end,
+        "memwatch.processes: filter 'container' must be a string, got number")
+    for _, bad in ipairs { "xyz", "abc", "0123-4567", "docker-0123" } do
+        raises_exactly(function() mw.processes { container = bad } end,
+            "memwatch.processes: filter 'container' must be a container id (at least 4 hex digits) or a " ..
+            "Kubernetes pod UID, got '" .. bad .. "'")
+    end
+    eq(type(mw.processes { container = "0A1B2C3D-4E5F-6789-ABCD-EF0123456789" }), "table", "a pod UID")
+end)
+
+T.test("select on plain records (rules, replay): the 15-byte rule, bundles, units, containers", function()
+    local S = require "memwatch.select"
+    eq(S.app_bundle("/Applications/Google Chrome.app/Contents/Frameworks/G.framework/Helpers/" ..
+        "Google Chrome Helper.app/Contents/MacOS/Google Chrome Helper"), "Google Chrome", "the outermost bundle")
+    eq(S.app_bundle("/usr/bin/zsh"), nil)
+    eq(S.app_bundle(nil), nil)
+    local long = S.compile { name = "my-leaky-service-long" }
+    check(S.matches(long, { pid = 1, name = "my-leaky-service-long", comm = "my-leaky-servic" }), "full name")
+    check(S.matches(long, { pid = 1, name = "my-leaky-service-x", comm = "my-leaky-servic",
+        path = "/opt/my-leaky-service-long (deleted)" }), "comm at the limit, executable of that name")
+    check(S.matches(long, { pid = 1, name = "x", comm = "my-leaky-servic", cmdline = "/opt/my-leaky-service-long -v" }),
+        "comm at the limit, argv[0] of that name")
+    check(not S.matches(long, { pid = 1, name = "my-leaky-servic", comm = "my-leaky-servic" }), "comm alone")
+    check(not S.matches(long, { pid = 1, name = "my-leaky-se", comm = "my-leaky-se",
+        cmdline = "my-leaky-service-long" }), "comm under the limit")
+    check(S.matches(S.compile { name = "Google Chrome" }, { pid = 1, name = "Google Chrome Helper",
+        app_bundle = "Google Chrome" }), "the bundle's name")
+    local unit = S.compile { unit = "nginx" }
+    check(S.matches(unit, { pid = 1, unit = "nginx.service" }) and S.matches(unit, { pid = 1, unit = "nginx" }) and
+        not S.matches(unit, { pid = 1, unit = "nginx2.service" }) and not S.matches(unit, { pid = 1 }), "unit")
+    local id = "3f5c2a1b9d8e7f60123456789abcdef0123456789abcdef0123456789abcdef0"
+    check(S.matches(S.compile { container = "3F5C2A1B9D8E" }, { pid = 1, container = id }), "a short id, any case")
+    check(not S.matches(S.compile { container = "3f5d" }, { pid = 1, container = id }), "another prefix")
+    local pod = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    check(S.matches(S.compile { container = pod }, { pid = 1, container = id, pod = pod }), "a pod UID")
+    check(S.matches(S.compile { user = 5, pid = { 1, 2 } }, { pid = 2, uid = 5 }) and
+        not S.matches(S.compile { user = 5 }, { pid = 2, uid = 6 }), "user and pid")
+end)
+
 T.test("filter: misuse raises", function()
     -- Blamed on the caller (error level), with the exact message.
     local msg = raises(function() mw.processes { x = 1 } end,
-        "memwatch.processes: unknown filter key 'x' (expected name, match, user, pid)", true)
+        "memwatch.processes: unknown filter key 'x' (expected name, exe, match, user, pid, pidfile, unit, " ..
+        "container)", true)
     check(msg and msg:find("test_api.lua:%d+: ") ~= nil, "the error points at the caller: " .. T.show(msg))
     raises_exactly(function() mw.processes { x = 1 } end,
-        "memwatch.processes: unknown filter key 'x' (expected name, match, user, pid)")
+        "memwatch.processes: unknown filter key 'x' (expected name, exe, match, user, pid, pidfile, unit, container)")
     raises_exactly(function() mw.processes { [1] = "sleep" } end,
-        "memwatch.processes: unknown filter key '1' (expected name, match, user, pid)")
+        "memwatch.processes: unknown filter key '1' (expected name, exe, match, user, pid, pidfile, unit, container)")
     raises_exactly(function() mw.processes("sleep") end, "memwatch.processes: filter must be a table, got string")
     raises_exactly(function() mw.processes { name = 5 } end,
         "memwatch.processes: filter 'name' must be a string, got number")

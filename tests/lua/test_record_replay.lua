@@ -263,8 +263,11 @@ T.test("truncated, corrupt and foreign files: exact errors with FILE:LINE", func
     fails("", "FILE: empty file: not a memwatch recording")
     fails("hello\n", "FILE:1: not a memwatch recording (the first line is not JSON)")
     fails('{"a":1}\n', "FILE:1: not a memwatch recording (the first line is not a recording header)")
-    fails(header { format = 2 } .. "\n", "FILE:1: recording format 2 is newer than this memwatch reads (1)")
-    fails(header { format = "x" } .. "\n", "FILE:1: recording header without a valid 'format' (expected 1)")
+    fails(header { format = 3 } .. "\n", "FILE:1: recording format 3 is newer than this memwatch reads (2)")
+    fails(header { format = "x" } .. "\n", "FILE:1: recording header without a valid 'format' (expected 2)")
+    fails(header { format = 0 } .. "\n", "FILE:1: recording header without a valid 'format' (expected 2)")
+    fails(header() .. "\n" .. sample(0, { { pid = 1, kernel_thread = 1 } }) .. "\n",
+        "FILE:2: process 1: 'kernel_thread' must be true or false")
     fails(header { start = "soon" } .. "\n", "FILE:1: recording header without a 'start' time")
     fails(header() .. "\n", "FILE: no samples (only a header): nothing to replay")
     fails(header() .. "\n" .. sample(0) .. "\n{garbage\n" .. sample(20) .. "\n",
@@ -293,7 +296,7 @@ T.test("record writes a header segment per run; appending checks host, format an
     local path = tmpfile(nil)
     local h = R.header { every = 1, fields = { "footprint", "resident", "swap" }, start = 1764064800.0 }
     eq(h.memwatch, "recording")
-    eq(h.format, 1)
+    eq(h.format, 2)
     eq(h.start_iso, "2025-11-25T10:00:00Z")
     eq(type(h.machine.hostname), "string")
     eq(h.machine.platform, require("memwatch.core").platform)
@@ -322,9 +325,13 @@ T.test("record writes a header segment per run; appending checks host, format an
     _, err = R.open(path, elsewhere)
     eq(err, path .. ":4: recorded on host '" .. h.machine.hostname ..
         "', this is 'elsewhere': record into another file")
-    local newer = tmpfile(header { format = 2 } .. "\n")
+    local newer = tmpfile(header { format = 3 } .. "\n")
     _, err = R.open(newer, R.header { every = 1, fields = h.fields, start = 1, machine = { hostname = "h1" } })
-    eq(err, newer .. ":1: recording format 2, this memwatch writes format 1: record into another file")
+    eq(err, newer .. ":1: recording format 3, this memwatch writes format 2: record into another file")
+    -- A format-1 file is read, but not appended to: its names mean comm.
+    local older = tmpfile(header { format = 1 } .. "\n")
+    _, err = R.open(older, R.header { every = 1, fields = h.fields, start = 1, machine = { hostname = "h1" } })
+    eq(err, older .. ":1: recording format 1, this memwatch writes format 2: record into another file")
     _, err = R.open("/etc/hostname", h)
     eq(err, "/etc/hostname:1: not a memwatch recording (the first line is not a recording header)")
     _, err = R.open(tmpdir .. "/no/such/dir/x.jsonl", h)
@@ -360,6 +367,40 @@ T.test("record writes a header segment per run; appending checks host, format an
     eq(lines, nil)
     eq(err_text(err2), cut .. ": no samples (only a header): nothing to replay")
     eq(warnings[1], cut .. ":2: skipped a line cut short (the recorder was stopped while writing it)")
+end)
+
+T.test("format 2 carries comm and the kernel-thread flag; format 1 (the fixture) reads with comm = name",
+    function()
+    local path = tmpfile(nil)
+    local h = R.header { every = 1, fields = { "footprint" }, start = 1764064800.0, machine = { hostname = "h1" } }
+    local w = assert(R.open(path, h))
+    local long = { pid = 7, ppid = 1, name = "my-leaky-service-long", comm = "my-leaky-servic", footprint = 5 }
+    local same = { pid = 8, ppid = 1, name = "sshd", comm = "sshd", footprint = 6 }
+    local kthread = { pid = 2, ppid = 0, name = "kthreadd", comm = "kthreadd", kernel_thread = true }
+    local rows = { R.row(long, h.fields), R.row(same, h.fields), R.row(kthread, h.fields) }
+    eq(rows[1].comm, "my-leaky-servic")
+    eq(rows[2].comm, nil, "comm is written only when it differs from the name")
+    eq(rows[3].kernel_thread, true)
+    assert(w:sample(1764064800.0, 0.0, rows))
+    w:close()
+    local f = assert(io.open(path))
+    local text = f:read("a")
+    f:close()
+    check(text:find('"format":2', 1, true), "format 2 header")
+    check(text:find('"comm":"my-leaky-servic"', 1, true), "comm written")
+    check(text:find('"kernel_thread":true', 1, true), "kernel-thread flag written")
+    local s = assert(R.reader(path)):next()
+    eq(s.processes[1].name, "my-leaky-service-long")
+    eq(s.processes[1].comm, "my-leaky-servic")
+    eq(s.processes[2].comm, "sshd")
+    eq(s.processes[3].kernel_thread, true)
+    eq(s.processes[1].kernel_thread, nil)
+    -- The fixture is format 1: still read, each name standing for comm too.
+    local r = assert(R.reader(FILE))
+    local s1 = r:next()
+    eq(r.header.format, 1)
+    eq(s1.processes[1].name, "leaky")
+    eq(s1.processes[1].comm, "leaky")
 end)
 
 T.test("--fields: the defaults first, extras once each, unknown ones named", function()
@@ -410,15 +451,47 @@ T.test("plot: series per process and per group, units, gnuplot quoting and data"
         field = "footprint", unit = "M", unit_name = "MiB", title = "t", first = res.times[1], last = res.times[212],
         utc = true }
     check(script:find("set output '/tmp/it''s.svg'\n", 1, true) ~= nil, "output path quoted")
-    check(script:find("set ylabel 'footprint (MiB)'\nset format y '%gM'\n", 1, true) ~= nil, "unit on the axis")
+    check(script:find("set ylabel 'footprint (MiB)'\nset format y '%g'\n", 1, true) ~= nil,
+        "the unit once, in the label; plain numbers on the ticks")
     check(script:find("set xlabel 'time from 2025-11-25 (UTC)'\n", 1, true) ~= nil, "x label")
     check(script:find("set format x '%H:%M'\n", 1, true) ~= nil, "45 minutes: hours and minutes")
-    check(script:find("plot '/tmp/d' index 0 using 1:2 with lines linewidth 2 title 'spiky[5151]', \\\n" ..
-        "     '' index 1 using 1:2 with lines linewidth 2 title 'evil\\x1b[31m\\xff[7000]'\n", 1, true) ~= nil,
-        "plot line: " .. script)
+    check(script:find("plot '/tmp/d' index 0 using 1:2 with lines linewidth 2 linecolor rgb '#f3c300' " ..
+        "title 'spiky[5151]', \\\n     '' index 1 using 1:2 with lines linewidth 2 linecolor rgb '#875692' " ..
+        "title 'evil\\x1b[31m\\xff[7000]'\n", 1, true) ~= nil, "plot line: " .. script)
     check(script:find("noenhanced", 1, true) ~= nil, "no enhanced-text markup in names")
     local _, err = pcall(P.series, { path = FILE, field = "pss", warn = function() end })
     eq(err_text(err), FILE .. " does not record 'pss' (it records footprint, resident, swap)")
+end)
+
+T.test("plot: as many distinct colours as lines", function()
+    for _, n in ipairs { 1, 5, 20, 21, 60 } do
+        local p, seen = P.palette(n), {}
+        eq(#p, n, "palette(" .. n .. ")")
+        for _, c in ipairs(p) do
+            check(c:match("^#%x%x%x%x%x%x$") ~= nil, "colour " .. c)
+            check(not seen[c], "colour " .. c .. " twice in palette(" .. n .. ")")
+            seen[c] = true
+        end
+    end
+    eq(P.palette(2)[1], "#f3c300")
+    local many = {}
+    for i = 1, 25 do many[i] = { key = "p" .. i } end
+    local script = P.script { output = "o.svg", data = "d", series = many, field = "footprint", unit = "M",
+        unit_name = "MiB", title = "t", first = 0, last = 60, utc = true }
+    local used = {}
+    for c in script:gmatch("linecolor rgb '(#%x+)'") do used[#used + 1] = c end
+    eq(#used, 25, "every line has its colour")
+end)
+
+T.test("plot: gnuplot's errors as one line", function()
+    local script = "set terminal svg\nset output '/no/dir/c.svg'\nplot 'd' index 0 using 1:2\n"
+    eq(P.gnuplot_error("set output '/no/dir/c.svg'\n                 ^\n" ..
+        "\"/tmp/lua_x\" line 2: cannot open file; output not changed\nsystem error: No such file or directory\n",
+        script, "/no/dir/c.svg"), "cannot write /no/dir/c.svg: No such file or directory")
+    eq(P.gnuplot_error("\"/tmp/lua_x\" line 3: warning: Cannot find or open file \"d\"\n" ..
+        "\"/tmp/lua_x\" line 3: No data in plot\n", script, "c.svg"), "gnuplot: No data in plot")
+    eq(P.gnuplot_error("Segmentation fault\n", script, "c.svg"), "gnuplot: Segmentation fault")
+    eq(P.gnuplot_error("", script, "c.svg"), nil)
 end)
 
 T.done()

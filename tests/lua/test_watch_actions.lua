@@ -198,6 +198,18 @@ T.test("signal: TERM, then KILL after the grace period; a reused pid is left alo
     eq(#lines, 0, "resolve events send nothing")
 end)
 
+T.test("core.spawn: the child's stderr into a file", function()
+    local path = tmpdir .. "/spawn.err"
+    local pid = assert(core.spawn({ "sh", "-c", "echo on-stderr >&2; echo on-stdout" }, nil, path))
+    eq(select(2, core.child_status(pid, true)), 0, "exit status")
+    eq(read(path), "on-stderr\n", "stderr went to the file, stdout did not")
+    pid = assert(core.spawn({ "sh", "-c", "echo again >&2" }, { X = "1" }, path))
+    core.child_status(pid, true)
+    eq(read(path), "again\n", "the file is truncated, with an environment given too")
+    raises_exactly(function() core.spawn({ "true" }, nil, {}) end,
+        "bad argument #3 to 'spawn' (string expected, got table)")
+end)
+
 T.test("core primitives: bad arguments", function()
     raises_exactly(function() core.kill(0, "TERM") end, "bad argument #1 to 'kill' (pid must be > 0)")
     raises_exactly(function() core.kill(-1, 9) end, "bad argument #1 to 'kill' (pid must be > 0)")

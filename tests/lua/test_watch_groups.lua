@@ -287,4 +287,48 @@ T.test("growth: a gap in sampling longer than the window neither fires nor resol
     eq(table.concat(events, " "), "alert@300", "one alert, no resolve across the gap")
 end)
 
+T.test("views: init is a row of its own, its children root the trees, kernel threads go by their flag", function()
+    local G = require "memwatch.group"
+    -- A pid namespace: pid 1 and pid 2 are the application; one child of
+    -- init has init's name; a kernel thread parent (ppid 0) and its thread.
+    local recs = { proc(1, 0, "sh", 1), proc(2, 1, "app", 50), proc(3, 1, "sh", 2), proc(4, 3, "worker", 5),
+        proc(7, 0, "kthreadd", 0, { kernel_thread = true, footprint = false }),
+        proc(8, 7, "kworker/0:1", 0, { kernel_thread = true, footprint = false }) }
+    recs[5].footprint, recs[6].footprint = nil, nil
+    local function rows(how, app)
+        local out = {}
+        local groups
+        if app then
+            local sel = {}
+            for _, r in ipairs(recs) do if not r.kernel_thread then sel[#sel + 1] = r end end
+            groups = G.build(how, sel, G.context(recs, app, true), function(fn, r) return pcall(fn, r) end)
+            for _, g in ipairs(groups) do
+                local members = {}
+                for i, r in ipairs(g.processes) do members[i] = r.pid end
+                out[#out + 1] = g.key .. "=" .. table.concat(members, ",")
+            end
+        else
+            for _, g in ipairs(G.group(recs, how)) do
+                local members = {}
+                for i, r in ipairs(g.procs) do members[i] = r.pid end
+                out[#out + 1] = g.label .. "=" .. table.concat(members, ",")
+            end
+        end
+        table.sort(out)
+        return table.concat(out, " ")
+    end
+    eq(rows("tree"), "app[2]=2 sh[1]=1 sh[3]=3,4", "tree: init alone, its children the roots")
+    eq(rows("name"), "app=2 kthreadd=7 kworker/0:1=8 sh=1,3 worker=4", "name: every process given")
+    eq(rows("user"), "alice=1,2,3,4,7,8", "user: every process given")
+    -- app without units: same-name trees that stop at init.
+    eq(rows("app", function() return nil end), "app[2]=2 sh[1]=1 sh[3]=3 worker[4]=4",
+        "app: same-name trees below init")
+    eq(rows("app", function(r) return r.pid <= 2 and "pod.scope" or nil end), "pod.scope=1,2 sh[3]=3 worker[4]=4",
+        "app: a unit holding init and pid 2")
+    -- Rules keep their meaning: a selected init with tree grouping is the whole tree.
+    local ctx = G.context(recs, function() return nil end)
+    local g = G.build("tree", { recs[1] }, ctx, pcall)
+    eq(#g[1].processes, 4, "a rule's tree of init holds its descendants")
+end)
+
 T.done()

@@ -225,7 +225,7 @@ T.test("bad definitions fail at registration, naming the rule and the key", func
     bad({ name = "x", below = "1G", clear = "512M" }, "memwatch.watch: rule 'x': 'clear' (512M) must not be " ..
         "below 'below' (1G): it is the level at which the alert resolves")
     bad({ name = "x", above = 1, select = { nam = "x" } }, "memwatch.watch: rule 'x': select: unknown filter " ..
-        "key 'nam' (expected name, match, user, pid)")
+        "key 'nam' (expected name, exe, match, user, pid, pidfile, unit, container)")
     bad({ name = "x", above = 1, select = "chrome" }, "memwatch.watch: rule 'x': select: filter must be a " ..
         "table, got string")
     bad({ name = "x", above = 1, group = "pgid" }, "memwatch.watch: rule 'x': 'group' must be none, name, " ..
@@ -379,7 +379,7 @@ W.watch { name = "c", above = "50M", on_alert = log, on_resolve = log }
 W.run()
 ]])
     assert(e:reload())
-    eq(log.reports[2], "memwatch: reloaded " .. path .. ": 1 rules kept, 2 new or changed, 0 removed")
+    eq(log.reports[2], "memwatch: reloaded " .. path .. ": 1 rule kept, 2 new or changed, 0 removed")
     e:run(1)
     eq(table.concat(events, ","), "a alert,b alert,b alert,c alert",
         "a kept its firing state; b changed and starts afresh; no resolve is invented")

@@ -109,8 +109,12 @@ function T.test(name, fn)
     current = nil
 end
 
---- skip(name, why): say so (not counted).
+--- skip(name, why): say so. The rest of the file still runs; T.done() then
+-- reports the whole test as skipped (exit 77) unless something failed, so a
+-- part that could not run is never counted as passed.
+local skipped = {}
 function T.skip(name, why)
+    skipped[#skipped + 1] = string.format("%s (%s)", name, why)
     io.stdout:write(string.format("SKIP [%s] %s\n", name, why))
 end
 
@@ -123,6 +127,11 @@ end
 function T.done()
     for i = #cleanups, 1, -1 do pcall(cleanups[i]) end
     io.stdout:write(string.format("%d passed, %d failed\n", T.passed, T.failed))
+    if T.failed == 0 and #skipped > 0 then
+        io.stdout:write("SKIPPED: could not run: ", table.concat(skipped, "; "), "\n")
+        io.stdout:flush()
+        os.exit(77)
+    end
     io.stdout:flush()
     if T.failed > 0 or T.passed == 0 then os.exit(1) end
     os.exit(0)

@@ -36,6 +36,10 @@ if [ -z "$so" ]; then
     fail=1
 fi
 [ "$fail" -eq 0 ] || exit 1
+# The man page carries the version the binary reports (one definition).
+version=$("$dest/usr/local/bin/memwatch" --version | awk '{ print $2; exit }')
+grep -q "^\.TH MEMWATCH 1 .* \"memwatch $version\"" "$dest/usr/local/share/man/man1/memwatch.1" ||
+    { echo "man page version differs from memwatch --version ($version): $(head -1 "$dest/usr/local/share/man/man1/memwatch.1")"; exit 1; }
 # The installed binary runs its bundled modules without the source tree.
 out=$(cd / && "$dest/usr/local/bin/memwatch" -e 'print(memwatch.bytes(1024 * 1024 * 15))')
 [ "$out" = "15.0M" ] || { echo "installed memwatch printed '$out'"; exit 1; }

@@ -22,11 +22,11 @@ sleep 0.3
 out=$("$MEMWATCH" top --filter mwtopkid)
 echo "$out" | grep -Eq "^ +$child_pid mwtopkid +[0-9.]+[KMG] +[0-9.]+[KMG]" ||
     { echo "FAIL: plain table lacks the child:"; echo "$out"; exit 1; }
-echo "$out" | grep -q 'PID NAME *MEMORY  REAL MEMORY  CHANGE/MIN' || { echo "FAIL: plain header"; echo "$out"; exit 1; }
+echo "$out" | grep -q 'PID COMMAND *REAL MEMORY    MEMORY  CHANGE/MIN' || { echo "FAIL: plain header"; echo "$out"; exit 1; }
 
 t new-session -d -s mw -x 120 -y 30 "$MEMWATCH top --every=0.5s; echo EXIT=\$?; sleep 60"
 wait_for 'memwatch top' || exit 1
-wait_for 'PID NAME +MEMORYv' || fail "not sorted by MEMORY at start"
+wait_for 'PID COMMAND +REAL MEMORY +MEMORYv' || fail "not sorted by MEMORY at start"
 
 # The 32 MiB child sorts above the sleep child by footprint.
 wait_for "^ +$big_pid memwatch" || fail "the 32 MiB child is not shown"
@@ -45,18 +45,57 @@ t send-keys -t mw /
 sleep 0.2
 t send-keys -t mw Enter
 t send-keys -t mw 1
-wait_for 'PIDv NAME' || fail "key 1 did not sort by PID"
+wait_for 'PIDv COMMAND' || fail "key 1 did not sort by PID"
 sleep 0.6
 pids=$(t capture-pane -p -t mw | awk 'NR > 4 && $1 ~ /^[0-9]+$/ { print $1 }')
 sorted=$(echo "$pids" | sort -rn)
 [ -n "$pids" ] && [ "$pids" = "$sorted" ] || fail "rows are not in descending pid order"
 t send-keys -t mw r
-wait_for 'PID\^ NAME' || fail "r did not reverse the order"
+wait_for 'PID\^ COMMAND' || fail "r did not reverse the order"
 
-# g cycles the grouping: none -> name.
+# k asks before sending SIGTERM, and one key answers: n cancels at once,
+# and the key after it is top's again (here 1, a sort), not part of an answer.
+t send-keys -t mw /
+sleep 0.2
+t send-keys -t mw -l mwtopkid
+t send-keys -t mw Enter
+wait_for "^ +$child_pid mwtopkid" || fail "filtered view lacks the child"
+t send-keys -t mw k
+wait_for "Send SIGTERM to pid $child_pid \(mwtopkid\)\? \[y/N\]" || fail "k did not ask"
+t send-keys -t mw n
+wait_for 'signal cancelled' || fail "n did not cancel at once"
+kill -0 "$child_pid" 2>/dev/null || fail "the child was signalled after n"
+t send-keys -t mw 1
+wait_for 'PIDv COMMAND' || fail "the key after the answer was not a command (1: sort by pid)"
+t send-keys -t mw k
+wait_for 'Send SIGTERM' || fail "k did not ask again"
+t send-keys -t mw x
+wait_for 'signal cancelled' || fail "another key did not cancel"
+kill -0 "$child_pid" 2>/dev/null || fail "the child was signalled after x"
+
+# Changing the grouping keeps each process's history: paused (so only the
+# one sample g takes comes in), the row of the sleep child (alone in its
+# name group) still has its sparkline and a change per minute.
+wait_for "^ +$child_pid mwtopkid .* 0 [_▁]{4,}" 15 || fail "no history before g"
+t send-keys -t mw p
+wait_for '\[paused\]' || fail "p did not pause"
 t send-keys -t mw g
 wait_for 'group: name' || fail "g did not switch to name grouping"
-wait_for 'PROCS' || fail "grouped view has no PROCS column"
+wait_for 'PROCS[v^]? GROUP ' || fail "grouped view has no PROCS and GROUP columns"
+line=$(t capture-pane -p -t mw | grep -E '^ +1 mwtopkid ')
+echo "$line" | grep -Eq ' 0 [_▁]{5,}$' || fail "the group lost the history of its process: '$line'"
+t send-keys -t mw p
+
+# y sends SIGTERM to the selected row: the child exits.
+t send-keys -t mw k
+wait_for 'Send SIGTERM to 1 process of mwtopkid' || fail "k in a group did not ask"
+t send-keys -t mw y
+wait_for 'sent SIGTERM to 1 process$' || fail "y did not send"
+for _ in $(seq 50); do kill -0 "$child_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$child_pid" 2>/dev/null && fail "the child is still alive after y"
+t send-keys -t mw /
+sleep 0.2
+t send-keys -t mw Enter
 
 # A resize redraws at the new size.
 t resize-window -t mw -x 80 -y 20 2>/dev/null || t resize-pane -t mw -x 80 -y 20

@@ -9,6 +9,12 @@
  * (kernel thread), 300 a zombie, 400 comm "a b) Z\n(c", 500 listed but its
  * files gone, 600 sshd (the fake refuses its smaps_rollup), 700 bash (no
  * smaps_rollup: an old kernel). nopsi: no pressure/, no btime, pid 42.
+ * names: comms at the kernel's 15-byte limit: 800 "my-leaky-servic" (exe
+ * /opt/app/my-leaky-service-long), 801 "Isolated Web Co" (firefox-esr renamed
+ * itself), 802 "long-script-nam" (python3 running /srv/long-script-name.py),
+ * 803 "unreadable-exe-" (no exe link; argv[0] ./unreadable-exe-name), 804
+ * "deleted-binary-" (exe deleted-binary-name " (deleted)", argv[0]
+ * deleted-binary-alias), 805 "short" (under the limit: comm is the name).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +37,7 @@
 
 #define BASIC MW_FIXTURES_DIR "/linux/basic"
 #define NOPSI MW_FIXTURES_DIR "/linux/nopsi"
+#define NAMES MW_FIXTURES_DIR "/linux/names"
 #define KB(n) ((int64_t)(n)*1024)
 #define NS    1000000000LL
 
@@ -50,6 +57,8 @@ static struct {
     int watch_fd_closes; /* closes of watch_fd while it was the watched one */
     char log[LOG_MAX][64];
     size_t nlog;
+    int readlinks;     /* readlinkat calls */
+    int deny_readlink; /* readlinkat fails with this errno (0: never) */
 } fake;
 
 static int fake_openat(int dirfd, const char *path, int flags)
@@ -91,6 +100,13 @@ static int fake_close(int fd)
 
 static ssize_t fake_readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
+    fake.readlinks++;
+    if (fake.nlog < LOG_MAX)
+        snprintf(fake.log[fake.nlog++], sizeof fake.log[0], "%s", path);
+    if (fake.deny_readlink) {
+        errno = fake.deny_readlink;
+        return -1;
+    }
     return mw_sys_default.readlinkat(dirfd, path, buf, len);
 }
 
@@ -1038,6 +1054,126 @@ static void test_cached_fd_esrch_reopens(void **state)
     assert_int_equal(count_fds(), before);
 }
 
+/* ---- full names ---------------------------------------------------------------- */
+
+static void name_is(mw_ctx *ctx, int32_t pid, const char *name, const char *comm)
+{
+    mw_proc p;
+    assert_int_equal(mw_proc_read(ctx, pid, MW_SRC_STATUS | MW_SRC_STAT, &p), MW_OK);
+    if (strcmp(p.name, name) != 0 || strcmp(p.comm, comm) != 0)
+        fail_msg("pid %d: name '%s' comm '%s', want '%s' '%s'", pid, p.name, p.comm, name, comm);
+    mw_proc_release(&p);
+}
+
+static void test_full_names(void **state)
+{
+    mw_ctx *ctx = open_ctx(NAMES, &fake_sys, 0);
+    (void)state;
+    name_is(ctx, 800, "my-leaky-service-long", "my-leaky-servic");
+    name_is(ctx, 801, "Isolated Web Co", "Isolated Web Co");
+    name_is(ctx, 802, "long-script-name.py", "long-script-nam");
+    name_is(ctx, 803, "unreadable-exe-name", "unreadable-exe-");
+    name_is(ctx, 804, "deleted-binary-name", "deleted-binary-");
+    /* Under the limit: neither exe nor cmdline is read. */
+    fake.nlog = 0;
+    fake.readlinks = 0;
+    name_is(ctx, 805, "short", "short");
+    assert_int_equal(fake.readlinks, 0);
+    assert_false(opened("805/cmdline"));
+    /* The stat-only path (status refused) names the same way. */
+    snprintf(fake.deny_path, sizeof fake.deny_path, "800/status");
+    fake.deny_errno = EACCES;
+    name_is(ctx, 800, "my-leaky-service-long", "my-leaky-servic");
+    /* An executable link the system refuses: argv[0] still names it. */
+    fake.deny_path[0] = '\0';
+    fake.deny_readlink = EACCES;
+    name_is(ctx, 800, "my-leaky-service-long", "my-leaky-servic");
+    /* ... and with neither, comm is the name. */
+    snprintf(fake.deny_path, sizeof fake.deny_path, "800/cmdline");
+    name_is(ctx, 800, "my-leaky-servic", "my-leaky-servic");
+    mw_ctx_close(ctx);
+}
+
+static void test_full_name_read_once(void **state)
+{
+    mw_ctx *ctx = open_ctx(NAMES, &fake_sys, 64);
+    struct seen s;
+    (void)state;
+    /* Five names at the limit: one readlink each in the first scan ... */
+    scan_pids(ctx, MW_SRC_STATUS, -1, NULL, &s);
+    assert_int_equal(s.n, 6);
+    assert_int_equal(fake.readlinks, 5);
+    assert_true(opened("800/cmdline"));
+    /* ... none in the next ones: the names are kept with the descriptors. */
+    fake.nlog = 0;
+    scan_pids(ctx, MW_SRC_STATUS, -1, NULL, &s);
+    scan_pids(ctx, MW_SRC_STATUS, -1, NULL, &s);
+    assert_int_equal(fake.readlinks, 5);
+    assert_false(opened("800/cmdline"));
+    name_is(ctx, 800, "my-leaky-service-long", "my-leaky-servic");
+    name_is(ctx, 801, "Isolated Web Co", "Isolated Web Co");
+    assert_int_equal(fake.readlinks, 5);
+    mw_ctx_close(ctx);
+
+    /* Without cached descriptors every read looks again. */
+    ctx = open_ctx(NAMES, &fake_sys, 0);
+    fake.readlinks = 0;
+    scan_pids(ctx, MW_SRC_STATUS, -1, NULL, &s);
+    scan_pids(ctx, MW_SRC_STATUS, -1, NULL, &s);
+    assert_int_equal(fake.readlinks, 10);
+    mw_ctx_close(ctx);
+}
+
+static void test_name_filter(void **state)
+{
+    mw_ctx *ctx = open_ctx(NAMES, NULL, 64);
+    static const int32_t p800[] = {800}, p801[] = {801}, p802[] = {802}, p803[] = {803},
+                         p804[] = {804}, p805[] = {805};
+    struct seen s;
+    (void)state;
+    scan_pids(ctx, MW_SRC_STATUS, -1, "my-leaky-service-long", &s);
+    saw_exactly(&s, p800, 1);
+    /* The name is the full name, not comm. */
+    scan_pids(ctx, MW_SRC_STATUS, -1, "my-leaky-servic", &s);
+    saw_exactly(&s, NULL, 0);
+    scan_pids(ctx, MW_SRC_STATUS, -1, "Isolated Web Co", &s);
+    saw_exactly(&s, p801, 1);
+    /* A renamed comm is not the start of its executable's name. */
+    scan_pids(ctx, MW_SRC_STATUS, -1, "firefox-esr", &s);
+    saw_exactly(&s, NULL, 0);
+    scan_pids(ctx, MW_SRC_STATUS, -1, "long-script-name.py", &s);
+    saw_exactly(&s, p802, 1);
+    scan_pids(ctx, MW_SRC_STATUS, -1, "unreadable-exe-name", &s);
+    saw_exactly(&s, p803, 1);
+    /* Longer than 15 bytes, comm its start, argv[0] its name: matches
+     * though the full name came from the executable. */
+    scan_pids(ctx, MW_SRC_STATUS, -1, "deleted-binary-alias", &s);
+    saw_exactly(&s, p804, 1);
+    scan_pids(ctx, MW_SRC_STATUS, -1, "deleted-binary-name", &s);
+    saw_exactly(&s, p804, 1);
+    scan_pids(ctx, MW_SRC_STATUS, -1, "deleted-binary-other", &s);
+    saw_exactly(&s, NULL, 0);
+    /* Under the limit only comm counts. */
+    scan_pids(ctx, MW_SRC_STATUS, -1, "short", &s);
+    saw_exactly(&s, p805, 1);
+    scan_pids(ctx, MW_SRC_STATUS, -1, "short-but-not-really", &s);
+    saw_exactly(&s, NULL, 0);
+    mw_ctx_close(ctx);
+}
+
+static void test_cgroup_ids(void **state)
+{
+    mw_ctx *ctx = open_ctx(NAMES, NULL, 0);
+    mw_cgroup_ids ids;
+    (void)state;
+    assert_int_equal(mw_cgroup_ids_read(ctx, 800, &ids), MW_OK);
+    assert_string_equal(ids.unit, "app.service");
+    assert_string_equal(ids.container, "");
+    assert_int_equal(mw_cgroup_ids_read(ctx, 999, &ids), -ENOENT);
+    assert_int_equal(mw_cgroup_ids_read(ctx, 0, &ids), -ESRCH);
+    mw_ctx_close(ctx);
+}
+
 static void test_ctx_open_bad_root(void **state)
 {
     mw_ctx_cfg cfg;
@@ -1085,6 +1221,10 @@ int main(void)
         cmocka_unit_test_setup(test_cached_fds_swept_and_closed, reset_fake),
         cmocka_unit_test_setup(test_cached_fds_limits, reset_fake),
         cmocka_unit_test_setup(test_cached_fd_esrch_reopens, reset_fake),
+        cmocka_unit_test_setup(test_full_names, reset_fake),
+        cmocka_unit_test_setup(test_full_name_read_once, reset_fake),
+        cmocka_unit_test_setup(test_name_filter, reset_fake),
+        cmocka_unit_test_setup(test_cgroup_ids, reset_fake),
         cmocka_unit_test_setup(test_ctx_open_bad_root, reset_fake),
     };
     return cmocka_run_group_tests_name("linux_fixture", tests, NULL, NULL);

@@ -188,28 +188,29 @@ static void test_status_name_tab_and_unknown_escape(void **state)
 
 static void test_status_long_name_is_truncated_in_bounds(void **state)
 {
-    /* 62 characters, then an unknown escape: the unescaper must stop at
-     * MW_NAME_MAX - 1 characters without writing past name[]. There is no
+    /* 30 characters, then an unknown escape: the unescaper must stop at
+     * MW_COMM_SIZE - 1 characters without writing past name[]. There is no
      * State line, so state, the byte right after name[], must stay 0. */
     char text[128];
-    char want[MW_NAME_MAX];
+    char want[MW_COMM_SIZE];
     mw_status_info p;
     size_t n;
     int rc;
     char *b;
     (void)state;
-    memset(want, 'a', 62);
-    want[62] = '\\';
-    want[63] = '\0';
-    n = (size_t)snprintf(text, sizeof text, "Name:\t%.62s\\q\n", want);
+    memset(want, 'a', MW_COMM_SIZE - 2);
+    want[MW_COMM_SIZE - 2] = '\\';
+    want[MW_COMM_SIZE - 1] = '\0';
+    n = (size_t)snprintf(text, sizeof text, "Name:\t%.30s\\q\n", want);
     b = exact(text, n);
     rc = mw_parse_status(b, n, &p);
     free(b);
-    assert_int_equal(offsetof(mw_status_info, state), offsetof(mw_status_info, name) + MW_NAME_MAX);
+    assert_int_equal(offsetof(mw_status_info, state),
+                     offsetof(mw_status_info, name) + MW_COMM_SIZE);
     assert_int_equal(p.state, 0);
     assert_int_equal(rc, MW_OK);
-    assert_int_equal(strlen(p.name), MW_NAME_MAX - 1);
-    assert_memory_equal(p.name, want, MW_NAME_MAX - 1);
+    assert_int_equal(strlen(p.name), MW_COMM_SIZE - 1);
+    assert_memory_equal(p.name, want, MW_COMM_SIZE - 1);
 }
 
 static void test_status_name_keeps_edge_spaces(void **state)
@@ -424,7 +425,7 @@ static void test_stat_long_comm_truncated(void **state)
     comm[sizeof comm - 1] = '\0';
     n = make_stat(buf, sizeof buf, comm, stat_tail);
     assert_int_equal(parse_stat(buf, n, &si), MW_OK);
-    assert_int_equal(strlen(si.comm), MW_NAME_MAX - 1);
+    assert_int_equal(strlen(si.comm), MW_COMM_SIZE - 1);
     check_stat_tail(&si);
 }
 

@@ -6,18 +6,34 @@ local options = require "memwatch.options"
 local W = require "memwatch.watch"
 local A = require "memwatch.actions"
 local log = require "memwatch.log"
+local select_ = require "memwatch.select"
 
 local bare = options.bare
+
+-- What a selection is called in messages and as the rule's name: the name
+-- alone, as before, or key=value pairs.
+local function select_desc(f)
+    local parts = {}
+    for _, k in ipairs(select_.KEYS) do
+        local v = f[k]
+        if v ~= nil then
+            parts[#parts + 1] = k .. "=" .. (type(v) == "table" and table.concat(v, ",") or tostring(v))
+        end
+    end
+    if #parts == 1 and f.name then return f.name end
+    return table.concat(parts, " ")
+end
 
 local cmd = options.command {
     name = "alert",
     summary = "print ALERT / RESOLVED when a named app goes over a size",
     usage = [[
-usage: memwatch alert NAME --over SIZE [--for DURATION] [--group app|tree|name|none]
-                      [--every DURATION] [--notify] [--stop-after DURATION]
-                      [--exec CMD ARGS...]
+usage: memwatch alert [NAME] [selection options] --over SIZE [--for DURATION]
+                      [--group app|tree|name|none] [--every DURATION] [--notify]
+                      [--stop-after DURATION] [--exec CMD ARGS...]
 
-Watches the processes named NAME, grouped (default: app, the systemd unit or
+Watches the processes named NAME (or chosen by the selection options below,
+or both), grouped (default: app, the systemd unit or
 else the process tree under the top-most NAME), and prints one line when a
 group's footprint stays over SIZE for DURATION (default 0s) and one when it
 falls back below SIZE:
@@ -32,8 +48,9 @@ TIME is local ISO-8601; lines are flushed at once, for pipes.
                      come last: everything after it is the command
   --stop-after DURATION  stop after DURATION (default: run until Ctrl-C or SIGTERM)
 Sizes take K, M, G, T (1K = 1024); durations ms, s, m, h.
-]],
-    options = {
+
+]] .. options.SELECTION_HELP,
+    options = options.with_selection {
         over = { arg = true, short = "o" },
         ["for"] = { arg = true, short = "f" },
         group = { arg = true, short = "g", values = { "app", "tree", "name", "none" } },
@@ -44,7 +61,14 @@ Sizes take K, M, G, T (1K = 1024); durations ms, s, m, h.
     },
     run = function(opts, pos)
         local self = opts._self
-        if #pos ~= 1 then return false, "expected one process NAME" end
+        if #pos > 1 then return false, string.format("unexpected argument '%s'", pos[2]) end
+        if pos[1] and opts.name then return false, "give the NAME or --name, not both" end
+        if opts.name and #opts.name > 1 then return false, "--name: one NAME (an alert watches one selection)" end
+        if pos[1] then opts.name = { pos[1] } end
+        local filters, given = options.selection(opts)
+        if not filters then return false, given end
+        if not given then return false, "expected a process NAME or a selection option" end
+        local what = select_desc(filters[1])
         if not opts.over then return false, "--over SIZE is required" end
         local ok, over = pcall(memwatch.parse_bytes, opts.over)
         if not ok then return false, "--over: " .. bare(over) end
@@ -79,8 +103,8 @@ Sizes take K, M, G, T (1K = 1024); durations ms, s, m, h.
 
         local e = W.engine { every = every }
         e:watch {
-            name = pos[1],
-            select = { name = pos[1] },
+            name = what,
+            select = filters[1],
             group = opts.group or "app",
             above = over,
             sustain = string.format("%.17gs", sustain),
@@ -88,7 +112,7 @@ Sizes take K, M, G, T (1K = 1024); durations ms, s, m, h.
             on_resolve = callbacks,
         }
         log.write(io.stderr, log.INFO, string.format("memwatch alert: watching %s (group %s) over %s%s, " ..
-            "every %gs; Ctrl-C to stop", require("memwatch.text").printable(pos[1]), opts.group or "app",
+            "every %gs; Ctrl-C to stop", require("memwatch.text").printable(what), opts.group or "app",
             memwatch.bytes(over),
             sustain > 0 and string.format(" for %gs", sustain) or "", every))
         local reason = e:run(stop_after)

@@ -5,6 +5,7 @@ local core = require "memwatch.core"
 local options = require "memwatch.options"
 local R = require "memwatch.record"
 local P = require "memwatch.record.plot"
+local text = require "memwatch.text"
 
 local bare = options.bare
 
@@ -41,8 +42,9 @@ usage: memwatch plot FILE -o CHART.svg [--name=NAME]... [--match=PATTERN]
 
 Draws the footprint over time of the processes (or groups) recorded in FILE
 by `memwatch record`, with gnuplot, into an SVG: time on the x axis (local
-time, or UTC with --utc), sizes in K, M or G (chosen by the largest value)
-on the y axis, one line per process or group, named in the legend.
+time, or UTC with --utc), sizes in KiB, MiB or GiB (chosen by the largest
+value, named in the axis label) on the y axis, one line per process or
+group, each in its own colour, named in the legend.
 
   --name (repeatable), --match, --user, --pid: which recorded processes
   --group       none (each process; the default), name, app, tree or user:
@@ -115,34 +117,45 @@ Needs gnuplot (Debian: apt install gnuplot-nox; Homebrew: brew install gnuplot).
         local title = string.format("memwatch: %s of %s, %s%s", field, what, pos[1],
             res.hostname and (" on " .. res.hostname) or "")
 
-        local data_path, script_path = os.tmpname(), os.tmpname()
+        local data_path, script_path, err_path = os.tmpname(), os.tmpname(), os.tmpname()
         local function cleanup()
             os.remove(data_path)
             os.remove(script_path)
+            os.remove(err_path)
         end
+        local script = P.script { output = opts.output, data = data_path, series = shown,
+            field = field, unit = unit, unit_name = unit_name, title = title, first = res.times[1],
+            last = res.times[#res.times], utc = opts.utc }
         local wok, werr = write_file(data_path, P.data(res, shown, divisor, opts.utc))
-        if wok then
-            wok, werr = write_file(script_path, P.script { output = opts.output, data = data_path, series = shown,
-                field = field, unit = unit, unit_name = unit_name, title = title, first = res.times[1],
-                last = res.times[#res.times], utc = opts.utc })
-        end
+        if wok then wok, werr = write_file(script_path, script) end
         if not wok then
             cleanup()
             return nil, "cannot write a temporary file: " .. tostring(werr)
         end
-        local pid, serr = core.spawn({ gnuplot, script_path })
+        -- gnuplot's stderr goes to a file, so its errors come back as one
+        -- line of ours instead of its caret diagrams.
+        local pid, serr = core.spawn({ gnuplot, script_path }, nil, err_path)
         if not pid then
             cleanup()
             return nil, "cannot run gnuplot: " .. tostring(serr)
         end
         local state, code = core.child_status(pid, true)
+        local ef = io.open(err_path, "rb")
+        local gp_err = ef and ef:read("a") or ""
+        if ef then ef:close() end
         cleanup()
         if state ~= "exit" or code ~= 0 then
-            return nil, string.format("gnuplot failed (%s %s); its messages are above", state == "signal" and
-                "signal" or "exit status", tostring(code))
+            return nil, P.gnuplot_error(gp_err, script, opts.output) or
+                string.format("gnuplot failed (%s %s)", state == "signal" and "signal" or "exit status",
+                    tostring(code))
         end
-        say(string.format("wrote %s: %d %s, %d samples", opts.output, #shown, #shown == 1 and "line" or "lines",
-            #res.times))
+        -- A chart was drawn; what gnuplot warned about is still said.
+        for l in gp_err:gmatch("[^\n]+") do
+            local msg = l:match('^".-" line %d+: (.*)$')
+            if msg then say("gnuplot: " .. text.printable(msg)) end
+        end
+        say(string.format("wrote %s: %d %s, %d %s", opts.output, #shown, #shown == 1 and "line" or "lines",
+            #res.times, #res.times == 1 and "sample" or "samples"))
         return 0
     end,
 }

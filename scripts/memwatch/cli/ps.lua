@@ -4,6 +4,9 @@ local memwatch = require "memwatch"
 local core = require "memwatch.core"
 local options = require "memwatch.options"
 local format = require "memwatch.format"
+local select_ = require "memwatch.select"
+local suggest = require "memwatch.suggest"
+local text = require "memwatch.text"
 
 local SORTS = { "footprint", "resident", "pid", "name" }
 
@@ -21,35 +24,92 @@ local function sort_records(recs, key)
     end)
 end
 
+-- --fields=a,b (repeatable) -> the list, or nil and the message for an
+-- unknown name (the closest known one, or all of them).
+local function field_list(given)
+    local list = {}
+    for _, g in ipairs(given) do
+        for f in (g .. ","):gmatch("([^,]*),") do
+            f = f:match("^%s*(.-)%s*$")
+            if f == "" then return nil, "--fields: an empty field name" end
+            if not format.kind(f) then
+                local known, near, best = format.field_names(), nil, 3
+                for _, k in ipairs(known) do
+                    local d = suggest.distance(f, k, 2)
+                    if d < best then near, best = k, d end
+                end
+                return nil, string.format("--fields: unknown field '%s' (%s)", text.printable(f),
+                    near and ("did you mean '" .. near .. "'?") or ("fields: " .. table.concat(known, ", ")))
+            end
+            list[#list + 1] = f
+        end
+    end
+    return list
+end
+
+-- The fields memwatch.processes reads in its scan (the others are the
+-- record's own keys, or read on access).
+local SCANNED = { name = true, user = true, state = true, cmdline = true, path = true }
+
 return options.command {
     name = "ps",
     summary = "one table of processes, largest footprint first",
     usage = [[
 usage: memwatch ps [--sort=footprint|resident|pid|name]
-                   [--format=table|csv|json|prometheus|influx] [--all] [NAME...]
+                   [--format=table|csv|json|prometheus|influx]
+                   [--fields=FIELD,...] [--all] [selection options] [NAME...]
 
 Prints PID, COMMAND, REAL MEMORY (resident) and MEMORY (footprint) for every
 process, or for the processes with one of the given names, largest footprint
 first. Kernel threads are left out unless --all is given. csv gives
 pid, ppid, user, name, resident, footprint, swap and state, json every field
-(one object per line), both with sizes in bytes; prometheus gives the text
-exposition format (process_memory_* gauges), influx the InfluxDB line
+it read (one object per line), both with sizes in bytes; prometheus gives the
+text exposition format (process_memory_* gauges), influx the InfluxDB line
 protocol. Written to a terminal, names in every format are made printable.
-]],
-    options = {
+A NAME is the same as --name NAME.
+
+  --fields  the columns (table, csv, json) or values (prometheus, influx;
+            their pid, name and user labels stay), in this order, read in
+            the same scan: --fields=pid,name,pss,uss,cpu_time
+
+]] .. options.SELECTION_HELP,
+    options = options.with_selection {
         sort = { arg = true, values = SORTS, short = "s" },
         format = { arg = true, values = format.NAMES, short = "f" },
+        fields = { arg = true, many = true },
         all = { short = "a" },
         help = { short = "h" },
     },
     run = function(opts, names)
-        local recs = {}
-        if #names == 0 then
-            recs = memwatch.processes()
-        else
-            for _, n in ipairs(names) do
-                for _, r in ipairs(memwatch.processes { name = n }) do recs[#recs + 1] = r end
+        local fields, read
+        if opts.fields then
+            local ferr
+            fields, ferr = field_list(opts.fields)
+            if not fields then return false, ferr end
+            read = {}
+            for _, f in ipairs(fields) do
+                if core.fields[f] or SCANNED[f] then read[#read + 1] = f end
             end
+        end
+        local recs, seen = {}, {}
+        if #names > 0 then
+            opts.name = opts.name or {}
+            for _, n in ipairs(names) do opts.name[#opts.name + 1] = n end
+        end
+        local filters, err = options.selection(opts)
+        if not filters then return false, err end
+        for _, f in ipairs(filters) do
+            for _, r in ipairs(memwatch.processes(f, read)) do
+                -- A process two names select is listed once.
+                if not seen[r.pid] then
+                    seen[r.pid] = true
+                    recs[#recs + 1] = r
+                end
+            end
+        end
+        if opts.pidfile then
+            local _, why = select_.read_pidfile(opts.pidfile)
+            if why then io.stderr:write("memwatch ps: ", why, "\n") end
         end
         if not opts.all then
             local kept = {}
@@ -59,8 +119,13 @@ protocol. Written to a terminal, names in every format are made printable.
             recs = kept
         end
         sort_records(recs, opts.sort or "footprint")
-        local out = format.render(opts.format or "table", recs,
-            { printable = core.isatty(1) or nil })
+        local ok, out = pcall(format.render, opts.format or "table", recs,
+            { printable = core.isatty(1) or nil, fields = fields })
+        -- A field the format cannot show (a string as a prometheus sample).
+        if not ok and tostring(out):find("^format %w+: ") then
+            return false, "--fields: " .. tostring(out):gsub("^format %w+: ", "")
+        end
+        if not ok then error(out, 0) end
         io.stdout:write(out)
         io.stdout:flush()
         return 0

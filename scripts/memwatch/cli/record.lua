@@ -87,8 +87,7 @@ return options.command {
     name = "record",
     summary = "append samples of processes to a recording, for replay and plot",
     usage = [[
-usage: memwatch record FILE [--every=1s] [--name=NAME]... [--match=PATTERN]
-                       [--user=USER] [--pid=PID]... [--tree] [--all]
+usage: memwatch record FILE [--every=1s] [selection options] [--tree] [--all]
                        [--fields=FIELD,...] [--count=N] [--duration=DURATION]
 
 Appends a sample of the selected processes to FILE every --every (default
@@ -99,8 +98,8 @@ the fields). Each line is flushed at once, so a killed recorder leaves a
 readable file. Appending to a recording of another host or with other
 fields is refused.
 
-  --name (repeatable, a union), --match, --user, --pid: the processes (all
-                     by default; kernel threads only with --all)
+  selection options (below): the processes (all by default; kernel threads
+                     only with --all)
   --tree             also every descendant of a selected process
   --fields           fields besides footprint, resident and swap: pss, uss,
                      rss_anon, cpu_time, app (the systemd unit), cmdline, ...
@@ -108,8 +107,9 @@ fields is refused.
   --duration D       stop after D (samples at 0, every, ... up to D)
 Ctrl-C (exit 130) or SIGTERM (exit 0) stops it. Replay it with
 `memwatch replay FILE RULES.lua`, draw it with `memwatch plot FILE -o x.svg`.
-]],
-    options = {
+
+]] .. options.SELECTION_HELP,
+    options = options.with_selection {
         every = { arg = true, short = "e" },
         name = { arg = true, many = true },
         match = { arg = true },
@@ -149,8 +149,8 @@ Ctrl-C (exit 130) or SIGTERM (exit 0) stops it. Replay it with
         local want_app = false
         for _, f in ipairs(cfg.fields) do want_app = want_app or f == "app" end
 
-        local select_desc = { name = opts.name, match = opts.match, user = opts.user, pid = opts.pid,
-            tree = opts.tree or nil, all = opts.all or nil }
+        local select_desc = { tree = opts.tree or nil, all = opts.all or nil }
+        for k in pairs(options.SELECTION) do select_desc[k] = opts[k] end
         local start, t0 = core.time(), core.now()
         local w, werr = R.open(path, R.header { every = cfg.every, fields = cfg.fields, select = select_desc,
             start = start })
@@ -187,7 +187,8 @@ Ctrl-C (exit 130) or SIGTERM (exit 0) stops it. Replay it with
                     if core.wait_signal(wait) then
                         local sig = core.take_signal()
                         if sig == "INT" or sig == "TERM" then
-                            say(string.format("stopped (SIG%s) after %d samples", sig, w.samples))
+                            say(string.format("stopped (SIG%s) after %d %s", sig, w.samples,
+                                w.samples == 1 and "sample" or "samples"))
                             return sig == "INT" and 130 or 0
                         end
                     end

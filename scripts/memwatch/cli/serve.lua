@@ -263,8 +263,7 @@ M.command = options.command {
     summary = "Prometheus /metrics endpoint, or a textfile for node_exporter",
     usage = [[
 usage: memwatch serve [--listen=ADDRESS:PORT] [--group=none|name|tree|app|user]
-                      [--top=N] [--name=NAME]... [--match=PATTERN] [--user=USER]
-                      [--pid=PID]... [--pss] [--all] [--rules=FILE.lua]
+                      [--top=N] [selection options] [--pss] [--all] [--rules=FILE.lua]
        memwatch serve --textfile=PATH [--every=15s] [--once] [same selection options]
 
 Serves GET /metrics on 127.0.0.1:9187 (the default --listen) in the
@@ -273,7 +272,7 @@ Prometheus text format: process_memory_footprint_bytes, _usage_bytes
 _pss_bytes with --pss) per process, labelled pid, name and user; with
 --group, memwatch_group_memory_*{grouping=,group=} and
 memwatch_group_processes instead; and memwatch's own scrape duration and
-footprint. --name (repeatable), --match, --user and --pid select processes,
+footprint. The selection options (below) choose the processes,
 --top keeps the N largest by footprint (processes, or groups). Binding beyond
 loopback prints a warning. Other methods get 405, other paths 404.
 
@@ -281,8 +280,9 @@ loopback prints a warning. Other methods get 405, other paths 404.
 rename), for node_exporter's textfile collector; --once writes once and exits.
 --rules runs a Lua script first: it may add metrics (memwatch.metrics) and
 watch rules, which are run between requests. Ctrl-C or SIGTERM stops.
-]],
-    options = {
+
+]] .. options.SELECTION_HELP,
+    options = options.with_selection {
         listen = { arg = true, short = "l" },
         textfile = { arg = true },
         every = { arg = true },

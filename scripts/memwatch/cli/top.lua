@@ -6,10 +6,12 @@ local core = require "memwatch.core"
 local options = require "memwatch.options"
 local text = require "memwatch.text"
 local view = require "memwatch.view"
+local group = require "memwatch.group"
 
-local GROUPINGS = { "none", "name", "tree", "app" }
-local SORT_KEYS = { "pid", "name", "footprint", "resident", "change" }
-local HISTORY = 120 -- samples kept per row
+local GROUPINGS = { "none", "name", "tree", "app", "user" }
+-- In the order of the columns, so keys 1-5 name them left to right.
+local SORT_KEYS = { "pid", "name", "resident", "footprint", "change" }
+local HISTORY = 120 -- samples kept per process
 
 local bytes = view.bytes
 
@@ -55,46 +57,86 @@ local function sparkline(hist, width, blocks)
     return table.concat(out)
 end
 
-local function record_history(st, rows, now)
+-- History is kept per process (pid and start time, so a reused pid starts
+-- afresh), one footprint per sample; a row's history is the sum of its
+-- members' at each sample. So changing the grouping keeps every sparkline
+-- and change per minute: a group's past is its members' past.
+local function record_history(st, recs, now)
+    st.tick = (st.tick or 0) + 1
+    local tick = st.tick
+    st.times[tick] = now
+    st.times[tick - HISTORY] = nil
     local alive = {}
-    for _, row in ipairs(rows) do
-        local h = st.history[row.key]
-        if not h then
-            h = {}
-            st.history[row.key] = h
+    for _, r in ipairs(recs) do
+        if r.footprint then
+            local id = group.ident(r)
+            local h = st.history[id]
+            if not h then
+                h = { first = tick }
+                st.history[id] = h
+            end
+            h[tick] = r.footprint
+            if tick - HISTORY >= h.first then
+                h[tick - HISTORY] = nil
+                h.first = tick - HISTORY + 1
+            end
+            alive[id] = true
         end
-        h[#h + 1] = { t = now, v = row.footprint }
-        if #h > HISTORY then table.remove(h, 1) end
-        row.hist = h
-        row.change = per_minute(h)
-        alive[row.key] = true
     end
-    for k in pairs(st.history) do
-        if not alive[k] then st.history[k] = nil end
+    for id in pairs(st.history) do
+        if not alive[id] then st.history[id] = nil end
     end
 end
 
+local function row_history(st, row)
+    local hs, from = {}, st.tick
+    for _, r in ipairs(row.procs) do
+        local h = st.history[group.ident(r)]
+        if h then
+            hs[#hs + 1] = h
+            if h.first < from then from = h.first end
+        end
+    end
+    local out = {}
+    for tick = from, st.tick do
+        local sum, any = 0, false
+        for _, h in ipairs(hs) do
+            local v = h[tick]
+            if v then sum, any = sum + v, true end
+        end
+        if any then out[#out + 1] = { t = st.times[tick], v = sum } end
+    end
+    return out
+end
+
 local function sample(st)
-    -- start_time keys each row's history across pid reuse.
+    -- start_time keys each process's history across pid reuse.
     local recs = memwatch.processes(nil, { "start_time" })
+    record_history(st, recs, memwatch.now())
     local rows = view.rows(recs, st.grouping, st.filter)
-    record_history(st, rows, memwatch.now())
+    for _, row in ipairs(rows) do
+        row.hist = row_history(st, row)
+        row.change = per_minute(row.hist)
+    end
     view.sort(rows, st.sort, st.desc)
     st.rows = rows
     st.system = memwatch.system()
     st.nprocs = #recs
 end
 
+-- The titles are memwatch ps's (and memwatch.format's table): PID COMMAND
+-- REAL MEMORY MEMORY, in that order; a group shows PROCS and GROUP.
 local function columns(st)
+    local grouped = st.grouping ~= "none"
     return {
-        { key = "pid", title = st.grouping == "none" and "PID" or "PROCS", width = 7, right = true,
-            cell = function(r) return st.grouping == "none" and tostring(r.pid) or tostring(r.count) end },
-        { key = "name", title = "NAME", width = 24,
+        { key = "pid", title = grouped and "PROCS" or "PID", width = 7, right = true,
+            cell = function(r) return grouped and tostring(r.count) or tostring(r.pid) end },
+        { key = "name", title = grouped and "GROUP" or "COMMAND", width = 24,
             cell = function(r) return text.printable(r.name) end },
-        { key = "footprint", title = "MEMORY", width = 9, right = true,
-            cell = function(r) return bytes(r.footprint) end },
         { key = "resident", title = "REAL MEMORY", width = 12, right = true,
             cell = function(r) return bytes(r.resident) end },
+        { key = "footprint", title = "MEMORY", width = 9, right = true,
+            cell = function(r) return bytes(r.footprint) end },
         { key = "change", title = "CHANGE/MIN", width = 11, right = true,
             cell = function(r) return rate_text(r.change) end },
     }
@@ -138,8 +180,9 @@ local function draw(st, curses)
     local rows_n, cols_n = curses.size()
     local cols = columns(st)
     curses.erase()
-    curses.put(0, 0, string.format("memwatch top  %s  %d processes  every %gs  group: %s%s%s",
-        os.date("%H:%M:%S"), st.nprocs or 0, st.every, st.grouping,
+    local n = st.nprocs or 0
+    curses.put(0, 0, string.format("memwatch top  %s  %d %s  every %gs  group: %s%s%s",
+        os.date("%H:%M:%S"), n, n == 1 and "process" or "processes", st.every, st.grouping,
         st.filter and ("  filter: " .. text.printable(st.filter)) or "", st.paused and "  [paused]" or ""), "bold")
     curses.put(1, 0, view.system_line(st.system), "header")
     local titles = {}
@@ -171,7 +214,7 @@ local function draw(st, curses)
     curses.refresh()
 end
 
--- Reads a line of text at the bottom of the screen (for / and confirmations).
+-- Reads a line of text at the bottom of the screen (for /).
 local function prompt(curses, st, label)
     local buf = ""
     while true do
@@ -188,13 +231,26 @@ local function prompt(curses, st, label)
     end
 end
 
+-- A yes/no question at the bottom of the screen: one key answers it, y (or
+-- Y) for yes, any other for no; the keys after it are top's again.
+local function confirm(curses, st, label)
+    st.message = label
+    while true do
+        draw(st, curses)
+        local k = curses.getkey(-1)
+        if k and k ~= "resize" then
+            st.message = nil
+            return k == "y" or k == "Y"
+        end
+    end
+end
+
 local function send_signal(curses, st)
     local r = st.rows[st.sel]
     if not r then return end
     local what = st.grouping == "none" and string.format("pid %d (%s)", r.pid, text.printable(r.name))
         or string.format("%d process%s of %s", r.count, r.count == 1 and "" or "es", text.printable(r.name))
-    local answer = prompt(curses, st, string.format("Send SIGTERM to %s? [y/N] ", what))
-    if not answer or not answer:match("^[yY]") then
+    if not confirm(curses, st, string.format("Send SIGTERM to %s? [y/N] ", what)) then
         st.message = "signal cancelled"
         return
     end
@@ -226,7 +282,7 @@ local function handle_key(st, k, curses)
         st.paused = not st.paused
     elseif k == "g" then
         st.grouping = cycle(GROUPINGS, st.grouping, 1)
-        st.history, st.sel, st.offset = {}, 1, 0
+        st.sel, st.offset = 1, 0
         return "resample"
     elseif k == "/" then
         local f = prompt(curses, st, "Filter by name (empty clears): ")
@@ -287,15 +343,17 @@ return options.command {
     name = "top",
     summary = "the live view: processes by footprint, refreshed",
     usage = [[
-usage: memwatch top [--every=DURATION] [--filter=TEXT] [--group=none|name|tree|app]
+usage: memwatch top [--every=DURATION] [--filter=TEXT] [--group=none|name|tree|app|user]
                     [--sort=footprint|resident|pid|name|change] [--once] [--limit=N]
 
-A full-screen view, largest footprint (MEMORY) first, with REAL MEMORY
-(resident), the change per minute and a sparkline of recent footprint.
-Keys: q quit, / filter by name, g cycle grouping, p pause, k send SIGTERM
-to the selected row (after confirmation), < > or 1-5 choose the sort column,
-r reverse it, arrows/PgUp/PgDn select. With --once, or when standard output
-is not a terminal, prints one plain table and exits.
+A full-screen view, largest footprint (MEMORY) first: PID, COMMAND, REAL
+MEMORY (resident), MEMORY (footprint), the change per minute and a sparkline
+of recent footprint (grouped: PROCS and GROUP for the first two).
+Keys: q quit, / filter by name, g cycle grouping (each process keeps its
+history), p pause, k send SIGTERM to the selected row (y confirms, any other
+key cancels), < > or 1-5 choose the sort column, r reverse it,
+arrows/PgUp/PgDn select. With --once, or when standard output is not a
+terminal, prints one plain table and exits.
 ]],
     options = {
         every = { arg = true, short = "d" },
@@ -315,7 +373,7 @@ is not a terminal, prints one plain table and exits.
         local st = {
             every = every, filter = opts.filter, grouping = opts.group or "none",
             sort = opts.sort or "footprint", desc = (opts.sort or "footprint") ~= "name",
-            paused = false, sel = 1, offset = 0, history = {},
+            paused = false, sel = 1, offset = 0, history = {}, times = {},
         }
         local curses = require "memwatch.curses"
         if opts.once or not core.isatty(1) or not core.isatty(0) then

@@ -23,6 +23,19 @@ function M.kind(field, grouped)
     return RECORD_KEYS[field]
 end
 
+--- format.field_names([grouped]) -> every field name a row may have, sorted
+function M.field_names(grouped)
+    local out = {}
+    for k in pairs(grouped and GROUP_KEYS or RECORD_KEYS) do out[#out + 1] = k end
+    if not grouped then
+        for k in pairs(core.fields) do
+            if not RECORD_KEYS[k] then out[#out + 1] = k end
+        end
+    end
+    table.sort(out)
+    return out
+end
+
 -- Checks a field list against the rows' kind; raises with the unknown name.
 function M.check_fields(fields, grouped, who)
     for _, f in ipairs(fields) do

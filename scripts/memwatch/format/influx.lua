@@ -8,6 +8,7 @@
 -- measurement memwatch_group_memory with tags grouping and group.
 local core = require "memwatch.core"
 local text = require "memwatch.text"
+local fieldkind = require "memwatch.format.fields"
 
 local M = {}
 
@@ -31,7 +32,11 @@ function M.ns(t)
     return math.tointeger(sec) * 1000000000 + math.tointeger(frac)
 end
 
+-- A field value: an integer with i, a float, a quoted string (with " and \
+-- escaped; printable, as tags are), a boolean.
 local function field_value(v)
+    if type(v) == "string" then return '"' .. text.printable(v):gsub('["\\]', "\\%0") .. '"' end
+    if type(v) == "boolean" then return tostring(v) end
     if math.type(v) == "integer" then return string.format("%di", v) end
     if v ~= v or v == math.huge or v == -math.huge then return nil end -- not representable
     return string.format("%.15g", v)
@@ -40,8 +45,22 @@ end
 M.name = "influx"
 M.description = "InfluxDB line protocol (integers with i, nanosecond timestamps)"
 
+-- The tags of a row, never fields, whatever opts.fields asks.
+local TAGS = { pid = true, name = true, user = true }
+local GROUP_TAGS = { group = true, grouping = true }
+
 function M.new(opts, emit)
     local grouping = opts.grouping
+    local chosen
+    if opts.fields then
+        fieldkind.check_fields(opts.fields, grouping ~= nil, "influx")
+        chosen = {}
+        for _, f in ipairs(opts.fields) do
+            if not (grouping and GROUP_TAGS or TAGS)[f] then chosen[#chosen + 1] = f end
+        end
+    end
+    -- Fields asked for by name may be read on access (a record's lazy fields).
+    local get = (chosen and not grouping) and function(r, k) return r[k] end or rawget
     local ts
     return {
         begin = function()
@@ -52,12 +71,12 @@ function M.new(opts, emit)
             if grouping then
                 measurement = "memwatch_group_memory"
                 tags = { { "group", row.label or row.key }, { "grouping", grouping } }
-                fields = M.GROUP_FIELDS
+                fields = chosen or M.GROUP_FIELDS
             else
                 measurement = "process_memory"
                 tags = { { "name", rawget(row, "name") }, { "pid", rawget(row, "pid") },
                     { "user", rawget(row, "user") or rawget(row, "uid") } }
-                fields = M.PROCESS_FIELDS
+                fields = chosen or M.PROCESS_FIELDS
             end
             local parts = { M.escape_measurement(measurement) }
             for _, t in ipairs(tags) do
@@ -68,8 +87,8 @@ function M.new(opts, emit)
             end
             local fv = {}
             for _, f in ipairs(fields) do
-                local v = rawget(row, f)
-                if type(v) == "number" then
+                local v = get(row, f)
+                if v ~= nil and type(v) ~= "table" then
                     local s = field_value(v)
                     if s then fv[#fv + 1] = f .. "=" .. s end
                 end

@@ -10,6 +10,7 @@
 -- through writer:families(list) or opts.families and are printed last:
 --   {name=, help=, type="gauge"|"counter", samples={{labels={k=v}, value=n}, ...}}
 local text = require "memwatch.text"
+local fieldkind = require "memwatch.format.fields"
 
 local M = {}
 
@@ -98,16 +99,55 @@ function M.render_families(families, printable, seen_names)
     return table.concat(out)
 end
 
+-- The labels of a row: not values, whatever opts.fields asks.
+local LABELS = { pid = true, name = true, user = true }
+local GROUP_LABELS = { group = true, grouping = true, key = true }
+
+-- The family of a field that has none above, by its kind: Prometheus's
+-- standard names for CPU time and start time, else process_FIELD with the
+-- unit's suffix. A string or a flag is no sample value.
+local function family_of(field, kind, grouped)
+    if not grouped and field == "cpu_time" then
+        return { field, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter" }
+    end
+    if not grouped and field == "start_time" then
+        return { field, "process_start_time_seconds", "Start time of the process since unix epoch in seconds." }
+    end
+    local base = (grouped and "memwatch_group_" or "process_") .. field
+    if kind == "bytes" then return { field, (grouped and base or "process_memory_" .. field) .. "_bytes", field } end
+    if kind == "seconds" or kind == "epoch" then return { field, base .. "_seconds", field } end
+    if kind == "count" then return { field, base, field } end
+    error(string.format("format prometheus: field '%s' is not a number; samples are numbers " ..
+        "(%s are labels)", field, grouped and "group and grouping" or "pid, name and user"), 0)
+end
+
+-- The families for opts.fields, in their order (labels left out).
+local function chosen(fields, grouped)
+    fieldkind.check_fields(fields, grouped, "prometheus")
+    local known = {}
+    for _, d in ipairs(grouped and M.GROUP or M.PROCESS) do known[d[1]] = d end
+    local out = {}
+    for _, f in ipairs(fields) do
+        if not (grouped and GROUP_LABELS or LABELS)[f] then
+            out[#out + 1] = known[f] or family_of(f, fieldkind.kind(f, grouped), grouped)
+        end
+    end
+    return out
+end
+
 M.name = "prometheus"
 M.description = "Prometheus text exposition (HELP, TYPE, escaped labels)"
 
 function M.new(opts, emit)
     local grouping = opts.grouping
-    local defs = grouping and M.GROUP or M.PROCESS
+    local defs = opts.fields and chosen(opts.fields, grouping ~= nil) or (grouping and M.GROUP or M.PROCESS)
     local fams = {}
-    for i, d in ipairs(defs) do fams[i] = { name = d[2], help = d[3], type = "gauge", samples = {} } end
+    for i, d in ipairs(defs) do fams[i] = { name = d[2], help = d[3], type = d[4] or "gauge", samples = {} } end
     local extra = {}
     local used_group = {}
+    -- Fields asked for by name may be read on access (a record's lazy
+    -- fields); the default ones are what the scan read.
+    local get = (opts.fields and not grouping) and function(r, k) return r[k] end or rawget
     return {
         record = function(_, row)
             local labels
@@ -121,7 +161,7 @@ function M.new(opts, emit)
                     user = rawget(row, "user") or rawget(row, "uid") or "" }
             end
             for i, d in ipairs(defs) do
-                local v = rawget(row, d[1])
+                local v = get(row, d[1])
                 if type(v) == "number" then
                     local s = fams[i].samples
                     s[#s + 1] = { labels = labels, value = v }

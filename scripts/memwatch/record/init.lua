@@ -12,17 +12,25 @@
 -- `t` is the wall-clock time of the sample (epoch seconds), `mono` the
 -- monotonic seconds since the segment's start. Names that are not valid
 -- UTF-8 are kept exactly in "raw": {"name": "<hex of the bytes>"}.
+--
+-- Format 2 (this one): "name" is the full name (see memwatch.select), "comm"
+-- the kernel's short name when it differs, "kernel_thread": true for kernel
+-- threads. Format 1 is still read: its "name" was the kernel's short name,
+-- so a format-1 row gets comm = name.
 local core = require "memwatch.core"
 local json = require "memwatch.json"
 
 local M = {}
 
-M.FORMAT = 1
+M.FORMAT = 2
+-- The oldest format the reader still reads.
+M.OLDEST_FORMAT = 1
 -- What every process row holds, besides the recorded fields.
 M.BASE = { "pid", "ppid", "start_time", "name", "user", "uid" }
 M.DEFAULT_FIELDS = { "footprint", "resident", "swap" }
 -- Strings kept byte for byte (in "raw" when they are not valid UTF-8).
-local STRINGS = { name = true, user = true, cmdline = true, app = true }
+local STRINGS = { name = true, comm = true, user = true, cmdline = true, app = true }
+local BOOLEANS = { kernel_thread = true }
 local BASE_SET = {}
 for _, f in ipairs(M.BASE) do BASE_SET[f] = true end
 
@@ -183,6 +191,9 @@ function M.row(rec, fields)
         row[k] = v
     end
     for _, f in ipairs(M.BASE) do put(f, rec[f]) end
+    local comm = rawget(rec, "comm")
+    if comm ~= rec.name then put("comm", comm) end
+    if rawget(rec, "kernel_thread") then row.kernel_thread = true end
     for _, f in ipairs(fields) do put(f, rec[f]) end
     row.raw = raw
     return row
@@ -301,7 +312,7 @@ end
 -- ---- reading ------------------------------------------------------------------------------
 
 local function check_header(path, n, t)
-    if t.format ~= M.FORMAT then
+    if math.type(t.format) ~= "integer" or t.format < M.OLDEST_FORMAT or t.format > M.FORMAT then
         if math.type(t.format) == "integer" and t.format > M.FORMAT then
             fail("%s:%d: recording format %d is newer than this memwatch reads (%d)", path, n, t.format, M.FORMAT)
         end
@@ -317,13 +328,15 @@ local function check_header(path, n, t)
     end
 end
 
-local function decode_row(path, n, i, p)
+local function decode_row(path, n, i, p, format)
     if type(p) ~= "table" then fail("%s:%d: process %d is not an object", path, n, i) end
     if math.type(p.pid) ~= "integer" then fail("%s:%d: process %d has no integer 'pid'", path, n, i) end
     for k, v in pairs(p) do
         if STRINGS[k] and type(v) ~= "string" then
             fail("%s:%d: process %d: '%s' must be a string", path, n, i, k)
-        elseif k ~= "raw" and not STRINGS[k] and type(v) ~= "number" then
+        elseif BOOLEANS[k] and type(v) ~= "boolean" then
+            fail("%s:%d: process %d: '%s' must be true or false", path, n, i, k)
+        elseif k ~= "raw" and not STRINGS[k] and not BOOLEANS[k] and type(v) ~= "number" then
             fail("%s:%d: process %d: '%s' must be a number", path, n, i, tostring(k))
         end
     end
@@ -337,6 +350,9 @@ local function decode_row(path, n, i, p)
         end
         p.raw = nil
     end
+    -- Format 1's name was the kernel's short name; from 2 on, comm is
+    -- written only when it differs from the full name.
+    if p.comm == nil and (format < 2 or p.name ~= nil) then p.comm = p.name end
     return p
 end
 
@@ -433,7 +449,7 @@ function Reader:next()
             end
             seg.last_mono = t.mono
             local procs = t.processes or {}
-            for i, p in ipairs(procs) do decode_row(self.path, n, i, p) end
+            for i, p in ipairs(procs) do decode_row(self.path, n, i, p, self.header.format) end
             local s = { t = t.t, mono = t.mono, now = seg.base + t.mono, processes = procs,
                 segment = #self.segments, line = n, first_of_segment = seg.samples == 0 }
             seg.samples = seg.samples + 1

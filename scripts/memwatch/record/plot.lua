@@ -24,8 +24,7 @@ local function selected(filters, rows)
     local out = {}
     for _, r in ipairs(rows) do
         for _, c in ipairs(filters) do
-            if (not c.name or r.name == c.name) and (not c.uid or r.uid == c.uid) and
-                (not c.pid_set or c.pid_set[r.pid]) and select_.matches(c, r) then
+            if select_.matches(c, r) then
                 out[#out + 1] = r
                 break
             end
@@ -39,12 +38,7 @@ function M.compile(filters)
     if not filters then return nil end
     local out = {}
     for i, f in ipairs(filters) do
-        local c = select_.compile(f, "selection", 2)
-        if c.pids then
-            c.pid_set = {}
-            for _, p in ipairs(c.pids) do c.pid_set[p] = true end
-        end
-        out[i] = c
+        out[i] = select_.refresh(select_.compile(f, "selection", 2))
     end
     return out
 end
@@ -71,14 +65,15 @@ function M.series(opts)
             if s.first_of_segment and i > 1 then out.breaks[i] = true end
             local rows = selected(filters, s.processes)
             if mode == "tree" or mode == "app" then
-                -- As in memwatch top: init and kthreadd are not the root of one big tree.
+                -- As in memwatch top: kernel threads (by their flag) are no
+                -- one's tree; init is a row of its own (group.context's views).
                 local kept = {}
                 for _, r in ipairs(rows) do
-                    if r.pid > 2 then kept[#kept + 1] = r end
+                    if not r.kernel_thread then kept[#kept + 1] = r end
                 end
                 rows = kept
             end
-            local ctx = group.context(s.processes, function(rec) return rec.app end)
+            local ctx = group.context(s.processes, function(rec) return rec.app end, true)
             for _, g in ipairs(group.build(mode, rows, ctx, function(fn, r) return pcall(fn, r) end)) do
                 local sum, any = 0, false
                 for _, p in ipairs(g.processes) do
@@ -166,7 +161,45 @@ function M.data(res, series, divisor, utc)
     return table.concat(parts)
 end
 
+-- Kelly's colours of maximum contrast (without white and black), a
+-- qualitative palette: neighbours in the legend never look alike.
+M.PALETTE = { "#f3c300", "#875692", "#f38400", "#a1caf1", "#be0032", "#c2b280", "#848482", "#008856",
+    "#e68fac", "#0067a5", "#f99379", "#604e97", "#f6a600", "#b3446c", "#dcd300", "#882d17", "#8db600",
+    "#654522", "#e25822", "#2b3d26" }
+
+local function hsv(h, sat, v)
+    local i = math.floor(h * 6) % 6
+    local f = h * 6 - math.floor(h * 6)
+    local p, q, t = v * (1 - sat), v * (1 - f * sat), v * (1 - (1 - f) * sat)
+    local r, g, b = table.unpack(({ { v, t, p }, { q, v, p }, { p, v, t }, { p, q, v }, { t, p, v },
+        { v, p, q } })[i + 1])
+    return string.format("#%02x%02x%02x", math.floor(r * 255 + 0.5), math.floor(g * 255 + 0.5),
+        math.floor(b * 255 + 0.5))
+end
+
+--- palette(n) -> n distinct colours "#rrggbb": the qualitative palette
+-- first, then hues a golden angle apart at alternating brightness.
+function M.palette(n)
+    local out, seen = {}, {}
+    for i = 1, math.min(n, #M.PALETTE) do
+        out[i] = M.PALETTE[i]
+        seen[out[i]] = true
+    end
+    local k = 0
+    while #out < n do
+        k = k + 1
+        local c = hsv((k * 0.618033988749895) % 1, 0.75, k % 2 == 0 and 0.6 or 0.9)
+        if not seen[c] then
+            seen[c] = true
+            out[#out + 1] = c
+        end
+    end
+    return out
+end
+
 --- script{output=, data=, series=, field=, unit=, unit_name=, title=, first=, last=, utc=} -> gnuplot text
+-- The unit is said once, in the y label ("footprint (MiB)"); the ticks are
+-- plain numbers.
 function M.script(o)
     local span = o.last - o.first
     local xfmt = span <= 900 and "%H:%M:%S" or span <= 2 * 86400 and "%H:%M" or "%m-%d %H:%M"
@@ -188,19 +221,45 @@ function M.script(o)
         "set format x " .. M.quote(xfmt),
         "set xlabel " .. M.quote(string.format("time from %s (%s)", day, zone)),
         "set ylabel " .. M.quote(string.format("%s (%s)", o.field, o.unit_name)),
-        "set format y " .. M.quote("%g" .. (o.unit == "B" and "" or o.unit)),
+        "set format y '%g'",
         "set yrange [0:*]",
         "set grid",
         "set key outside right top vertical Left reverse",
         "set style data lines",
     }
     local plots = {}
+    local colours = M.palette(#o.series)
     for i, ser in ipairs(o.series) do
-        plots[i] = string.format("%s index %d using 1:2 with lines linewidth 2 title %s", i == 1 and
-            M.quote(o.data) or "''", i - 1, M.quote(ser.key))
+        plots[i] = string.format("%s index %d using 1:2 with lines linewidth 2 linecolor rgb '%s' title %s",
+            i == 1 and M.quote(o.data) or "''", i - 1, colours[i], M.quote(ser.key))
     end
     lines[#lines + 1] = "plot " .. table.concat(plots, ", \\\n     ")
     return table.concat(lines, "\n") .. "\n"
+end
+
+--- gnuplot_error(stderr_text, script_text, output) -> one line: what gnuplot
+-- said went wrong ('"FILE" line N: MESSAGE', then 'system error: WHY'), in
+-- memwatch's words when it is the chart's own path.
+function M.gnuplot_error(err, script, output)
+    local lines = {}
+    for l in (script .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = l end
+    local msgs, at, why = {}, nil, nil
+    for l in (err .. "\n"):gmatch("([^\n]*)\n") do
+        local n, msg = l:match('^".-" line (%d+): (.*)$')
+        if n and not msg:find("^warning: ") then
+            msgs[#msgs + 1] = msg
+            at = at or tonumber(n)
+        end
+        why = why or l:match("^system error: (.*)$")
+    end
+    if at and (lines[at] or ""):find("^set output ") then
+        return string.format("cannot write %s: %s", text.printable(output), why or msgs[1])
+    end
+    if #msgs > 0 then
+        return "gnuplot: " .. text.printable(table.concat(msgs, "; ") .. (why and (" (" .. why .. ")") or ""))
+    end
+    local first = err:match("[^\n]*%S[^\n]*")
+    return first and ("gnuplot: " .. text.printable(first:match("^%s*(.-)%s*$"))) or nil
 end
 
 return M

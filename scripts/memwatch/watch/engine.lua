@@ -213,13 +213,10 @@ function Engine:state(name)
 end
 
 local function selected(rule, recs)
-    local c = rule.select
+    local c = select_.refresh(rule.select)
     local out = {}
     for _, r in ipairs(recs) do
-        if (not c.name or r.name == c.name) and (not c.uid or r.uid == c.uid) and
-            (not rule.pid_set or rule.pid_set[r.pid]) then
-            if not c.match or select_.matches(c, r) then out[#out + 1] = r end
-        end
+        if select_.matches(c, r) then out[#out + 1] = r end
     end
     return out
 end

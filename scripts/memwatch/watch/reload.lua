@@ -56,8 +56,8 @@ function Engine:reload(path)
         if not new.by_name[name] then removed = removed + 1 end
     end
     self.rules, self.by_name, self.count = new.rules, new.by_name, new.count
-    self.report_fn(string.format("memwatch: reloaded %s: %d rules kept, %d new or changed, %d removed", path,
-        kept, fresh, removed), log.INFO)
+    self.report_fn(string.format("memwatch: reloaded %s: %d %s kept, %d new or changed, %d removed", path,
+        kept, kept == 1 and "rule" or "rules", fresh, removed), log.INFO)
     return true
 end
 

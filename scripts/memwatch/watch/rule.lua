@@ -211,10 +211,6 @@ function M.compile(def, default_name)
     local ok, c = pcall(select_.compile, def.select, "select", 1)
     if not ok then fail("%s", bare(c)) end
     r.select = c
-    if c.pids then
-        r.pid_set = {}
-        for _, p in ipairs(c.pids) do r.pid_set[p] = true end
-    end
 
     local g = def.group
     if g == nil then
@@ -341,7 +337,7 @@ function M.compile(def, default_name)
     local need = { "start_time" }
     if r.metric_fn == nil then need[#need + 1] = r.metric end
     for _, f in ipairs(r.fields) do need[#need + 1] = f end
-    if c.match then need[#need + 1] = "cmdline" end
+    for _, f in ipairs(c.fields) do need[#need + 1] = f end
     r.need = need
     r.signature = signature(def)
     return r
@@ -351,7 +347,7 @@ end
 function M.describe(r, fmt)
     local what = r.metric_fn and "the metric" or r.metric
     local sel = {}
-    for _, k in ipairs { "name", "match", "user", "pid" } do
+    for _, k in ipairs(select_.KEYS) do
         local v = r.def.select and r.def.select[k]
         if v ~= nil then
             sel[#sel + 1] = k .. "=" .. (type(v) == "table" and table.concat(v, ",") or tostring(v))

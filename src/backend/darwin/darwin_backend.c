@@ -253,6 +253,12 @@ static int darwin_read_proc(void *state, int32_t pid, unsigned want, mw_proc *ou
         same_user_refused = same_user_refused || mw_refused(-raw.bsd_err);
         raw.uniq_err = pidinfo(pid, PROC_PIDUNIQIDENTIFIERINFO, 1, &raw.uniq, sizeof raw.uniq);
     }
+    /* proc_name's longer name (pbi_name, 2 * MAXCOMLEN bytes) when p_comm is
+     * at its limit: one more call, behind the same uid gate, so other
+     * users' processes keep the short name. */
+    if (raw.short_err == 0 && raw.bsd_err == MW_DARWIN_UNREAD && !same_user_refused &&
+        mw_darwin_comm_at_limit(raw.sbi.pbsi_comm, sizeof raw.sbi.pbsi_comm))
+        raw.bsd_err = pidinfo(pid, PROC_PIDTBSDINFO, 1, &raw.bi, sizeof raw.bi);
     /* A zombie has no task, no executable vnode and no arguments left. */
     if ((want & MW_SRC_STATUS) && !zombie)
         raw.task_err =

@@ -129,6 +129,11 @@ static void copy_name(char *dst, size_t cap, const char *src, size_t srcmax)
     dst[n] = '\0';
 }
 
+int mw_darwin_comm_at_limit(const char *comm, size_t cap)
+{
+    return cap > 1 && strnlen(comm, cap) >= cap - 1;
+}
+
 static void set_u64(mw_proc *p, enum mw_field f, uint64_t v)
 {
     mw_proc_set(p, f, v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v);
@@ -172,6 +177,15 @@ int mw_darwin_proc_from_raw(mw_darwin_raw *raw, const mw_darwin_timebase *tb, un
         copy_name(out->name, sizeof out->name, raw->bi.pbi_comm, sizeof raw->bi.pbi_comm);
         mw_proc_set(out, MW_F_PPID, raw->bi.pbi_ppid);
         mw_proc_set(out, MW_F_UID, raw->bi.pbi_uid);
+    }
+    copy_name(out->comm, sizeof out->comm, out->name, sizeof out->name);
+    /* The name proc_name gives (pbi_name, up to 32 bytes) when p_comm is
+     * cut and it starts with it; read only for the caller's own processes. */
+    if (raw->bsd_err == 0 && mw_darwin_comm_at_limit(out->comm, sizeof raw->sbi.pbsi_comm)) {
+        size_t clen = strlen(out->comm);
+        if (strnlen(raw->bi.pbi_name, sizeof raw->bi.pbi_name) > clen &&
+            strncmp(raw->bi.pbi_name, out->comm, clen) == 0)
+            copy_name(out->name, sizeof out->name, raw->bi.pbi_name, sizeof raw->bi.pbi_name);
     }
     if (have_identity)
         out->state = mw_darwin_state_letter(p_stat);

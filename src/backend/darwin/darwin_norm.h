@@ -81,6 +81,13 @@ int mw_darwin_proc_from_raw(mw_darwin_raw *raw, const mw_darwin_timebase *tb, un
 char mw_darwin_state_letter(uint32_t p_stat);
 
 /*
+ * Is a p_comm (a buffer of cap bytes, MAXCOMLEN in proc_info) as long as
+ * the kernel keeps it (cap - 1 bytes), so that it may be the start of a
+ * longer name? Only then is proc_name's pbi_name worth a call.
+ */
+int mw_darwin_comm_at_limit(const char *comm, size_t cap);
+
+/*
  * The KERN_PROCARGS2 buffer (int argc, exec path, NUL padding, argv[], envp[])
  * as argv joined by spaces in *cmdline (heap; NULL when argc is 0). MW_EPARSE
  * when the buffer does not hold what argc promises.

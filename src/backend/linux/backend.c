@@ -8,7 +8,9 @@
 #include "memwatch/memwatch.h"
 #include "memwatch/sys.h"
 
+#include "backend/linux/cgroup_ids.h"
 #include "backend/linux/fdcache.h"
+#include "backend/linux/fullname.h"
 #include "backend/linux/internal.h"
 #include "backend/linux/normalize.h"
 #include "backend/linux/parse.h"
@@ -295,6 +297,47 @@ static int read_stat(linux_state *st, int32_t pid, mw_proc *out, int have_status
     return 0;
 }
 
+/*
+ * name: the full name when comm is at the kernel's 15-byte limit
+ * (fullname.h), from the executable's link and the command line. Those two
+ * reads are made once per process: the choice is kept with its cached
+ * status descriptor (status_cached: this call read through it, so it is
+ * still the same process). Kernel threads have neither and keep comm.
+ */
+static void resolve_name(linux_state *st, int32_t pid, mw_proc *out, int status_cached)
+{
+    mw_fdc_entry *e = mw_fdcache_entry(&st->fds, pid);
+    char link[64], exe[4096], name[MW_NAME_MAX];
+    size_t clen = strnlen(out->name, sizeof out->comm - 1);
+    ssize_t n, nargs;
+    int longer;
+
+    memcpy(out->comm, out->name, clen);
+    out->comm[clen] = '\0';
+    if (!mw_comm_truncated(out->comm) || (out->flags & MW_PROC_KTHREAD))
+        return;
+    if (status_cached && e && e->have_name) {
+        if (e->full_name)
+            snprintf(out->name, sizeof out->name, "%s", e->full_name);
+        return;
+    }
+    snprintf(link, sizeof link, "%d/exe", (int)pid);
+    n = st->sys->readlinkat(st->rootfd, link, exe, sizeof exe - 1);
+    if (n >= 0)
+        exe[n] = '\0';
+    nargs = read_file(st, pid, "cmdline");
+    longer = mw_full_name(out->comm, n >= 0 ? exe : NULL, nargs > 0 ? st->buf : NULL,
+                          nargs > 0 ? (size_t)nargs : 0, name, sizeof name);
+    memcpy(out->name, name, sizeof out->name);
+    /* Kept only with a status descriptor, the thing that says "same process"
+     * on the next scan; out of memory only costs the next scan these reads. */
+    if (e && e->fd[MW_FDC_STATUS] >= 0) {
+        mw_free(e->full_name);
+        e->full_name = longer ? mw_strdup(name) : NULL;
+        e->have_name = !longer || e->full_name != NULL;
+    }
+}
+
 static int linux_read_proc(void *state, int32_t pid, unsigned want, mw_proc *out)
 {
     linux_state *st = state;
@@ -335,6 +378,8 @@ static int linux_read_proc(void *state, int32_t pid, unsigned want, mw_proc *out
         !(out->read & (MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT)))
         return -EACCES;
     mw_proc_set(out, MW_F_PID, pid);
+    if (out->read & (MW_SRC_STATUS | MW_SRC_STAT))
+        resolve_name(st, pid, out, status_cached);
     if (want & MW_SRC_SMAPS)
         read_smaps(st, pid, out);
     if (want & MW_SRC_IO)
@@ -379,6 +424,16 @@ static int linux_app_key(void *state, int32_t pid, char *buf, size_t len)
     return MW_OK;
 }
 
+static int linux_cgroup_ids(void *state, int32_t pid, mw_cgroup_ids *out)
+{
+    linux_state *st = state;
+    ssize_t n = read_file(st, pid, "cgroup");
+
+    if (n < 0)
+        return (int)n;
+    return mw_parse_cgroup_ids(st->buf, (size_t)n, out);
+}
+
 static void linux_scan_begin(void *state)
 {
     mw_fdcache_begin(&((linux_state *)state)->fds);
@@ -417,6 +472,7 @@ const mw_backend_ops mw_backend_native = {
     .read_system = linux_read_system,
     .read_ledger = mw_linux_read_ledger,
     .app_key = linux_app_key,
+    .cgroup_ids = linux_cgroup_ids,
     .scan_begin = linux_scan_begin,
     .scan_end = linux_scan_end,
 };

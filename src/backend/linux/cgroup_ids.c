@@ -4,6 +4,7 @@
  * systemd, underscores), never by a list of every runtime's naming quirks.
  */
 #include "backend/linux/cgroup_ids.h"
+#include "backend/linux/parse.h"
 
 #include "memwatch/memwatch.h"
 
@@ -145,44 +146,22 @@ static void walk_path(const char *p, size_t n, mw_cgroup_ids *out)
 
 int mw_parse_cgroup_ids(const char *buf, size_t len, mw_cgroup_ids *out)
 {
-    const char *p = buf, *end = buf + len;
-    const char *best = NULL, *v1 = NULL, *any = NULL;
-    size_t bestlen = 0, v1len = 0, anylen = 0;
+    mw_cgroup_paths cg;
+    const char *best;
+    size_t bestlen;
 
     memset(out, 0, sizeof *out);
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *c1, *c2;
-        if (!eol)
-            eol = end;
-        c1 = memchr(p, ':', (size_t)(eol - p));
-        c2 = c1 ? memchr(c1 + 1, ':', (size_t)(eol - c1 - 1)) : NULL;
-        if (c2 && eol - c2 > 1) {
-            size_t ctl = (size_t)(c2 - c1 - 1);
-            const char *path = c2 + 1;
-            size_t plen = (size_t)(eol - path);
-            if (c1 - p == 1 && p[0] == '0' && ctl == 0) {
-                best = path;
-                bestlen = plen;
-            } else if (ctl == 12 && memcmp(c1 + 1, "name=systemd", 12) == 0) {
-                v1 = path;
-                v1len = plen;
-            } else if (!any && !(plen == 1 && path[0] == '/')) {
-                any = path;
-                anylen = plen;
-            }
-        }
-        if (eol == end)
-            break;
-        p = eol + 1;
-    }
+    mw_parse_cgroup_paths(buf, len, &cg);
+    best = cg.v2;
+    bestlen = cg.v2len;
+    /* A hybrid host's v2 line is "/": the tree is in the v1 hierarchies. */
     if (!best || (bestlen == 1 && best[0] == '/')) {
-        if (v1) {
-            best = v1;
-            bestlen = v1len;
-        } else if (any) {
-            best = any;
-            bestlen = anylen;
+        if (cg.systemd) {
+            best = cg.systemd;
+            bestlen = cg.systemdlen;
+        } else if (cg.other) {
+            best = cg.other;
+            bestlen = cg.otherlen;
         }
     }
     if (!best)

@@ -12,12 +12,7 @@
 
 #include <stddef.h>
 
-typedef struct mw_cgroup_ids {
-    char unit[128];     /* innermost .service or .scope, "" when none */
-    char container[72]; /* container id (hex), "" when none */
-    char runtime[16];   /* "docker", "podman", "containerd", "cri-o" or "kubernetes" */
-    char pod[48];       /* Kubernetes pod UID with dashes, "" when none */
-} mw_cgroup_ids;
+#include "memwatch/memwatch.h" /* mw_cgroup_ids */
 
 /*
  * /proc/PID/cgroup. The unified (v2) line is preferred, then systemd's

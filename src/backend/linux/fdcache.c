@@ -18,8 +18,18 @@ static size_t slot_of(const mw_fdcache *c, int32_t pid)
     return (size_t)(((uint32_t)pid * 2654435769u) >> 7) & (c->capacity - 1);
 }
 
+/* What an entry keeps with its status descriptor, forgotten. */
+static void forget_facts(mw_fdc_entry *e)
+{
+    mw_free(e->full_name);
+    e->full_name = NULL;
+    e->have_name = 0;
+    e->have_start = 0;
+}
+
 static void close_entry(mw_fdcache *c, mw_fdc_entry *e)
 {
+    forget_facts(e);
     for (int k = 0; k < MW_FDC_KINDS; k++) {
         if (e->fd[k] >= 0) {
             c->sys->close(e->fd[k]);
@@ -107,7 +117,9 @@ int mw_fdcache_put(mw_fdcache *c, int32_t pid, int kind, int fd)
             i = (i + 1) & (c->capacity - 1);
         e = &c->slots[i];
         e->pid = pid;
-        e->have_start = 0;
+        /* A freed slot may still hold a moved entry's pointer: not ours. */
+        e->full_name = NULL;
+        forget_facts(e);
         for (int k = 0; k < MW_FDC_KINDS; k++)
             e->fd[k] = -1;
         c->used++;
@@ -116,6 +128,9 @@ int mw_fdcache_put(mw_fdcache *c, int32_t pid, int kind, int fd)
         c->sys->close(e->fd[kind]);
         c->open_fds--;
     }
+    /* Facts kept from another status descriptor may be of another process. */
+    if (kind == MW_FDC_STATUS)
+        forget_facts(e);
     e->fd[kind] = fd;
     e->generation = c->generation;
     c->open_fds++;
@@ -140,6 +155,7 @@ static void remove_slot(mw_fdcache *c, size_t i)
         if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
             c->slots[i] = c->slots[j];
             c->slots[j].pid = 0;
+            c->slots[j].full_name = NULL; /* moved to slot i */
             i = j;
         }
     }

@@ -18,8 +18,13 @@ typedef struct mw_fdc_entry {
     int32_t pid;          /* 0: empty slot */
     int fd[MW_FDC_KINDS]; /* -1 when not open */
     unsigned generation;  /* the scan that last saw this pid */
+    /* What cannot change while fd[MW_FDC_STATUS] stays valid (the same
+     * process), so later scans need not read it again; forgotten when a new
+     * status descriptor is kept. */
     int have_start;       /* start_ticks is known */
-    uint64_t start_ticks; /* stat's starttime, valid while fd[MW_FDC_STATUS] is */
+    uint64_t start_ticks; /* stat's starttime */
+    int have_name;        /* full_name is known */
+    char *full_name;      /* heap: the name when longer than comm; NULL: comm itself */
 } mw_fdc_entry;
 
 typedef struct mw_fdcache {
@@ -40,7 +45,7 @@ int mw_fdcache_get(mw_fdcache *c, int32_t pid, int kind);
 /* Keep fd for (pid, kind). Returns 0, or -1 when the cache is full (the caller
  * then closes fd itself). */
 int mw_fdcache_put(mw_fdcache *c, int32_t pid, int kind, int fd);
-/* The entry of pid, or NULL (for the start time kept with it). */
+/* The entry of pid, or NULL (for the start time and name kept with it). */
 mw_fdc_entry *mw_fdcache_entry(mw_fdcache *c, int32_t pid);
 /* Close and forget every descriptor of pid (its process is gone). */
 void mw_fdcache_drop(mw_fdcache *c, int32_t pid);

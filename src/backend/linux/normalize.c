@@ -73,7 +73,7 @@ void mw_linux_from_status(const mw_status_info *si, mw_proc *out)
 {
     int64_t footprint;
 
-    memcpy(out->name, si->name, sizeof out->name);
+    snprintf(out->name, sizeof out->name, "%s", si->name);
     out->state = si->state;
     for (size_t i = 0; i < sizeof status_fields / sizeof status_fields[0]; i++) {
         if (mw_status_has(si, status_fields[i].from))

@@ -568,14 +568,11 @@ static int app_from_path(const char *path, size_t n, char *app, size_t applen)
     return MW_OK;
 }
 
-int mw_parse_cgroup_app(const char *buf, size_t len, char *app, size_t applen)
+void mw_parse_cgroup_paths(const char *buf, size_t len, mw_cgroup_paths *out)
 {
     const char *p = buf, *end = buf + len;
-    const char *v1 = NULL, *v2 = NULL;
-    size_t v1len = 0, v2len = 0;
 
-    /* Prefer the unified (v2) hierarchy; on v1 hosts systemd keeps its tree
-     * in the name=systemd hierarchy. */
+    memset(out, 0, sizeof *out);
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *c1, *c2;
@@ -583,23 +580,37 @@ int mw_parse_cgroup_app(const char *buf, size_t len, char *app, size_t applen)
             eol = end;
         c1 = memchr(p, ':', (size_t)(eol - p));
         c2 = c1 ? memchr(c1 + 1, ':', (size_t)(eol - c1 - 1)) : NULL;
-        if (c2) {
+        if (c2 && eol > c2 + 1) {
             size_t ctl = (size_t)(c2 - c1 - 1);
+            const char *path = c2 + 1;
+            size_t plen = (size_t)(eol - path);
             if (c1 - p == 1 && p[0] == '0' && ctl == 0) {
-                v2 = c2 + 1;
-                v2len = (size_t)(eol - v2);
+                out->v2 = path;
+                out->v2len = plen;
             } else if (ctl == 12 && memcmp(c1 + 1, "name=systemd", 12) == 0) {
-                v1 = c2 + 1;
-                v1len = (size_t)(eol - v1);
+                out->systemd = path;
+                out->systemdlen = plen;
+            } else if (!out->other && !(plen == 1 && path[0] == '/')) {
+                out->other = path;
+                out->otherlen = plen;
             }
         }
         if (eol == end)
             break;
         p = eol + 1;
     }
-    if (v2 && app_from_path(v2, v2len, app, applen) == 0)
+}
+
+int mw_parse_cgroup_app(const char *buf, size_t len, char *app, size_t applen)
+{
+    mw_cgroup_paths cg;
+
+    /* Prefer the unified (v2) hierarchy; on v1 hosts systemd keeps its tree
+     * in the name=systemd hierarchy. */
+    mw_parse_cgroup_paths(buf, len, &cg);
+    if (cg.v2 && app_from_path(cg.v2, cg.v2len, app, applen) == 0)
         return MW_OK;
-    if (v1 && app_from_path(v1, v1len, app, applen) == 0)
+    if (cg.systemd && app_from_path(cg.systemd, cg.systemdlen, app, applen) == 0)
         return MW_OK;
     return MW_EPARSE;
 }

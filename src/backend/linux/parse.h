@@ -34,10 +34,10 @@ enum mw_status_field {
 };
 
 typedef struct mw_status_info {
-    char name[MW_NAME_MAX]; /* Name, with the kernel's escapes undone */
-    char state;             /* State's letter; 0 when absent */
-    int kthread;            /* "Kthread: 1" */
-    uint64_t present;       /* bit (1 << MW_STATUS_x) when v[MW_STATUS_x] was read */
+    char name[MW_COMM_SIZE]; /* Name, with the kernel's escapes undone */
+    char state;              /* State's letter; 0 when absent */
+    int kthread;             /* "Kthread: 1" */
+    uint64_t present;        /* bit (1 << MW_STATUS_x) when v[MW_STATUS_x] was read */
     int64_t v[MW_STATUS_COUNT];
 } mw_status_info;
 
@@ -55,7 +55,7 @@ int mw_parse_status(const char *buf, size_t len, mw_status_info *out);
 
 typedef struct mw_stat_info {
     int32_t pid;
-    char comm[MW_NAME_MAX];
+    char comm[MW_COMM_SIZE];
     char state;
     int32_t ppid;
     uint64_t flags;
@@ -146,6 +146,16 @@ int mw_parse_btime(const char *buf, size_t len, int64_t *btime);
  * Session scopes and slices are not apps. MW_EPARSE when there is none.
  */
 int mw_parse_cgroup_app(const char *buf, size_t len, char *app, size_t applen);
+
+/* The paths of /proc/PID/cgroup's lines that say where a process runs: the
+ * unified (v2) line, systemd's name=systemd line on v1 hosts, and the first
+ * other controller line whose path is not "/". NULL (length 0) when absent;
+ * the pointers point into buf. */
+typedef struct mw_cgroup_paths {
+    const char *v2, *systemd, *other;
+    size_t v2len, systemdlen, otherlen;
+} mw_cgroup_paths;
+void mw_parse_cgroup_paths(const char *buf, size_t len, mw_cgroup_paths *out);
 
 /*
  * Walk "Key: value" lines (status, smaps_rollup, meminfo, io, fdinfo). The
