@@ -25,13 +25,17 @@ jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 # clang-tidy and luacheck (repository checks); python3 (output parsers);
 # bsdutils for script(1) (terminal checks); tmux (tty tests); prometheus for
 # promtool and the scrape test; curl; valgrind; gnuplot (in the build list,
-# for plot); clang with the libFuzzer runtime (.ci/run's fuzz step).
+# for plot); clang with the libFuzzer runtime (.ci/run's fuzz step);
+# luarocks (the rock); systemd for systemd-analyze (the units test; on
+# Debian 12 no smaller package has it, and installing it in a container
+# starts nothing); dpkg-dev and file (CPack's dpkg-shlibdeps) and debootstrap
+# for the .deb step (scripts/ci-deb.sh).
 debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev gnuplot-nox"
-debian_test="libcmocka-dev clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus curl valgrind clang libclang-rt-dev"
+debian_test="libcmocka-dev clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus curl valgrind clang libclang-rt-dev luarocks systemd dpkg-dev file debootstrap"
 # Homebrew: llvm brings clang-tidy and a clang with libFuzzer; macOS has
 # python3 and script(1) already.
 brew_build="cmake pkg-config lua jansson readline libmicrohttpd gnuplot"
-brew_test="cmocka clang-format llvm luacheck tmux prometheus curl"
+brew_test="cmocka clang-format llvm luacheck tmux prometheus curl luarocks"
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then

@@ -15,6 +15,7 @@
 local core = require "memwatch.core"
 local text = require "memwatch.text"
 local units = require "memwatch.units"
+local log = require "memwatch.log"
 local engine = require "memwatch.watch.engine"
 
 local M = {}
@@ -22,8 +23,7 @@ local M = {}
 -- Where actions say things that are not events (dry runs, warnings).
 -- Replaceable, e.g. by tests.
 function M.warn(line)
-    io.stderr:write("memwatch: ", line, "\n")
-    io.stderr:flush()
+    log.write(io.stderr, log.WARNING, "memwatch: " .. line)
 end
 
 local warned = {}
@@ -101,8 +101,7 @@ function M.log(opts)
         error("memwatch.actions.log: 'format' must be a function, got " .. type(format), 2)
     end
     return function(ev)
-        out:write(format(ev), "\n")
-        out:flush()
+        log.write(out, log.NOTICE, format(ev))
     end
 end
 

@@ -2,6 +2,8 @@
 -- spec: { name = {short = "n", arg = true|false, values = {...}}, ... }
 -- Accepts --name=value, --name value, -n value, and flags; "--" ends options.
 -- Returns opts, positional; or nil, message on bad input.
+local log = require "memwatch.log"
+
 local M = {}
 
 function M.parse(argv, spec)
@@ -68,13 +70,12 @@ function M.bare(err)
     return (tostring(err):gsub("^[^\n]-:%d+: ", "", 1))
 end
 
--- say(...) for a subcommand: a line on stderr, "memwatch NAME: ...", flushed.
+-- say(...) for a subcommand: a line on stderr, "memwatch NAME: ...", flushed
+-- (memwatch.log: with its level under journald).
 function M.reporter(name)
     local prefix = "memwatch " .. name .. ": "
     return function(...)
-        io.stderr:write(prefix, ...)
-        io.stderr:write("\n")
-        io.stderr:flush()
+        log.write(io.stderr, nil, prefix .. table.concat({ ... }))
     end
 end
 
@@ -163,7 +164,7 @@ function M.command(def)
             end
             local code, err = self.run(opts, pos)
             if code == nil and err then
-                io.stderr:write("memwatch ", self.name, ": ", err, "\n")
+                log.write(io.stderr, log.ERR, "memwatch " .. self.name .. ": " .. err)
                 return 1
             end
             if code == false then

@@ -10,6 +10,7 @@
  *   llimits.c   the instruction budget and the memory cap
  *   ljson.c     JSON
  *   lhttp.c     the HTTP server of memwatch serve
+ *   lnotify.c   the service manager: readiness datagrams, journal streams
  *
  * The curses binding (lcurses.c, memwatch.curses) is a module of its own,
  * registered by the executable only (app/lstate.c): the memwatch/core.so
@@ -20,6 +21,7 @@
 #include "lua/lhttp.h"
 #include "lua/ljson.h"
 #include "lua/llimits.h"
+#include "lua/lnotify.h"
 #include "lua/lproc.h"
 #include "lua/lsampler.h"
 #include "lua/lsignal.h"
@@ -41,6 +43,7 @@ int luaopen_memwatch_core(lua_State *L)
     mw_lua_register_limits(L);
     mw_lua_register_json(L);
     mw_lua_register_http(L);
+    mw_lua_register_notify(L);
     mw_lua_register_sampler(L);
     lua_pushstring(L, MW_VERSION);
     lua_setfield(L, -2, "version");

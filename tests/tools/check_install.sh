@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `cmake --install` puts the binary, the Lua modules, the C module, the
-# example scripts and the man page where lua5.4 and man look for them.
+# example scripts, the man page and the service definitions where lua5.4,
+# man and systemd look for them.
 set -eu
 : "${MW_BUILD_DIR:?}"
 dest=$(mktemp -d)
@@ -11,6 +12,21 @@ for f in bin/memwatch share/lua/5.4/memwatch/init.lua share/lua/5.4/memwatch/cli
     share/man/man1/memwatch.1; do
     if [ ! -e "$dest/usr/local/$f" ]; then
         echo "missing after install: $f"
+        fail=1
+    fi
+done
+# The service definitions: systemd units on Linux, the launchd plist on macOS.
+if [ "$(uname -s)" = Linux ]; then
+    units="lib/systemd/system/memwatch@.service lib/systemd/system/memwatch-serve.service lib/systemd/user/memwatch@.service"
+else
+    units="share/memwatch/launchd/org.memwatch.memwatch.plist"
+fi
+for f in $units; do
+    if [ ! -e "$dest/usr/local/$f" ]; then
+        echo "missing after install: $f"
+        fail=1
+    elif ! grep -q "$dest/usr/local/bin/memwatch" "$dest/usr/local/$f"; then
+        echo "$f does not start $dest/usr/local/bin/memwatch"
         fail=1
     fi
 done

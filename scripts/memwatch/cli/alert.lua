@@ -5,6 +5,7 @@ local memwatch = require "memwatch"
 local options = require "memwatch.options"
 local W = require "memwatch.watch"
 local A = require "memwatch.actions"
+local log = require "memwatch.log"
 local select_ = require "memwatch.select"
 
 local bare = options.bare
@@ -94,8 +95,7 @@ Sizes take K, M, G, T (1K = 1024); durations ms, s, m, h.
         if exec and #exec == 0 then return false, "--exec needs a command" end
 
         local function print_line(ev)
-            io.stdout:write(A.line(ev), "\n")
-            io.stdout:flush()
+            log.write(io.stdout, log.NOTICE, A.line(ev))
         end
         local callbacks = { print_line }
         if exec then callbacks[#callbacks + 1] = A.exec(exec) end
@@ -111,11 +111,10 @@ Sizes take K, M, G, T (1K = 1024); durations ms, s, m, h.
             on_alert = callbacks,
             on_resolve = callbacks,
         }
-        io.stderr:write(string.format("memwatch alert: watching %s (group %s) over %s%s, every %gs; " ..
-            "Ctrl-C to stop\n", require("memwatch.text").printable(what), opts.group or "app",
+        log.write(io.stderr, log.INFO, string.format("memwatch alert: watching %s (group %s) over %s%s, " ..
+            "every %gs; Ctrl-C to stop", require("memwatch.text").printable(what), opts.group or "app",
             memwatch.bytes(over),
             sustain > 0 and string.format(" for %gs", sustain) or "", every))
-        io.stderr:flush()
         local reason = e:run(stop_after)
         return reason == "interrupted" and 130 or 0
     end,

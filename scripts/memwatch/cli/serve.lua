@@ -8,6 +8,7 @@ local format = require "memwatch.format"
 local group = require "memwatch.group"
 local metrics = require "memwatch.metrics"
 local watch_engine = require "memwatch.watch.engine"
+local service = require "memwatch.service"
 
 local DEFAULT_LISTEN = "127.0.0.1:9187"
 local CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -200,6 +201,7 @@ local function run_textfile(cfg, scrape)
                 if first or cfg.once then return nil, err end
                 say(err)
             end
+            if first and not cfg.once then service.ready("writing " .. cfg.textfile) end
             first = false
             if cfg.once then return 0 end
             local deadline = core.now() + cfg.every
@@ -210,6 +212,7 @@ local function run_textfile(cfg, scrape)
                     local next_at = engine:tick(core.now())
                     wait = math.min(wait, next_at - core.now())
                 end
+                wait = math.min(wait, service.watchdog(core.now()) - core.now())
                 if wait > 0 and core.wait_signal(wait) then
                     local sig = core.take_signal()
                     if sig == "INT" or sig == "TERM" then
@@ -222,6 +225,7 @@ local function run_textfile(cfg, scrape)
         end
     end)
     core.catch_signals(false)
+    service.stopping()
     if not ok then error(result, 0) end
     return result, failure
 end
@@ -237,6 +241,7 @@ local function run_http(cfg, scrape)
     if not server:loopback() and M.is_loopback(cfg.host) then say(string.format(M.WARNING, cfg.listen)) end
     local shown = server:address():find(":", 1, true) and "[" .. server:address() .. "]" or server:address()
     say(string.format("listening on http://%s:%d/metrics", shown, server:port()))
+    service.ready(string.format("listening on http://%s:%d/metrics", shown, server:port()))
     local handler = M.handler(scrape)
     core.catch_signals(true)
     local ok, result = pcall(function()
@@ -246,6 +251,7 @@ local function run_http(cfg, scrape)
             if engine then
                 wait = math.max(0, math.min(wait, engine:tick(core.now()) - core.now()))
             end
+            wait = math.max(0, math.min(wait, service.watchdog(core.now()) - core.now()))
             local _, herr, sig = server:serve(handler, wait, core.take_signal)
             if herr then
                 if tostring(herr):find("interrupted!", 1, true) then return exit_code("INT") end
@@ -258,6 +264,7 @@ local function run_http(cfg, scrape)
         end
     end)
     core.catch_signals(false)
+    service.stopping()
     server:close()
     if not ok then error(result, 0) end
     return result

@@ -18,6 +18,7 @@
 -- and the run loop (memwatch.watch.run) add their methods to Engine.
 local core = require "memwatch.core"
 local text = require "memwatch.text"
+local log = require "memwatch.log"
 local units = require "memwatch.units"
 local select_ = require "memwatch.select"
 local group_ = require "memwatch.group"
@@ -119,10 +120,9 @@ function M.new(opts)
         error("memwatch.watch.engine: no sampler or clock (give them, or require memwatch.watch)", 2)
     end
     e.app_key_fn = opts.app_key
-    e.report_fn = opts.report or function(line)
+    e.report_fn = opts.report or function(line, level)
         -- Reports quote callback errors, which may quote process names.
-        io.stderr:write(text.printable(line), "\n")
-        io.stderr:flush()
+        log.write(io.stderr, level, text.printable(line))
     end
     e.every = opts.every and M.positive_duration(opts.every, "every") or 2.0
     e.budget = opts.budget or 10000000
@@ -151,7 +151,7 @@ function Engine:report(key, line, now)
         suffix = string.format(" (%d more like this in the last %s)", r.suppressed, units.span(now - r.last))
     end
     self.reports[key] = { last = now, suppressed = 0 }
-    self.report_fn("memwatch: " .. line .. suffix)
+    self.report_fn("memwatch: " .. line .. suffix, log.ERR) -- failures only
 end
 
 -- Runs a user function under the CPU budget; failures are reported (rate

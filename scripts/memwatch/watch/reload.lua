@@ -2,6 +2,7 @@
 -- script: it runs again, and rules whose definition did not change keep
 -- their state. Adds the method to memwatch.watch.engine's Engine.
 local engine = require "memwatch.watch.engine"
+local log = require "memwatch.log"
 
 local M = {}
 local Engine = engine.Engine
@@ -22,7 +23,7 @@ function Engine:reload(path)
     local chunk, err = loadfile(path, "t")
     if not chunk then
         local msg = string.format("reload failed, keeping the current rules: %s", err)
-        self.report_fn("memwatch: " .. msg)
+        self.report_fn("memwatch: " .. msg, log.ERR)
         return nil, msg
     end
     -- While the script runs again, memwatch.watch{} registers into a new
@@ -36,7 +37,7 @@ function Engine:reload(path)
     self.collecting = nil
     if not ok and e ~= M.DONE then
         local msg = string.format("reload failed, keeping the current rules: %s", tostring(e))
-        self.report_fn("memwatch: " .. msg)
+        self.report_fn("memwatch: " .. msg, log.ERR)
         return nil, msg
     end
     local kept, fresh = 0, 0
@@ -56,7 +57,7 @@ function Engine:reload(path)
     end
     self.rules, self.by_name, self.count = new.rules, new.by_name, new.count
     self.report_fn(string.format("memwatch: reloaded %s: %d %s kept, %d new or changed, %d removed", path,
-        kept, kept == 1 and "rule" or "rules", fresh, removed))
+        kept, kept == 1 and "rule" or "rules", fresh, removed), log.INFO)
     return true
 end
 

@@ -1,12 +1,14 @@
 -- memwatch.watch.run: engine:run(), the loop that ticks the rules until a
 -- time is up, a signal comes or a callback stops it; SIGHUP reloads the
--- script (memwatch.watch.reload). Adds the method to memwatch.watch.engine's
--- Engine.
+-- script (memwatch.watch.reload). Under a service manager it says when the
+-- first scan is done and feeds the watchdog (memwatch.service). Adds the
+-- method to memwatch.watch.engine's Engine.
 local core = require "memwatch.core"
 local units = require "memwatch.units"
 local engine = require "memwatch.watch.engine"
 local reload = require "memwatch.watch.reload"
 local rule_ = require "memwatch.watch.rule"
+local service = require "memwatch.service"
 
 local M = {}
 local Engine = engine.Engine
@@ -56,6 +58,7 @@ function Engine:run(arg)
     end
 
     local clock = self.clock
+    local svc, told = service.of(clock), false
     local prev_limit
     if self.memory_limit > 0 and core.memory_limit then
         prev_limit = core.memory_limit()
@@ -70,6 +73,11 @@ function Engine:run(arg)
             local now = clock.now()
             if stop_at and now >= stop_at - EPS then return "elapsed" end
             local next_at = self:tick(now)
+            if not told then
+                told = true
+                svc.ready(string.format("watching %d rules", #self.rules))
+            end
+            next_at = math.min(next_at, svc.watchdog(clock.now()))
             if self.stopping then return self.stopping end
             if stop_at and stop_at < next_at then next_at = stop_at end
             local wait = next_at - clock.now()
@@ -79,7 +87,9 @@ function Engine:run(arg)
                 while sig do
                     if sig == "TERM" then return "terminated" end
                     if sig == "INT" then return "interrupted" end
+                    svc.reloading()
                     self:reload()
+                    svc.ready(string.format("watching %d rules", #self.rules))
                     sig = core.take_signal()
                 end
             end
@@ -87,6 +97,7 @@ function Engine:run(arg)
         end
     end)
     self.running = false
+    svc.stopping()
     if self.signals then core.catch_signals(false) end
     if prev_limit then core.memory_limit(prev_limit) end
     if not ok then
