@@ -82,8 +82,8 @@ expect_eq "$?" 1 "no rules: exit status"
 expect_eq "$OUT" "memwatch check: empty.lua: registers no rules (memwatch.watch{...})" "no rules"
 OUT=$("$MEMWATCH" check 2>&1)
 expect_eq "$?" 2 "no file: exit status"
-expect_eq "$(printf '%s\n' "$OUT" | head -2)" "memwatch check: expected a watch script FILE.lua
-usage: memwatch check FILE.lua [ARGS...]" "no file: the message and the usage"
+expect_eq "$OUT" "memwatch check: expected a watch script FILE.lua
+try 'memwatch check --help'" "no file: the message and where to find the usage"
 
 case_ "check passes the script its arguments"
 printf 'memwatch.watch { name = arg[1], above = "1G" }\n' >args.lua

@@ -219,6 +219,8 @@ seen[1].footprint = 0
 say(string.format("os.time{...} is the real function: %d", os.time { year = 2000, month = 1, day = 1, hour = 0 }))
 local ok, err = pcall(memwatch.processes, { nmae = "x" })
 say("bad filter: " .. tostring(not ok) .. " " .. tostring(err):gsub("^.-: memwatch", "memwatch"))
+ok, err = pcall(memwatch.processes, { exe = "/usr/bin/spiky" })
+say("not recorded: " .. tostring(not ok) .. " " .. tostring(err):gsub("^.-: memwatch", "memwatch"))
 ]])
     local out = {}
     package.loaded["test.replay.seen"] = out
@@ -231,7 +233,9 @@ say("bad filter: " .. tostring(not ok) .. " " .. tostring(err):gsub("^.-: memwat
     eq(out[4], "after 15m: now 1764065700.0 time 1764065700 spiky 1 200.0M alice 3 svc worker all 5")
     eq(out[5], string.format("os.time{...} is the real function: %d",
         os.time { year = 2000, month = 1, day = 1, hour = 0 }))
-    eq(out[6], "bad filter: true memwatch.processes: unknown filter key 'nmae' (expected name, match, user, pid)")
+    eq(out[6], "bad filter: true memwatch.processes: unknown filter key 'nmae' (expected name, exe, match, user, pid, pidfile, unit, container)")
+    eq(out[7], "not recorded: true memwatch.processes: filter 'exe' cannot be answered from a recording " ..
+        "(replays select by name, match, user and pid)")
     -- the live functions are back
     check(math.abs(os.time() - os.time(os.date("*t"))) <= 1 and os.time() > 1764066000, "os.time() is live again")
     eq(memwatch.now, require("memwatch.core").now, "memwatch.now restored")

@@ -131,6 +131,13 @@ local function recorded_processes(sample)
             filter = copy
         end
         local c = select_.compile(filter, "memwatch.processes", 2)
+        -- A recording keeps names, users and pids, not executables or cgroups.
+        for _, k in ipairs { "exe", "pidfile", "unit", "container" } do
+            if c[k] then
+                error(string.format("memwatch.processes: filter '%s' cannot be answered from a recording " ..
+                    "(replays select by name, match, user and pid)", k), 2)
+            end
+        end
         local pids
         if c.pids then
             pids = {}
