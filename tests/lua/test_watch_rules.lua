@@ -184,7 +184,7 @@ T.test("run: seconds, stop() from a callback, options", function()
     eq(e2:run { seconds = "3s", every = "1s" }, "elapsed")
     raises_exactly(function() W.engine { sampler = print, colck = 1 } end,
         "memwatch.watch.engine: unknown option 'colck' (expected app_key, budget, budget_time, clock, " ..
-        "error_interval, every, memory_limit, report, sampler, script, signals)")
+        "error_interval, every, memory_limit, memory_total, notice, report, sampler, script, signals)")
 end)
 
 T.test("bad definitions fail at registration, naming the rule and the key", function()
@@ -195,15 +195,15 @@ T.test("bad definitions fail at registration, naming the rule and the key", func
         check(m and m:find("test_watch_rules.lua:%d+: memwatch.watch: ") == 1 or
             (m and m:find("/test_watch_rules.lua:%d+: memwatch.watch: ")), "position of the call: " .. tostring(m))
     end
-    local sizes = "expected a number with an optional unit B, K, M, G, T or P (binary multiples: 1K = 1024 " ..
-        "bytes; KB and KiB mean the same as K)"
+    local sizes = "expected a number with an optional unit B, K, M, G, T, P or % (of physical memory; binary " ..
+        "multiples: 1K = 1024 bytes; KB and KiB mean the same as K)"
     bad({ name = "x", abov = 1 }, "memwatch.watch: rule 'x': unknown key 'abov' (expected name, select, group, " ..
         "metric, fields, above, below, sustain, clear, repeat_every, every, growth, on_alert, on_resolve)")
     bad({ name = "x", above = "2Q" }, "memwatch.watch: rule 'x': 'above': invalid size '2Q': " .. sizes)
     bad({ name = "x", above = "1G", clear = "1x" }, "memwatch.watch: rule 'x': 'clear': invalid size '1x': " .. sizes)
     bad({ name = "x", above = -1 }, "memwatch.watch: rule 'x': 'above' must not be negative, got -1")
     bad({ name = "x", above = true }, "memwatch.watch: rule 'x': 'above' must be a number or a size string " ..
-        "such as \"1.5G\", got boolean")
+        "such as \"1.5G\" or \"20%\", got boolean")
     bad({ name = "x", above = "1G", sustain = "-5s" }, "memwatch.watch: rule 'x': 'sustain' must not be " ..
         "negative, got '-5s'")
     bad({ above = "1G", sustain = -2 }, "memwatch.watch: rule #1: 'sustain' must not be negative, got -2")
@@ -242,7 +242,8 @@ T.test("bad definitions fail at registration, naming the rule and the key", func
     bad({ name = "x", above = 1, on_resolve = { print, 3 } }, "memwatch.watch: rule 'x': 'on_resolve' entry 2 " ..
         "must be a function, got number")
     bad({ name = "x", growth = { above = "5Q/h" } }, "memwatch.watch: rule 'x': 'growth.above': invalid rate " ..
-        "'5Q/h': invalid size '5Q': " .. sizes)
+        "'5Q/h': invalid size '5Q': expected a number with an optional unit B, K, M, G, T or P (binary " ..
+        "multiples: 1K = 1024 bytes; KB and KiB mean the same as K)")
     bad({ name = "x", growth = { above = "5M/y" } }, "memwatch.watch: rule 'x': 'growth.above': invalid rate " ..
         "'5M/y': expected SIZE/UNIT such as \"50M/h\" (units s, m, h, d)")
     bad({ name = "x", growth = { above = "5M" } }, "memwatch.watch: rule 'x': 'growth.above': invalid rate " ..
@@ -403,7 +404,7 @@ T.test("describe says what each rule does", function()
     e:watch { name = "leak", select = { name = "svc" }, growth = { window = "10m", above = "50M/h" } }
     eq(e:describe(), "rule 'chrome': alert when footprint of each app (name=chrome) is above 4.0G for 30s; " ..
         "resolves at 3.5G\nrule 'leak': alert when footprint of each process (name=svc) grows faster than " ..
-        "50.0M/h over 600s (r2 >= 0.5)\n")
+        "50.0M/h over 10m (r2 >= 0.5)\n")
 end)
 
 T.done()

@@ -15,6 +15,33 @@ local EPS = engine.EPS
 local RUN_OPTS = { seconds = true, every = true, budget = true, budget_time = true, memory_limit = true,
     error_interval = true }
 
+-- Growth rules that could never give a verdict in this run are refused at
+-- the memwatch.run() line: a window with fewer than three samples at the
+-- engine's interval (for rules without their own 'every'), a warm-up longer
+-- than the run. Then each rule says when its first verdict can come.
+function Engine:check_verdicts(seconds)
+    for _, r in ipairs(self.rules) do
+        if r.growth then
+            local function fail(fmt, ...)
+                error(rule_.user_where() .. "memwatch.run: " .. r.label .. ": " .. string.format(fmt, ...), 0)
+            end
+            rule_.check_samples(r, self:rule_every(r), fail)
+            if seconds and r.growth.warmup > seconds + EPS then
+                fail("'growth.warmup' (%s%s) is longer than this run (%s), so the rule can never give a " ..
+                    "verdict: shorten 'growth.warmup' or run longer", rule_.dur(r.growth.warmup),
+                    r.def.growth.warmup == nil and ", by default one 'growth.window'" or "", rule_.dur(seconds))
+            end
+        end
+    end
+    for _, r in ipairs(self.rules) do
+        if not r.announced then
+            r.announced = true
+            local when = rule_.first_verdict(r, self:rule_every(r))
+            if when then self:notice(r, when) end
+        end
+    end
+end
+
 --- engine:run([seconds | {seconds=, every=, budget=, budget_time=, memory_limit=, error_interval=}])
 -- -> "elapsed" | "interrupted" | "terminated" | "stopped"
 function Engine:run(arg)
@@ -46,6 +73,7 @@ function Engine:run(arg)
         error(rule_.user_where() .. "memwatch.run: no rules (add some with memwatch.watch{...})", 0)
     end
     if self.running then error(rule_.user_where() .. "memwatch.run: already running", 0) end
+    self:check_verdicts(seconds)
 
     local clock = self.clock
     local prev_limit
