@@ -325,7 +325,12 @@ local function condition(rule, st, v, now)
     if now - st.first < g.warmup - EPS or #samples < 3 or not slope then
         return false, st.firing
     end
-    return slope > g.rate and r2 >= g.min_r2, slope >= rule.clear
+    -- A firing alert holds while the samples still show growth: a slope at
+    -- or above 'clear' that a line still explains (r2 at least half of
+    -- min_r2, a margin against flapping). Once the growth stops, what is
+    -- left in the window is noise around a level: a low r2, whatever slope
+    -- the noise happens to draw, so the alert resolves within one window.
+    return slope > g.rate and r2 >= g.min_r2, slope >= rule.clear and r2 >= g.min_r2 / 2
 end
 
 function Engine:step(rule, st, v, now)
