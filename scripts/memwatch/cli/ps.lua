@@ -4,6 +4,8 @@ local memwatch = require "memwatch"
 local core = require "memwatch.core"
 local options = require "memwatch.options"
 local format = require "memwatch.format"
+local suggest = require "memwatch.suggest"
+local text = require "memwatch.text"
 
 local SORTS = { "footprint", "resident", "pid", "name" }
 
@@ -30,7 +32,8 @@ usage: memwatch ps [--sort=footprint|resident|pid|name]
 
 Prints PID, COMMAND, REAL MEMORY (resident) and MEMORY (footprint) for every
 process, or for the processes with one of the given names, largest footprint
-first. Kernel threads are left out unless --all is given. csv gives
+first. A NAME that matches no process is said on stderr with the processes
+whose names come close; when no NAME matches, the exit status is 1. Kernel threads are left out unless --all is given. csv gives
 pid, ppid, user, name, resident, footprint, swap and state, json every field
 (one object per line), both with sizes in bytes; prometheus gives the text
 exposition format (process_memory_* gauges), influx the InfluxDB line
@@ -44,12 +47,28 @@ protocol. Written to a terminal, names in every format are made printable.
     },
     run = function(opts, names)
         local recs = {}
+        local missing = {}
         if #names == 0 then
             recs = memwatch.processes()
         else
             for _, n in ipairs(names) do
-                for _, r in ipairs(memwatch.processes { name = n }) do recs[#recs + 1] = r end
+                local found = memwatch.processes { name = n }
+                for _, r in ipairs(found) do recs[#recs + 1] = r end
+                if #found == 0 then missing[#missing + 1] = n end
             end
+        end
+        -- A name that matches nothing is said, with what comes close (never
+        -- memwatch itself); when no name matched, nothing is printed but
+        -- that, and the exit status is 1.
+        if #missing > 0 then
+            local all, me = memwatch.processes(), core.getpid()
+            local say = options.reporter("ps")
+            for _, n in ipairs(missing) do
+                local close = suggest.closest_text(n, all, nil, function(r) return r.pid == me end)
+                say(text.printable(string.format("no process matches %s%s", suggest.describe { name = n },
+                    close and (" (" .. close .. ")") or "")))
+            end
+            if #missing == #names then return 1 end
         end
         if not opts.all then
             local kept = {}

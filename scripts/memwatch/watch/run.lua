@@ -26,7 +26,8 @@ function Engine:check_verdicts(seconds)
                 error(rule_.user_where() .. "memwatch.run: " .. r.label .. ": " .. string.format(fmt, ...), 0)
             end
             rule_.check_samples(r, self:rule_every(r), fail)
-            if seconds and r.growth.warmup > seconds + EPS then
+            -- (A rule that ran before goes on with its warm-up.)
+            if seconds and not r.next_at and r.growth.warmup > seconds + EPS then
                 fail("'growth.warmup' (%s%s) is longer than this run (%s), so the rule can never give a " ..
                     "verdict: shorten 'growth.warmup' or run longer", rule_.dur(r.growth.warmup),
                     r.def.growth.warmup == nil and ", by default one 'growth.window'" or "", rule_.dur(seconds))
