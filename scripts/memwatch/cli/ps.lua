@@ -33,8 +33,9 @@ usage: memwatch ps [--sort=footprint|resident|pid|name]
 Prints PID, COMMAND, REAL MEMORY (resident) and MEMORY (footprint) for every
 process, or for the processes with one of the given names, largest footprint
 first. A NAME that matches no process is said on stderr with the processes
-whose names come close; when no NAME matches, the exit status is 1. Kernel threads are left out unless --all is given. csv gives
-pid, ppid, user, name, resident, footprint, swap and state, json every field
+whose names come close; when no NAME matches, the exit status is 1. Kernel
+threads are left out unless --all is given. csv gives pid, ppid, user, name,
+resident, footprint, swap and state, json every field
 (one object per line), both with sizes in bytes; prometheus gives the text
 exposition format (process_memory_* gauges), influx the InfluxDB line
 protocol. Written to a terminal, names in every format are made printable.
