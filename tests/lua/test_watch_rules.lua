@@ -435,6 +435,8 @@ T.test("sizes as a share of physical memory, printed both ways", function()
     bad({ name = "x", above = "%" }, "memwatch.watch: rule 'x': 'above': invalid size '%': " .. help)
     bad({ name = "x", metric = "threads", above = "20%" }, "memwatch.watch: rule 'x': 'above': '20%' is a " ..
         "share of physical memory, which only a size metric can be compared with ('threads' is a count)")
+    bad({ name = "x", metric = "cpu_time", below = "1%" }, "memwatch.watch: rule 'x': 'below': '1%' is a " ..
+        "share of physical memory, which only a size metric can be compared with ('cpu_time' is a time in seconds)")
     local unknown = replay(series {})
     unknown.memory_total = nil
     raises_exactly(function() unknown:watch { name = "y", above = "1G", clear = "10%" } end,

@@ -66,6 +66,8 @@ local function failer(label)
     end
 end
 
+local KIND_NOUN = { count = "a count", seconds = "a time in seconds" }
+
 -- A size: bytes, a size string, or a share of physical memory ("20%",
 -- resolved against env.memory_total()). Returns bytes and the percentage.
 local function size(fail, key, v, env, metric)
@@ -80,7 +82,7 @@ local function size(fail, key, v, env, metric)
     if v:match("^%s*%-") then fail("'%s' must not be negative, got '%s'", key, v) end
     if units.percent(v) and metric then
         fail("'%s': '%s' is a share of physical memory, which only a size metric can be compared with " ..
-            "('%s' is a %s)", key, v, metric, core.fields[metric].kind)
+            "('%s' is %s)", key, v, metric, KIND_NOUN[core.fields[metric].kind] or core.fields[metric].kind)
     end
     local total = units.percent(v) and env.memory_total and env.memory_total() or nil
     local ok, n, pct = pcall(units.parse_size, v, total)
