@@ -20,8 +20,9 @@ memwatch.watch {
     every = arg[5] or "10s",
     growth = { window = window, above = rate, limit = limit, min_r2 = 0.8 },
     on_alert = function(e)
-        io.stderr:write(string.format("%s: %s grows %s/h (r2 %.2f); %s reached in %s\n",
-            e.rule, e.key, memwatch.bytes(e.slope * 3600), e.r2, memwatch.bytes(e.limit),
+        -- slope_text is in RATE's unit: "61.2M/h" for 50M/h, "6.0M/s" for 5M/s.
+        io.stderr:write(string.format("%s: %s grows %s (r2 %.2f); %s reached in %s\n",
+            e.rule, e.key, e.slope_text, e.r2, memwatch.bytes(e.limit),
             e.eta and memwatch.watch.span(e.eta) or "never"))
     end,
     on_resolve = memwatch.actions.log(),

@@ -72,8 +72,8 @@ end
 function M.format(ev)
     local cond
     if ev.slope then
-        cond = string.format("%s grows %s/h, r2 %.2f, threshold %s", ev.metric,
-            units.bytes(ev.slope * 3600), ev.r2 or 0, ev.threshold_text)
+        cond = string.format("%s grows %s, r2 %.2f, threshold %s", ev.metric,
+            ev.slope_text or (units.bytes(ev.slope * 3600) .. "/h"), ev.r2 or 0, ev.threshold_text)
         if ev.eta then cond = cond .. ", limit in " .. units.span(ev.eta) end
     else
         cond = string.format("%s %s %s", ev.metric, ev.direction, ev.threshold_text)

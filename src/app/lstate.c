@@ -49,6 +49,35 @@ static void set_sigint(void (*handler)(int))
     sigaction(SIGINT, &sa, NULL);
 }
 
+static int is_bundled(const char *source)
+{
+    for (const mw_embedded_script *s = mw_embedded_scripts; s->module; s++)
+        if (strcmp(s->chunkname, source) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * The level the traceback starts at. An error the bundled modules raise on
+ * the user's behalf (a bad rule definition, a bad option) already names the
+ * user's file and line; its traceback starts there too, not at the bundled
+ * module's frames that raised it, which would only point into memwatch.
+ */
+static int traceback_level(lua_State *L, const char *msg)
+{
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        char where[LUA_IDSIZE + 32];
+        if (!lua_getinfo(L, "Sl", &ar))
+            break;
+        if (ar.currentline <= 0 || is_bundled(ar.source))
+            continue;
+        snprintf(where, sizeof where, "%s:%d:", ar.short_src, ar.currentline);
+        return strncmp(msg, where, strlen(where)) == 0 ? level : 1;
+    }
+    return 1;
+}
+
 static int msghandler(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
@@ -57,7 +86,7 @@ static int msghandler(lua_State *L)
             return 1;
         msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
     }
-    luaL_traceback(L, L, msg, 1);
+    luaL_traceback(L, L, msg, traceback_level(L, msg));
     return 1;
 }
 

@@ -122,6 +122,54 @@ for sig in TERM INT; do
     fi
 done
 
+# --- --repeat: ALERT again while still over ------------------------------------------------
+"$MEMWATCH" alert mwgrow --over 50M --clear 40M --repeat 0.5s --every 0.1s >"$TMP/out.rep" 2>"$TMP/err.rep" &
+a=$!
+PIDS+=("$a")
+if wait_for "$TMP/out.rep" " ALERT " 8; then
+    sleep 1.4
+    kill -TERM "$a"
+    wait "$a"
+    n=$(grep -c ' ALERT ' "$TMP/out.rep")
+    check "[ $n -ge 3 ] && [ $n -le 4 ]" "--repeat 0.5s over about 1.4s: $n ALERT lines (expected 3 or 4): $(cat "$TMP/out.rep")"
+    check "! grep -q RESOLVED '$TMP/out.rep'" "no RESOLVED while held: $(cat "$TMP/out.rep")"
+    check "grep -q '^memwatch alert: watching mwgrow (group app) over 50.0M, every 0.1s; resolves below 40.0M; again every 0.5s while over; Ctrl-C to stop$' '$TMP/err.rep'" \
+        "--clear and --repeat in the header: $(cat "$TMP/err.rep")"
+else
+    fail "no ALERT for the --repeat run: $(cat "$TMP/out.rep" "$TMP/err.rep")"
+fi
+
+# --- never silent: no match, what comes close, when the first verdict can come -----------------
+# A program whose name is longer than the kernel's 15 bytes, asked for with
+# a typo in its tail: the suggestion names it and its executable.
+cp "$LUA" "$TMP/mw-leaky-service-long"
+(cd "$TMP" && exec ./mw-leaky-service-long -e 'os.execute("sleep 20")' >/dev/null 2>&1) &
+LONG=$!
+PIDS+=("$LONG")
+sleep 0.3
+"$MEMWATCH" alert mw-leaky-service-lnog --over 20% --for 1s --every 0.1s --stop-after 0.5s >"$TMP/out.nm" 2>"$TMP/err.nm"
+rc=$?
+check "[ $rc -eq 0 ] && [ ! -s '$TMP/out.nm' ]" "no match: rc $rc, stdout $(cat "$TMP/out.nm")"
+check "grep -Eq '^memwatch alert: watching mw-leaky-service-lnog \(group app\) over 20% \([0-9]+(\.[0-9])?[KMGT]\) for 1s, every 0.1s; Ctrl-C to stop$' '$TMP/err.nm'" \
+    "a share of memory printed both ways: $(head -1 "$TMP/err.nm")"
+check "[ \"\$(sed -n 2p '$TMP/err.nm')\" = 'memwatch alert: first verdict after 1s over the threshold' ]" \
+    "first verdict line: $(sed -n 2p "$TMP/err.nm")"
+check "sed -n 3p '$TMP/err.nm' | grep -Eq \"^memwatch alert: no process matches name 'mw-leaky-service-lnog' yet; watching \\(closest: mw-leaky-servic[^[]*\\[$LONG\\], from $TMP/mw-leaky-service-long\\)\$\"" \
+    "no match with the closest process: $(sed -n 3p "$TMP/err.nm")"
+check "[ \$(wc -l <'$TMP/err.nm') -eq 3 ]" "said once: $(cat "$TMP/err.nm")"
+kill "$LONG" 2>/dev/null
+
+# The last matching process goes away: said again, and watching goes on.
+cp /bin/sleep "$TMP/mw11brief"
+"$TMP/mw11brief" 1 &
+PIDS+=("$!")
+"$MEMWATCH" alert mw11brief --over 1G --every 0.1s --stop-after 2.5s >/dev/null 2>"$TMP/err.gone"
+rc=$?
+check "[ $rc -eq 0 ]" "watching went on after the process left: rc $rc"
+check "grep -qx \"memwatch alert: no process matches name 'mw11brief' any more; watching\" '$TMP/err.gone'" \
+    "the last one going away is said: $(cat "$TMP/err.gone")"
+check "! grep -q 'yet; watching' '$TMP/err.gone'" "it matched at the start: $(cat "$TMP/err.gone")"
+
 # --- --stop-after, bad options ---------------------------------------------------------------
 "$MEMWATCH" alert no-such-process-name --over 1M --every 0.1s --stop-after 0.3s >"$TMP/quiet" 2>/dev/null
 rc=$?
@@ -143,8 +191,29 @@ check "[ $rc -eq 2 ] && grep -q '^memwatch alert: --exec needs a command$' '$TMP
 "$MEMWATCH" alert a b --over 1M >/dev/null 2>"$TMP/bad"
 rc=$?
 check "[ $rc -eq 2 ] && grep -q \"^memwatch alert: unexpected argument 'b'$\" '$TMP/bad'" "two names: $(head -1 "$TMP/bad")"
+SIZES="expected a number with an optional unit B, K, M, G, T, P or % (of physical memory; binary multiples: 1K = 1024 bytes; KB and KiB mean the same as K)"
+bad_alert() { # expected-message ARGS...
+    local want=$1
+    shift
+    "$MEMWATCH" alert "$@" >/dev/null 2>"$TMP/bad"
+    rc=$?
+    check "[ $rc -eq 2 ]" "alert $*: exit status $rc"
+    check "[ \"\$(head -1 '$TMP/bad')\" = \"\$want\" ]" "alert $*: $(head -1 "$TMP/bad") (expected $want)"
+}
+bad_alert "memwatch alert: --over: invalid size '1.5Q': $SIZES" x --over 1.5Q
+bad_alert "memwatch alert: --over: invalid size '120%x': $SIZES" x --over 120%x
+bad_alert "memwatch alert: --clear: invalid size '1x': $SIZES" x --over 1G --clear 1x
+bad_alert "memwatch alert: --clear (2.0G) must be below --over (1.0G): it is the level at which the alert resolves" \
+    x --over 1G --clear 2G
+bad_alert "memwatch alert: --clear (1.0G) must be below --over (1.0G): it is the level at which the alert resolves" \
+    x --over 1G --clear 1G
+bad_alert "memwatch alert: --repeat must be greater than 0" x --over 1G --repeat 0
+bad_alert "memwatch alert: --repeat: invalid duration 'often': expected a number with an optional unit ms, s, m or h (a bare number is seconds)" \
+    x --over 1G --repeat often
 "$MEMWATCH" alert --help >"$TMP/help"
 rc=$?
 check "[ $rc -eq 0 ] && grep -q '^usage: memwatch alert \[NAME\] \[selection options\] --over SIZE' '$TMP/help'" "--help"
+check "grep -q '^  --clear SIZE ' '$TMP/help' && grep -q '^  --repeat DURATION ' '$TMP/help' && grep -q 'or % of physical memory' '$TMP/help'" \
+    "--help names --clear, --repeat and percentages"
 
 mw_test_done

@@ -136,6 +136,17 @@ expect_match "$ERR" "^	$TMP/err\\.lua:4: in " "traceback names the caller's line
 expect_match "$ERR" "^	$TMP/err\\.lua:5: in main chunk" "traceback reaches the main chunk"
 expect_eq "$OUT" "" "nothing printed after the error"
 
+# A bad rule definition names the script's line; its traceback starts there,
+# not in memwatch's own modules that raised it.
+printf -- '-- rules\nmemwatch.watch {\n    name = "x",\n    abov = 1 }\n' >"$TMP/rule.lua"
+mw "$TMP/rule.lua"
+expect_rc 1 "bad rule"
+expect_eq "$(first_line "$ERR")" "$TMP/rule.lua:2: memwatch.watch: rule 'x': unknown key 'abov' (expected name, \
+select, group, metric, fields, above, below, sustain, clear, repeat_every, every, growth, on_alert, on_resolve)" \
+    "the rule's file and line"
+expect_eq "$(printf '%s\n' "$ERR" | sed -n 3p)" "	$TMP/rule.lua:2: in main chunk" "the traceback starts at the user's line"
+expect_not_contains "$ERR" "memwatch/" "no line of memwatch's own modules"
+
 printf 'x = = 1\n' >"$TMP/syntax.lua"
 mw "$TMP/syntax.lua"
 expect_rc 1 "syntax error"
@@ -283,8 +294,17 @@ mw ps sleep bash
 expect_match "$OUT" "^ *$SLEEP_PID  sleep " "two names: sleep"
 expect_match "$OUT" "^ *$$  bash " "two names: bash"
 mw ps no-such-process-name
-expect_rc 0 "no match"
-expect_eq "$(printf '%s\n' "$OUT" | wc -l)" 1 "only the header when nothing matches"
+expect_rc 1 "no match"
+expect_eq "$OUT" "" "nothing on stdout when no NAME matches"
+expect_eq "$ERR" "memwatch ps: no process matches name 'no-such-process-name'" "no match said on stderr"
+mw ps sleeq
+expect_rc 1 "a near miss"
+expect_match "$ERR" "^memwatch ps: no process matches name 'sleeq' \\(closest: ([^;]*; )*sleep\\[[0-9]+\\]" \
+    "a near miss suggests the close name"
+mw ps sleep no-such-process-name
+expect_rc 0 "one of two names matches"
+expect_match "$OUT" "^ *$SLEEP_PID  sleep " "the name that matches is listed"
+expect_eq "$ERR" "memwatch ps: no process matches name 'no-such-process-name'" "the other is said"
 mw ps slee
 expect_no_match "$OUT" "^ *$SLEEP_PID " "NAME is an exact name, not a prefix"
 

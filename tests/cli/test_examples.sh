@@ -83,7 +83,7 @@ check "[ \$(grep -c 'notify-send was not found in PATH' '$TMP/app_over_size.err'
 # 2. A leak detector with its time to the limit.
 (cd "$TMP" && exec ./mwleak leak.lua >/dev/null 2>&1) &
 PIDS+=("$!")
-run_example leak_detector "^mwleak leak: mwleak\[[0-9]*\] grows [0-9.]*[MG]/h (r2 [01]\.[0-9][0-9]); 1\.0G reached in [0-9]*[sm]" 15 \
+run_example leak_detector "^mwleak leak: mwleak\[[0-9]*\] grows [0-9.]*[MG]/s (r2 [01]\.[0-9][0-9]); 1\.0G reached in [0-9]*[sm]" 15 \
     "$EX/leak_detector.lua" mwleak 2s 5M/s 1G 0.2s
 
 # 3. A per-app footprint log, to a file.

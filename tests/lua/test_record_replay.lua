@@ -131,6 +131,25 @@ T.test("the shipped leak_detector example over the recording, with its arguments
     eq(lines[#lines], "summary: rule 'leaky leak': 1 alert, 0 resolves; still firing at the end: leaky[4242]")
 end)
 
+T.test("a share of memory is of the recorded machine's memory", function()
+    local script = tmpfile([[
+memwatch.watch { name = "share", select = { name = "spiky" }, above = "10%", every = "10s" }
+memwatch.run()
+]])
+    local lines, err = replay { path = FILE, script = script }
+    check(lines ~= nil, tostring(err))
+    lines = lines or {}
+    eq(lines[1], "2025-11-25T10:10:00Z ALERT rule 'share' spiky[5151] footprint 900.0M (above 10% (819.2M)) 1 process")
+    -- A recording that does not say how much memory its machine had.
+    local h = header()
+    h = h:gsub(',?"memory_total":%d+', "")
+    local file = tmpfile(h .. "\n" .. sample(0) .. "\n")
+    local l2, e2 = replay { path = file, script = script }
+    eq(l2, nil)
+    check(tostring(e2):find("memwatch.watch: rule 'share': 'above': '10%' is a share of physical memory, whose " ..
+        "size is unknown here (give a size such as \"4G\")", 1, true), tostring(e2))
+end)
+
 T.test("a rule's every runs on the recorded timeline", function()
     -- every 1m over a 10 s recording: ticks at :00 of each minute see the
     -- sample recorded then; the gap is skipped, not caught up.

@@ -184,7 +184,7 @@ T.test("run: seconds, stop() from a callback, options", function()
     eq(e2:run { seconds = "3s", every = "1s" }, "elapsed")
     raises_exactly(function() W.engine { sampler = print, colck = 1 } end,
         "memwatch.watch.engine: unknown option 'colck' (expected app_key, budget, budget_time, clock, " ..
-        "error_interval, every, memory_limit, report, sampler, script, signals)")
+        "error_interval, every, memory_limit, memory_total, notice, report, sampler, script, signals)")
 end)
 
 T.test("bad definitions fail at registration, naming the rule and the key", function()
@@ -195,15 +195,15 @@ T.test("bad definitions fail at registration, naming the rule and the key", func
         check(m and m:find("test_watch_rules.lua:%d+: memwatch.watch: ") == 1 or
             (m and m:find("/test_watch_rules.lua:%d+: memwatch.watch: ")), "position of the call: " .. tostring(m))
     end
-    local sizes = "expected a number with an optional unit B, K, M, G, T or P (binary multiples: 1K = 1024 " ..
-        "bytes; KB and KiB mean the same as K)"
+    local sizes = "expected a number with an optional unit B, K, M, G, T, P or % (of physical memory; binary " ..
+        "multiples: 1K = 1024 bytes; KB and KiB mean the same as K)"
     bad({ name = "x", abov = 1 }, "memwatch.watch: rule 'x': unknown key 'abov' (expected name, select, group, " ..
         "metric, fields, above, below, sustain, clear, repeat_every, every, growth, on_alert, on_resolve)")
     bad({ name = "x", above = "2Q" }, "memwatch.watch: rule 'x': 'above': invalid size '2Q': " .. sizes)
     bad({ name = "x", above = "1G", clear = "1x" }, "memwatch.watch: rule 'x': 'clear': invalid size '1x': " .. sizes)
     bad({ name = "x", above = -1 }, "memwatch.watch: rule 'x': 'above' must not be negative, got -1")
     bad({ name = "x", above = true }, "memwatch.watch: rule 'x': 'above' must be a number or a size string " ..
-        "such as \"1.5G\", got boolean")
+        "such as \"1.5G\" or \"20%\", got boolean")
     bad({ name = "x", above = "1G", sustain = "-5s" }, "memwatch.watch: rule 'x': 'sustain' must not be " ..
         "negative, got '-5s'")
     bad({ above = "1G", sustain = -2 }, "memwatch.watch: rule #1: 'sustain' must not be negative, got -2")
@@ -242,7 +242,8 @@ T.test("bad definitions fail at registration, naming the rule and the key", func
     bad({ name = "x", above = 1, on_resolve = { print, 3 } }, "memwatch.watch: rule 'x': 'on_resolve' entry 2 " ..
         "must be a function, got number")
     bad({ name = "x", growth = { above = "5Q/h" } }, "memwatch.watch: rule 'x': 'growth.above': invalid rate " ..
-        "'5Q/h': invalid size '5Q': " .. sizes)
+        "'5Q/h': invalid size '5Q': expected a number with an optional unit B, K, M, G, T or P (binary " ..
+        "multiples: 1K = 1024 bytes; KB and KiB mean the same as K)")
     bad({ name = "x", growth = { above = "5M/y" } }, "memwatch.watch: rule 'x': 'growth.above': invalid rate " ..
         "'5M/y': expected SIZE/UNIT such as \"50M/h\" (units s, m, h, d)")
     bad({ name = "x", growth = { above = "5M" } }, "memwatch.watch: rule 'x': 'growth.above': invalid rate " ..
@@ -403,7 +404,248 @@ T.test("describe says what each rule does", function()
     e:watch { name = "leak", select = { name = "svc" }, growth = { window = "10m", above = "50M/h" } }
     eq(e:describe(), "rule 'chrome': alert when footprint of each app (name=chrome) is above 4.0G for 30s; " ..
         "resolves at 3.5G\nrule 'leak': alert when footprint of each process (name=svc) grows faster than " ..
-        "50.0M/h over 600s (r2 >= 0.5)\n")
+        "50.0M/h over 10m (r2 >= 0.5)\n")
+end)
+
+-- ---- issue 11: thresholds people write, and a watcher that is never silent ------------
+
+T.test("sizes as a share of physical memory, printed both ways", function()
+    local GB = 1024 * MB
+    local e, log = replay(series { 1000, 1300, 1000, 900 })
+    e.memory_total = function() return 8 * GB end
+    local seen = {}
+    e:watch(rule(log, { name = "share", select = { name = "app" }, above = "12.5%", clear = "11.5%",
+        on_alert = function(ev) seen[#seen + 1] = tostring(ev) log.rec(ev) end }))
+    local r = e.by_name.share
+    eq(r.threshold, GB)
+    eq(r.clear, math.floor(8 * GB * 0.115 + 0.5))
+    eq(e:describe(), "rule 'share': alert when footprint of each process (name=app) is above 12.5% (1.0G); " ..
+        "resolves at 11.5% (942.1M)\n")
+    e:run(4)
+    eq(log.text(), "1 alert app[10] 1.3G; 3 resolve app[10] 900.0M")
+    eq(seen[1], "ALERT rule 'share' app[10] footprint 1.3G (above 12.5% (1.0G)) 1 process")
+    local g = e:watch { name = "lim", growth = { above = "1M/h", limit = "50%" } }
+    eq(g.growth.limit, 4 * GB)
+    -- Refusals: a bad size names every unit, % included; a count metric; an unknown total.
+    local help = "expected a number with an optional unit B, K, M, G, T, P or % (of physical memory; binary " ..
+        "multiples: 1K = 1024 bytes; KB and KiB mean the same as K)"
+    local function bad(def, msg) raises_exactly(function() e:watch(def) end, msg) end
+    bad({ name = "x", above = "1.5Q" }, "memwatch.watch: rule 'x': 'above': invalid size '1.5Q': " .. help)
+    bad({ name = "x", above = "120%x" }, "memwatch.watch: rule 'x': 'above': invalid size '120%x': " .. help)
+    bad({ name = "x", above = "%" }, "memwatch.watch: rule 'x': 'above': invalid size '%': " .. help)
+    bad({ name = "x", metric = "threads", above = "20%" }, "memwatch.watch: rule 'x': 'above': '20%' is a " ..
+        "share of physical memory, which only a size metric can be compared with ('threads' is a count)")
+    bad({ name = "x", metric = "cpu_time", below = "1%" }, "memwatch.watch: rule 'x': 'below': '1%' is a " ..
+        "share of physical memory, which only a size metric can be compared with ('cpu_time' is a time in seconds)")
+    local unknown = replay(series {})
+    unknown.memory_total = nil
+    raises_exactly(function() unknown:watch { name = "y", above = "1G", clear = "10%" } end,
+        "memwatch.watch: rule 'y': 'clear': '10%' is a share of physical memory, whose size is unknown here " ..
+        "(give a size such as \"4G\")")
+    -- An engine told the total as a number (a replay gives the recording's).
+    local fixed = W.engine { sampler = function() return {} end, clock = { now = os.time, sleep = print },
+        memory_total = 1000 }
+    eq(fixed:watch { above = "50%" }.threshold, 500)
+    local none = W.engine { sampler = function() return {} end, clock = { now = os.time, sleep = print },
+        memory_total = false }
+    raises_exactly(function() none:watch { name = "z", below = "5%" } end, "memwatch.watch: rule 'z': " ..
+        "'below': '5%' is a share of physical memory, whose size is unknown here (give a size such as \"4G\")")
+end)
+
+T.test("rates print in the unit they were given", function()
+    local function ramp(_, n) return { proc(10, "app", 100 + 6 * n) } end -- 6M/s
+    local lines = {}
+    local function say(ev) lines[#lines + 1] = tostring(ev) end
+    for _, rate in ipairs { "5M/s", "50M/h", "100M/10m", 2 * MB } do
+        local e = replay(ramp)
+        e:watch { name = "r", growth = { window = "4s", above = rate }, on_alert = say }
+        e:run(6)
+    end
+    eq(lines[1], "ALERT rule 'r' app[10] footprint grows 6.0M/s (r2 1.00, threshold 5.0M/s) 1 process")
+    eq(lines[2], "ALERT rule 'r' app[10] footprint grows 21.1G/h (r2 1.00, threshold 50.0M/h) 1 process")
+    eq(lines[3], "ALERT rule 'r' app[10] footprint grows 3.5G/10m (r2 1.00, threshold 100.0M/10m) 1 process")
+    eq(lines[4], "ALERT rule 'r' app[10] footprint grows 6.0M/s (r2 1.00, threshold 2.0M/s) 1 process")
+    local e = replay(ramp)
+    e:watch { name = "d", growth = { window = "1m", above = "5M/s" }, clear = "1M/s" }
+    eq(e:describe(), "rule 'd': alert when footprint of each process (all processes) grows faster than 5.0M/s " ..
+        "over 1m (r2 >= 0.5); resolves at 1.0M/s\n")
+end)
+
+-- A leak of 60M/m for a minute, then a level: flat, or with allocator noise.
+local function leak_then_level(noisy)
+    local seed = 12345
+    return function(t)
+        local v
+        if t < 60 then
+            v = 100 + t
+        else
+            v = 160
+            if noisy then
+                seed = (seed * 1103515245 + 12345) % 2147483648
+                v = v + (t - 60) / 30 + 8 * ((seed / 2147483648) * 2 - 1)
+            end
+        end
+        return { proc(10, "app", v) }
+    end
+end
+
+T.test("a growth alert resolves within one window after the growth stops", function()
+    for _, noisy in ipairs { false, true } do
+        local e, log = replay(leak_then_level(noisy))
+        e:watch(rule(log, { name = "leak", growth = { window = "20s", above = "10M/m" }, clear = "1M/m" }))
+        e:run(200)
+        local times = {}
+        for _, ev in ipairs(log.events) do times[#times + 1] = ev:match("^(%S+ %S+)") end
+        eq(#times, 2, (noisy and "noisy" or "flat") .. ": one alert, one resolve: " .. log.text())
+        eq(times[1], "20 alert")
+        local at = tonumber((times[2] or ""):match("^(%S+) resolve"))
+        check(at and at > 60 and at <= 80, (noisy and "noisy" or "flat") .. ": resolved at " .. tostring(at) ..
+            ", within the 20s window after the growth stopped at 60")
+    end
+end)
+
+T.test("a selection that matches nothing is said, with what comes close", function()
+    local present = true
+    local e, log = replay(function()
+        local out = { proc(4242, "my-leaky-servic", 10, { comm = "my-leaky-servic",
+            path = "/opt/app/my-leaky-service-long" }), proc(77, "bash", 5) }
+        if present then out[#out + 1] = proc(10, "app", 60) end
+        return out
+    end)
+    e:watch { name = "long", select = { name = "my-leaky-service-long" }, above = "1M" }
+    e:watch { name = "app", select = { name = "app" }, above = "100M" }
+    e:watch { name = "all", above = "100M" }
+    e:run(2)
+    eq(log.reports[1], "memwatch: rule 'long': no process matches name 'my-leaky-service-long' yet; watching " ..
+        "(closest: my-leaky-servic[4242], from /opt/app/my-leaky-service-long)")
+    eq(#log.reports, 1, "said once, and not for rules that match")
+    present = false
+    e:run(2)
+    eq(log.reports[2], "memwatch: rule 'app': no process matches name 'app' any more; watching")
+    eq(#log.reports, 2)
+    present = true
+    e:run(1)
+    present = false
+    e:run(1)
+    eq(log.reports[3], "memwatch: rule 'app': no process matches name 'app' any more; watching",
+        "said again each time the last one goes")
+    -- memwatch's own process is never suggested.
+    local me = core.getpid()
+    local e2, log2 = replay(function() return { proc(me, "memwatch", 1, { cmdline = "memwatch alert memwatc" }) } end)
+    e2:watch { name = "m", select = { name = "memwatc" }, above = 1 }
+    e2:run(1)
+    eq(log2.reports[1], "memwatch: rule 'm': no process matches name 'memwatc' yet; watching")
+end)
+
+T.test("each rule says when its first verdict can come", function()
+    local e, log = replay(series { 1, 1, 1 })
+    e:watch { name = "pg leak", growth = { above = "50M/h" } }
+    e:watch { name = "slow", every = "10s", growth = { above = "50M/h", window = "20s", warmup = "5s" } }
+    e:watch { name = "held", growth = { above = "50M/h", window = "30s" }, sustain = "15s" }
+    e:watch { name = "spike", above = "1G", sustain = "1s" }
+    e:watch { name = "thrice", below = "1M", sustain = 3 }
+    e:watch { name = "once", above = "1G", sustain = 1 }
+    e:watch { name = "now", above = "1G" }
+    e:run(600)
+    eq(table.concat(log.reports, "\n"), table.concat({
+        "memwatch: rule 'pg leak': first verdict after 10m of samples (warm-up)",
+        "memwatch: rule 'slow': first verdict after 20s of samples (warm-up)",
+        "memwatch: rule 'held': first verdict after 30s of samples (warm-up), then 15s above the rate",
+        "memwatch: rule 'spike': first verdict after 1s over the threshold",
+        "memwatch: rule 'thrice': first verdict after 3 samples under the threshold" }, "\n"))
+    e:run(1)
+    eq(#log.reports, 5, "said once, not at every run (and a later run(1) is not refused: the warm-up goes on)")
+end)
+
+T.test("a growth rule that can never give a verdict is refused", function()
+    local e = replay(series {})
+    raises_exactly(function() e:watch { name = "w", every = "10s", growth = { window = "5s", above = "1M/h" } } end,
+        "memwatch.watch: rule 'w': 'growth.window' (5s) holds fewer than three samples taken every 10s " ..
+        "('every'), so it can never give a verdict: make 'growth.window' at least 20s or 'every' at most 2.5s")
+    -- The engine's interval (1s here) when the rule has none.
+    raises_exactly(function() e:watch { name = "d", growth = { window = "1500ms", above = "1M/h" } } end,
+        "memwatch.watch: rule 'd': 'growth.window' (1.5s) holds fewer than three samples taken every 1s " ..
+        "('every', the default), so it can never give a verdict: make 'growth.window' at least 2s or 'every' " ..
+        "at most 0.75s")
+    -- ... and at run, when memwatch.run{every = ...} changes it.
+    e:watch { name = "ok", growth = { window = "4s", above = "1M/h" } }
+    raises_exactly(function() e:run { seconds = 10, every = "3s" } end,
+        "memwatch.run: rule 'ok': 'growth.window' (4s) holds fewer than three samples taken every 3s " ..
+        "('every', the default), so it can never give a verdict: make 'growth.window' at least 6s or 'every' " ..
+        "at most 2s")
+    local e2 = replay(series {})
+    e2:watch { name = "long", growth = { above = "1M/h" } }
+    raises_exactly(function() e2:run(60) end, "memwatch.run: rule 'long': 'growth.warmup' (10m, by default one " ..
+        "'growth.window') is longer than this run (1m), so the rule can never give a verdict: shorten " ..
+        "'growth.warmup' or run longer")
+    local e3 = replay(series {})
+    e3:watch { name = "w", growth = { above = "1M/h", window = "10s", warmup = "2m" } }
+    raises_exactly(function() e3:run "90s" end, "memwatch.run: rule 'w': 'growth.warmup' (2m) is longer than " ..
+        "this run (1m30s), so the rule can never give a verdict: shorten 'growth.warmup' or run longer")
+end)
+
+-- Runs a script file in this process, as `memwatch FILE` would; returns its error.
+local function script_error(src)
+    local path = os.tmpname()
+    T.cleanup(function() os.remove(path) end)
+    local f = assert(io.open(path, "w"))
+    f:write(src)
+    f:close()
+    local prev = W.set_default(replay(series {}))
+    local ok, err = pcall(assert(loadfile(path)))
+    W.set_default(prev)
+    return not ok and err or nil, path
+end
+
+T.test("a definition error names the script's file and line, for every kind of mistake", function()
+    local cases = {
+        { "memwatch.watch { name = 'x', abov = 1 }", "unknown key 'abov'" },
+        { "memwatch.watch { name = 'x', above = '2Q' }", "'above': invalid size '2Q'" },
+        { "memwatch.watch { name = 'x', above = '20%', metric = 'threads' }", "'above': '20%' is a share" },
+        { "memwatch.watch { name = 'x', above = 1, select = { nam = 'x' } }", "select: unknown filter key 'nam'" },
+        { "memwatch.watch { name = 'x', above = 1, select = { match = '[' } }", "select: " },
+        { "memwatch.watch { name = 'x', above = 1, group = 'pgid' }", "'group' must be" },
+        { "memwatch.watch { name = 'x', above = 1, metric = 'nope' }", "unknown metric 'nope'" },
+        { "memwatch.watch { name = 'x', above = 1, on_alert = 3 }", "'on_alert' must be" },
+        { "memwatch.watch { name = 'x', growth = { above = '1M/y' } }", "'growth.above': invalid rate" },
+        { "memwatch.watch { name = 'x', every = '10s', growth = { above = '1M/h', window = '5s' } }",
+            "'growth.window' (5s) holds fewer than three samples" },
+        { "memwatch.watch { name = 'x', above = 1, sustain = 1.5 }", "'sustain' must be" },
+        { "memwatch.watch { name = 'x', above = '1G', clear = '2G' }", "'clear' (2G) must not be above" },
+        { "memwatch.watch 'x'", "a rule must be a table" },
+        { "memwatch.watch { name = 'x', above = 1 }\nmemwatch.watch { name = 'x', above = 2 }",
+            "a rule with this name already exists" },
+        { "memwatch.watch { name = 'x', growth = { above = '1M/h' } }\nmemwatch.run(30)",
+            "'growth.warmup' (10m, by default one 'growth.window') is longer than this run (30s)" },
+    }
+    -- memwatch.watch as scripts see it: the facade's entry, through
+    -- memwatch.watch.init, into the default engine.
+    _G.memwatch = require "memwatch"
+    for _, c in ipairs(cases) do
+        local src = "-- a rules file\n\n" .. c[1] .. "\n"
+        local err, path = script_error(src)
+        local line = select(2, c[1]:gsub("\n", "")) + 3
+        local want = string.format("%s:%d: memwatch.%s: ", path, line, c[2]:find("warmup") and "run" or "watch")
+        check(type(err) == "string" and err:sub(1, #want) == want and err:find(c[2], 1, true),
+            string.format("%q -> %s (want %s...%s)", c[1], tostring(err), want, c[2]))
+        check(type(err) == "string" and not err:find("memwatch/", 1, true), "no memwatch module named: " ..
+            tostring(err))
+    end
+    _G.memwatch = nil
+    -- A script in a folder called memwatch is still the user's.
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir .. "/memwatch"))
+    T.cleanup(function() os.execute("rm -rf " .. dir) end)
+    local path = dir .. "/memwatch/rules.lua"
+    local f = assert(io.open(path, "w"))
+    f:write("local W = require 'memwatch.watch'\nW.watch { name = 'x', abov = 1 }\n")
+    f:close()
+    local prev = W.set_default(replay(series {}))
+    local ok, err = pcall(assert(loadfile(path)))
+    W.set_default(prev)
+    eq(ok, false)
+    check(tostring(err):find(path .. ":2: memwatch.watch: rule 'x': unknown key 'abov'", 1, true) == 1, tostring(err))
 end)
 
 T.done()

@@ -3,6 +3,8 @@
 --   2026-11-25T10:04:05+01:00 ALERT firefox[1234] 12 processes 4.2G
 local memwatch = require "memwatch"
 local options = require "memwatch.options"
+local text = require "memwatch.text"
+local units = require "memwatch.units"
 local W = require "memwatch.watch"
 local A = require "memwatch.actions"
 local log = require "memwatch.log"
@@ -29,30 +31,39 @@ local cmd = options.command {
     summary = "print ALERT / RESOLVED when a named app goes over a size",
     usage = [[
 usage: memwatch alert [NAME] [selection options] --over SIZE [--for DURATION]
-                      [--group app|tree|name|none] [--every DURATION] [--notify]
-                      [--stop-after DURATION] [--exec CMD ARGS...]
+                      [--clear SIZE] [--repeat DURATION] [--group app|tree|name|none]
+                      [--every DURATION] [--notify] [--stop-after DURATION]
+                      [--exec CMD ARGS...]
 
 Watches the processes named NAME (or chosen by the selection options below,
 or both), grouped (default: app, the systemd unit or
 else the process tree under the top-most NAME), and prints one line when a
 group's footprint stays over SIZE for DURATION (default 0s) and one when it
-falls back below SIZE:
+falls back below SIZE (or below --clear):
 
   TIME ALERT|RESOLVED KEY N processes VALUE
 
-TIME is local ISO-8601; lines are flushed at once, for pipes.
+TIME is local ISO-8601; lines are flushed at once, for pipes. When no
+process has the name, stderr says so (and what comes close), and watching
+goes on.
+  --clear SIZE       resolve only once the footprint falls below SIZE, which
+                     must be below --over (hysteresis: no flapping at the line)
+  --repeat DURATION  print ALERT again every DURATION while still over
   --every DURATION   sampling interval (default 2s)
   --notify           also send a desktop notification (notify-send, osascript)
   --exec CMD ARGS... also run CMD (no shell) for each line, with the event in
                      MEMWATCH_EVENT, MEMWATCH_KEY, MEMWATCH_VALUE, ... ; must
                      come last: everything after it is the command
   --stop-after DURATION  stop after DURATION (default: run until Ctrl-C or SIGTERM)
-Sizes take K, M, G, T (1K = 1024); durations ms, s, m, h.
+Sizes take K, M, G, T (1K = 1024) or % of physical memory (--over 20%);
+durations ms, s, m, h.
 
 ]] .. options.SELECTION_HELP,
     options = options.with_selection {
         over = { arg = true, short = "o" },
         ["for"] = { arg = true, short = "f" },
+        clear = { arg = true },
+        ["repeat"] = { arg = true },
         group = { arg = true, short = "g", values = { "app", "tree", "name", "none" } },
         every = { arg = true, short = "e" },
         notify = { short = "n" },
@@ -70,8 +81,27 @@ Sizes take K, M, G, T (1K = 1024); durations ms, s, m, h.
         if not given then return false, "expected a process NAME or a selection option" end
         local what = select_desc(filters[1])
         if not opts.over then return false, "--over SIZE is required" end
-        local ok, over = pcall(memwatch.parse_bytes, opts.over)
+        local sys = memwatch.system()
+        local total = sys and sys.total
+        local ok, over, over_pct = pcall(units.parse_size, opts.over, total)
         if not ok then return false, "--over: " .. bare(over) end
+        local clear, clear_pct
+        if opts.clear then
+            local okc
+            okc, clear, clear_pct = pcall(units.parse_size, opts.clear, total)
+            if not okc then return false, "--clear: " .. bare(clear) end
+            if clear >= over then
+                return false, string.format("--clear (%s) must be below --over (%s): it is the level at which " ..
+                    "the alert resolves", units.size_text(clear, clear_pct), units.size_text(over, over_pct))
+            end
+        end
+        local repeat_every
+        if opts["repeat"] then
+            local okr, v = pcall(memwatch.parse_duration, opts["repeat"])
+            if not okr then return false, "--repeat: " .. bare(v) end
+            if v <= 0 then return false, "--repeat must be greater than 0" end
+            repeat_every = v
+        end
         local every = 2.0
         if opts.every then
             local ok2, v = pcall(memwatch.parse_duration, opts.every)
@@ -101,20 +131,29 @@ Sizes take K, M, G, T (1K = 1024); durations ms, s, m, h.
         if exec then callbacks[#callbacks + 1] = A.exec(exec) end
         if opts.notify then callbacks[#callbacks + 1] = A.notify() end
 
-        local e = W.engine { every = every }
+        local say = options.reporter("alert")
+        -- The engine's notices (no process matches, first verdict) in this
+        -- command's words, without the rule's name: there is one rule.
+        local e = W.engine { every = every, memory_total = total or false,
+            notice = function(_, line) say(text.printable(line)) end }
         e:watch {
             name = what,
             select = filters[1],
             group = opts.group or "app",
-            above = over,
+            -- As written, so a share of memory prints both ways in events.
+            above = opts.over,
+            clear = opts.clear,
+            repeat_every = repeat_every,
             sustain = string.format("%.17gs", sustain),
             on_alert = callbacks,
             on_resolve = callbacks,
         }
-        log.write(io.stderr, log.INFO, string.format("memwatch alert: watching %s (group %s) over %s%s, " ..
-            "every %gs; Ctrl-C to stop", require("memwatch.text").printable(what), opts.group or "app",
-            memwatch.bytes(over),
-            sustain > 0 and string.format(" for %gs", sustain) or "", every))
+        say(string.format("watching %s (group %s) over %s%s, every %gs%s%s; Ctrl-C to stop",
+            text.printable(what), opts.group or "app", units.size_text(over, over_pct),
+            sustain > 0 and string.format(" for %gs", sustain) or "", every,
+            clear and ("; resolves below " .. units.size_text(clear, clear_pct)) or "",
+            repeat_every and ("; again every " .. require("memwatch.watch.rule").dur(repeat_every) .. " while over")
+                or ""))
         local reason = e:run(stop_after)
         return reason == "interrupted" and 130 or 0
     end,

@@ -61,10 +61,12 @@ usage: memwatch ps [--sort=footprint|resident|pid|name]
 
 Prints PID, COMMAND, REAL MEMORY (resident) and MEMORY (footprint) for every
 process, or for the processes with one of the given names, largest footprint
-first. Kernel threads are left out unless --all is given. csv gives
-pid, ppid, user, name, resident, footprint, swap and state, json every field
-it read (one object per line), both with sizes in bytes; prometheus gives the
-text exposition format (process_memory_* gauges), influx the InfluxDB line
+first. A selection that matches no process is said on stderr with the
+processes whose names come close; when nothing matches, the exit status is 1.
+Kernel threads are left out unless --all is given. csv gives pid, ppid, user,
+name, resident, footprint, swap and state, json every field it read (one
+object per line), both with sizes in bytes; prometheus gives the text
+exposition format (process_memory_* gauges), influx the InfluxDB line
 protocol. Written to a terminal, names in every format are made printable.
 A NAME is the same as --name NAME.
 
@@ -91,25 +93,42 @@ A NAME is the same as --name NAME.
                 if core.fields[f] or SCANNED[f] then read[#read + 1] = f end
             end
         end
-        local recs, seen = {}, {}
+        local recs, seen, missing = {}, {}, {}
         if #names > 0 then
             opts.name = opts.name or {}
             for _, n in ipairs(names) do opts.name[#opts.name + 1] = n end
         end
-        local filters, err = options.selection(opts)
-        if not filters then return false, err end
+        -- options.selection: the filters and whether any was given, or nil
+        -- and the message.
+        local filters, given = options.selection(opts)
+        if not filters then return false, given end
         for _, f in ipairs(filters) do
-            for _, r in ipairs(memwatch.processes(f, read)) do
+            local found = memwatch.processes(f, read)
+            for _, r in ipairs(found) do
                 -- A process two names select is listed once.
                 if not seen[r.pid] then
                     seen[r.pid] = true
                     recs[#recs + 1] = r
                 end
             end
+            if given and #found == 0 then missing[#missing + 1] = f end
         end
         if opts.pidfile then
             local _, why = select_.read_pidfile(opts.pidfile)
             if why then io.stderr:write("memwatch ps: ", why, "\n") end
+        end
+        -- A selection that matches nothing is said, with what comes close
+        -- (never memwatch itself); when nothing matched at all, nothing is
+        -- printed but that, and the exit status is 1.
+        if #missing > 0 then
+            local all, me = memwatch.processes(), core.getpid()
+            local say = options.reporter("ps")
+            for _, f in ipairs(missing) do
+                local close = f.name and suggest.closest_text(f.name, all, nil, function(r) return r.pid == me end)
+                say(text.printable(string.format("no process matches %s%s", suggest.describe(f),
+                    close and (" (" .. close .. ")") or "")))
+            end
+            if #missing == #filters then return 1 end
         end
         if not opts.all then
             local kept = {}

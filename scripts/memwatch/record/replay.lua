@@ -234,6 +234,11 @@ function M.replay(opts)
             app_key = function(rec) return rec.app end,
             report = function(line) io.stderr:write(line, "\n") io.stderr:flush() end,
             signals = false,
+            -- "20%" is a share of the recorded machine's memory, not this one's.
+            memory_total = function()
+                local m = reader.segments[cur.segment].header.machine
+                return type(m) == "table" and tonumber(m.memory_total) or nil
+            end,
         }
         local counts = {}
         local prepared = false

@@ -11,7 +11,9 @@
 --       sampler = function(fields) return records end,
 --       clock = { now = function() ... end, sleep = function(s) ... end, time = ... },
 --       app_key = function(rec) return key or nil end,
---       report = function(line) ... end }
+--       report = function(line) ... end,
+--       memory_total = function() return bytes end, -- what "20%" is a share of
+--       notice = function(rule, text) ... end }      -- "no process matches ..."
 -- The defaults (a scan of the system, the real clock) are injected by
 -- memwatch.watch; what runs on every tick besides the rules (the actions'
 -- reaping) registers itself with on_tick. Reload (memwatch.watch.reload)
@@ -19,6 +21,7 @@
 local core = require "memwatch.core"
 local text = require "memwatch.text"
 local log = require "memwatch.log"
+local suggest = require "memwatch.suggest"
 local units = require "memwatch.units"
 local select_ = require "memwatch.select"
 local group_ = require "memwatch.group"
@@ -49,10 +52,12 @@ end
 -- What new() uses when not given a sampler or a clock.
 local injected = {}
 
---- inject{sampler = function(fields) -> records, clock = function() -> clock}
+--- inject{sampler = function(fields) -> records, clock = function() -> clock,
+--         memory_total = function() -> bytes | nil}
 function M.inject(defaults)
     injected.sampler = defaults.sampler
     injected.clock = defaults.clock
+    injected.memory_total = defaults.memory_total
 end
 
 -- Functions run at the end of every tick, given its time.
@@ -70,7 +75,7 @@ local default -- the engine behind memwatch.watch{} and memwatch.run()
 
 local ENGINE_OPTS = { sampler = true, clock = true, app_key = true, report = true, every = true,
     budget = true, budget_time = true, memory_limit = true, error_interval = true, script = true,
-    signals = true }
+    signals = true, memory_total = true, notice = true }
 
 -- Option checks, shared with the run loop (memwatch.watch.run): they raise
 -- naming the user's line, not ours.
@@ -120,6 +125,16 @@ function M.new(opts)
         error("memwatch.watch.engine: no sampler or clock (give them, or require memwatch.watch)", 2)
     end
     e.app_key_fn = opts.app_key
+    -- Physical memory, for sizes given as a percentage: a number, a function,
+    -- or false (unknown: percentages are refused).
+    local total = opts.memory_total
+    if total == nil then total = injected.memory_total end
+    if type(total) == "number" then
+        local n = total
+        total = function() return n end
+    end
+    e.memory_total = total or nil
+    e.notice_fn = opts.notice
     e.report_fn = opts.report or function(line, level)
         -- Reports quote callback errors, which may quote process names.
         log.write(io.stderr, level, text.printable(line))
@@ -186,7 +201,7 @@ local RULE = { __name = "memwatch.rule", __tostring = function(r) return rule_.d
 --- engine:watch(def) -> rule. Raises (naming the rule and the key) on a bad definition.
 function Engine:watch(def)
     local target = self.collecting or self
-    local r = rule_.compile(def, "#" .. (target.count + 1))
+    local r = rule_.compile(def, "#" .. (target.count + 1), { memory_total = self.memory_total, every = self.every })
     local old = target.by_name[r.name]
     -- At the prompt (memwatch.core.prompt, set by the prompt) a rule typed
     -- again replaces the old one, in its place and with fresh state.
@@ -319,7 +334,12 @@ local function condition(rule, st, v, now)
     if now - st.first < g.warmup - EPS or #samples < 3 or not slope then
         return false, st.firing
     end
-    return slope > g.rate and r2 >= g.min_r2, slope >= rule.clear
+    -- A firing alert holds while the samples still show growth: a slope at
+    -- or above 'clear' that a line still explains (r2 at least half of
+    -- min_r2, a margin against flapping). Once the growth stops, what is
+    -- left in the window is noise around a level: a low r2, whatever slope
+    -- the noise happens to draw, so the alert resolves within one window.
+    return slope > g.rate and r2 >= g.min_r2, slope >= rule.clear and r2 >= g.min_r2 / 2
 end
 
 function Engine:step(rule, st, v, now)
@@ -359,8 +379,38 @@ function Engine:step(rule, st, v, now)
     end
 end
 
+--- engine:notice(rule, text): a line the user should see once (not a
+-- failure): "memwatch: rule 'x': TEXT" on the report stream, or the
+-- engine's notice function (memwatch alert words its own).
+function Engine:notice(rule, line)
+    if self.notice_fn then return self.notice_fn(rule, line) end
+    self.report_fn("memwatch: " .. rule.label .. ": " .. line)
+end
+
+--- no_match(filter, recs, when) -> "no process matches name 'x' yet; watching
+-- (closest: ...)": when is "yet" (watching starts) or "any more" (the last
+-- matching process went away). memwatch's own process is never suggested.
+function M.no_match(filter, recs, when)
+    local me = core.getpid and core.getpid()
+    local close = type(filter.name) == "string" and
+        suggest.closest_text(filter.name, recs, nil, function(rec) return rec.pid == me end)
+    return string.format("no process matches %s %s; watching%s", suggest.describe(filter), when,
+        close and (" (" .. close .. ")") or "")
+end
+
+-- Says so when a rule's selection matches nothing as watching starts, and
+-- when the last matching process goes away. Rules without a selection
+-- watch every process and are not concerned.
+function Engine:check_empty(rule, count, recs)
+    local before = rule.matched
+    rule.matched = count > 0
+    if count > 0 or before == false or not rule.def.select or next(rule.def.select) == nil then return end
+    self:notice(rule, M.no_match(rule.def.select, recs, before == nil and "yet" or "any more"))
+end
+
 function Engine:evaluate(rule, ctx, now)
     local sel = selected(rule, ctx.recs)
+    self:check_empty(rule, #sel, ctx.recs)
     local how = rule.group == "function" and rule.group_fn or rule.group
     local groups = group_.build(how, sel, ctx, function(fn, rec) return self:call(rule, "group", fn, rec) end)
     local seen = {}

@@ -3,6 +3,7 @@
 local core = require "memwatch.core"
 local text = require "memwatch.text"
 local units = require "memwatch.units"
+local rule_ = require "memwatch.watch.rule"
 
 local M = {}
 
@@ -27,8 +28,8 @@ function event_mt.__index.describe(ev)
     -- made printable here, so print(ev) in a callback is safe on a terminal.
     local parts = { word, string.format("rule '%s'", printable(ev.rule)), printable(ev.key) }
     if ev.slope then
-        parts[#parts + 1] = string.format("%s grows %s/h (r2 %.2f, threshold %s/h)", ev.metric,
-            units.bytes(ev.slope * 3600), ev.r2 or 0, units.bytes(ev.threshold * 3600))
+        parts[#parts + 1] = string.format("%s grows %s (r2 %.2f, threshold %s)", ev.metric, ev.slope_text,
+            ev.r2 or 0, ev.threshold_text)
         if ev.eta then
             parts[#parts + 1] = string.format("limit %s in %s", units.bytes(ev.limit), units.span(ev.eta))
         end
@@ -69,10 +70,11 @@ function M.new(rule, st, kind, now, time, extra)
         repeated = st.repeated or 0,
     }, event_mt)
     ev.value_text = human(rule, ev.value)
-    ev.threshold_text = rule.direction == "growth" and (units.bytes(rule.threshold * 3600) .. "/h") or
-        human(rule, rule.threshold)
+    -- As the user wrote it: "20% (4.7G)", "5.0M/s".
+    ev.threshold_text = rule_.threshold_text(rule, function(v) return human(rule, v) end)
     if rule.growth then
         ev.slope, ev.r2, ev.eta, ev.limit, ev.window = st.slope, st.r2, st.eta, rule.growth.limit, rule.growth.window
+        ev.slope_text = units.rate(st.slope, rule.growth.per)
     end
     for k, v in pairs(extra or {}) do ev[k] = v end
     return ev

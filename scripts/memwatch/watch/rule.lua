@@ -2,6 +2,7 @@
 -- memwatch.watch) and turns it into the form the engine runs. Every mistake
 -- is reported here, at registration, naming the rule and the key.
 local core = require "memwatch.core"
+local units = require "memwatch.units"
 local select_ = require "memwatch.select"
 
 local M = {}
@@ -23,13 +24,27 @@ local NOT_ADDITIVE = { resident = true, rss_file = true, virtual = true, residen
 
 M.KEYS = KEYS
 
+-- memwatch's own modules are the files under the directory this one was
+-- loaded from ("@memwatch/" when bundled in the executable), whose module
+-- is loaded: a user's script in a folder that happens to be called
+-- memwatch is not one of them.
+local OWN = debug.getinfo(1, "S").source:match("^(@.-)watch/rule%.lua$")
+
+local function own_module(source)
+    if not OWN or source:sub(1, #OWN) ~= OWN then return false end
+    local rest = source:sub(#OWN + 1)
+    if not rest:match("^[%w_/]+%.lua$") then return false end
+    local mod = ("memwatch/" .. rest:gsub("%.lua$", "")):gsub("/init$", ""):gsub("/", ".")
+    return package.loaded[mod] ~= nil
+end
+M.own_module = own_module
+
 -- The first stack level outside memwatch's own modules: the user's call.
 local function user_where()
     for level = 3, 40 do
         local info = debug.getinfo(level, "Sl")
         if not info then break end
-        if info.what ~= "C" and not info.source:find("memwatch/[%w_]+%.lua$") and
-            not info.source:find("memwatch/watch/[%w_]+%.lua$") then
+        if info.what ~= "C" and not own_module(info.source) then
             if info.currentline and info.currentline > 0 then
                 return info.short_src .. ":" .. info.currentline .. ": "
             end
@@ -51,19 +66,28 @@ local function failer(label)
     end
 end
 
-local function size(fail, key, v)
+local KIND_NOUN = { count = "a count", seconds = "a time in seconds" }
+
+-- A size: bytes, a size string, or a share of physical memory ("20%",
+-- resolved against env.memory_total()). Returns bytes and the percentage.
+local function size(fail, key, v, env, metric)
     if math.type(v) == "integer" or math.type(v) == "float" then
         if v ~= v then fail("'%s' must be a number, got nan", key) end
         if v < 0 then fail("'%s' must not be negative, got %s", key, tostring(v)) end
         return v
     end
     if type(v) ~= "string" then
-        fail("'%s' must be a number or a size string such as \"1.5G\", got %s", key, type(v))
+        fail("'%s' must be a number or a size string such as \"1.5G\" or \"20%%\", got %s", key, type(v))
     end
     if v:match("^%s*%-") then fail("'%s' must not be negative, got '%s'", key, v) end
-    local ok, n = pcall(core.parse_bytes, v)
+    if units.percent(v) and metric then
+        fail("'%s': '%s' is a share of physical memory, which only a size metric can be compared with " ..
+            "('%s' is %s)", key, v, metric, KIND_NOUN[core.fields[metric].kind] or core.fields[metric].kind)
+    end
+    local total = units.percent(v) and env.memory_total and env.memory_total() or nil
+    local ok, n, pct = pcall(units.parse_size, v, total)
     if not ok then fail("'%s': %s", key, bare(n)) end
-    return n
+    return n, pct
 end
 
 local function duration(fail, key, v)
@@ -82,12 +106,15 @@ local function duration(fail, key, v)
 end
 
 local RATE_UNITS = { s = 1, sec = 1, m = 60, min = 60, h = 3600, d = 86400 }
+local RATE_SHORT = { s = "s", sec = "s", m = "m", min = "m", h = "h", d = "d" }
 
--- "50M/h" -> bytes per second. A number is already bytes per second.
+-- "50M/h" -> bytes per second, and the time unit it was written in
+-- ({seconds = 3600, unit = "h"}), so it prints back as it was given. A
+-- number is already bytes per second.
 local function rate(fail, key, v)
     if type(v) == "number" then
         if v ~= v or v < 0 then fail("'%s' must not be negative, got %s", key, tostring(v)) end
-        return v + 0.0
+        return v + 0.0, { seconds = 1, unit = "s" }
     end
     if type(v) ~= "string" then
         fail("'%s' must be a rate such as \"50M/h\" or a number of bytes per second, got %s", key, type(v))
@@ -108,7 +135,7 @@ local function rate(fail, key, v)
     if not n or n <= 0 then
         fail("'%s': invalid rate '%s': the time unit must be positive", key, v)
     end
-    return bytes / (n * seconds)
+    return bytes / (n * seconds), { seconds = n * seconds, unit = (count ~= "" and count or "") .. RATE_SHORT[unit] }
 end
 
 local function callbacks(fail, key, v)
@@ -179,8 +206,33 @@ local function signature(v, seen)
 end
 M.signature = signature
 
---- compile(def, default_name) -> rule. Raises on any mistake.
-function M.compile(def, default_name)
+-- A duration as people write it: "500ms", "20s", "10m", "2h", "1h30m00s".
+local function dur(s)
+    if s < 60 then return string.format("%gs", s) end
+    if s % 3600 == 0 then return string.format("%dh", s // 3600) end
+    if s % 60 == 0 and s < 3600 then return string.format("%dm", s // 60) end
+    return units.span(s)
+end
+M.dur = dur
+
+--- check_samples(rule, every, fail): a growth rule whose window holds
+-- fewer than three samples at the sampling interval can never fit a line:
+-- refused, naming the keys. `every` nil: not known yet (checked at run).
+function M.check_samples(r, every, fail)
+    if not every then return end
+    local window = r.growth.window
+    if window + 1e-9 < 2 * every then
+        fail("'growth.window' (%s) holds fewer than three samples taken every %s ('every'%s), so it can " ..
+            "never give a verdict: make 'growth.window' at least %s or 'every' at most %s", dur(window),
+            dur(every), r.every and "" or ", the default", dur(2 * every), dur(window / 2))
+    end
+end
+
+--- compile(def, default_name, env) -> rule. Raises on any mistake.
+-- env: {memory_total = fn() -> bytes | nil, every = the engine's default
+-- sampling interval}.
+function M.compile(def, default_name, env)
+    env = env or {}
     if type(def) ~= "table" then
         error(user_where() .. string.format("memwatch.watch: a rule must be a table, got %s", type(def)), 0)
     end
@@ -244,6 +296,8 @@ function M.compile(def, default_name)
         fail("'metric' must be a field name or a function, got %s", type(m))
     end
     r.fields = field_list(fail, "fields", def.fields)
+    -- A metric a share of memory cannot be compared with (a count, seconds).
+    local not_size = not r.metric_fn and core.fields[r.metric].kind ~= "bytes" and r.metric or nil
 
     local has_above, has_below, has_growth = def.above ~= nil, def.below ~= nil, def.growth ~= nil
     if not (has_above or has_below or has_growth) then
@@ -269,11 +323,11 @@ function M.compile(def, default_name)
         end
         if gdef.above == nil then fail("'growth.above' is required (a rate such as \"50M/h\")") end
         local gr = {}
-        gr.rate = rate(fail, "growth.above", gdef.above)
+        gr.rate, gr.per = rate(fail, "growth.above", gdef.above)
         gr.window = duration(fail, "growth.window", gdef.window or "10m")
         if gr.window <= 0 then fail("'growth.window' must be greater than 0") end
         gr.warmup = gdef.warmup ~= nil and duration(fail, "growth.warmup", gdef.warmup) or gr.window
-        if gdef.limit ~= nil then gr.limit = size(fail, "growth.limit", gdef.limit) end
+        if gdef.limit ~= nil then gr.limit, gr.limit_pct = size(fail, "growth.limit", gdef.limit, env, not_size) end
         if gdef.min_r2 ~= nil then
             if type(gdef.min_r2) ~= "number" or gdef.min_r2 < 0 or gdef.min_r2 > 1 then
                 fail("'growth.min_r2' must be a number from 0 to 1, got %s", tostring(gdef.min_r2))
@@ -291,16 +345,18 @@ function M.compile(def, default_name)
         end
     elseif has_above then
         r.direction = "above"
-        r.threshold = size(fail, "above", def.above)
-        r.clear = def.clear ~= nil and size(fail, "clear", def.clear) or r.threshold
+        r.threshold, r.threshold_pct = size(fail, "above", def.above, env, not_size)
+        r.clear, r.clear_pct = r.threshold, r.threshold_pct
+        if def.clear ~= nil then r.clear, r.clear_pct = size(fail, "clear", def.clear, env, not_size) end
         if r.clear > r.threshold then
             fail("'clear' (%s) must not be above 'above' (%s): it is the level at which the alert resolves",
                 tostring(def.clear), tostring(def.above))
         end
     else
         r.direction = "below"
-        r.threshold = size(fail, "below", def.below)
-        r.clear = def.clear ~= nil and size(fail, "clear", def.clear) or r.threshold
+        r.threshold, r.threshold_pct = size(fail, "below", def.below, env, not_size)
+        r.clear, r.clear_pct = r.threshold, r.threshold_pct
+        if def.clear ~= nil then r.clear, r.clear_pct = size(fail, "clear", def.clear, env, not_size) end
         if r.clear < r.threshold then
             fail("'clear' (%s) must not be below 'below' (%s): it is the level at which the alert resolves",
                 tostring(def.clear), tostring(def.below))
@@ -329,6 +385,8 @@ function M.compile(def, default_name)
         if r.every <= 0 then fail("'every' must be greater than 0") end
     end
 
+    if r.growth then M.check_samples(r, r.every or env.every, fail) end
+
     r.on_alert = callbacks(fail, "on_alert", def.on_alert)
     r.on_resolve = callbacks(fail, "on_resolve", def.on_resolve)
 
@@ -341,6 +399,33 @@ function M.compile(def, default_name)
     r.need = need
     r.signature = signature(def)
     return r
+end
+
+--- threshold_text(rule, fmt) -> "4.0G", "20% (4.7G)", "50.0M/h": the
+-- threshold as the user wrote it. fmt formats a value of the metric.
+function M.threshold_text(r, fmt)
+    if r.direction == "growth" then return units.rate(r.threshold, r.growth.per) end
+    if r.threshold_pct then return units.size_text(r.threshold, r.threshold_pct) end
+    return fmt(r.threshold)
+end
+
+--- first_verdict(rule, every) -> "first verdict after 10m of samples
+-- (warm-up)", or nil when the first sample can give one.
+function M.first_verdict(r, every)
+    local over = r.direction == "below" and "under the threshold" or "over the threshold"
+    local hold
+    if r.sustain_n and r.sustain_n > 1 then
+        hold = string.format("%d samples %s", r.sustain_n, r.direction == "growth" and "above the rate" or over)
+    elseif r.sustain_s and r.sustain_s > 0 then
+        hold = string.format("%s %s", dur(r.sustain_s), r.direction == "growth" and "above the rate" or over)
+    end
+    if r.direction == "growth" then
+        -- A fit needs three samples and the warm-up, whichever is longer.
+        local warm = math.max(r.growth.warmup, 2 * (every or 0))
+        return string.format("first verdict after %s of samples (warm-up)%s", dur(warm),
+            hold and (", then " .. hold) or "")
+    end
+    return hold and ("first verdict after " .. hold) or nil
 end
 
 --- describe(rule, bytes): one line saying what the rule does.
@@ -358,17 +443,17 @@ function M.describe(r, fmt)
         app = "each app", user = "each user", ["function"] = "each group" })[r.group]
     local cond
     if r.direction == "growth" then
-        cond = string.format("grows faster than %s/h over %gs (r2 >= %g)", fmt(r.growth.rate * 3600),
-            r.growth.window, r.growth.min_r2)
+        cond = string.format("grows faster than %s over %s (r2 >= %g)", units.rate(r.growth.rate, r.growth.per),
+            dur(r.growth.window), r.growth.min_r2)
     else
-        cond = string.format("is %s %s", r.direction, fmt(r.threshold))
+        cond = string.format("is %s %s", r.direction, M.threshold_text(r, fmt))
     end
     local hold = r.sustain_n and string.format(" for %d samples", r.sustain_n) or
         (r.sustain_s > 0 and string.format(" for %gs", r.sustain_s) or "")
     local clear = ""
     if r.clear ~= r.threshold then
-        clear = string.format("; resolves at %s", r.direction == "growth" and (fmt(r.clear * 3600) .. "/h") or
-            fmt(r.clear))
+        clear = string.format("; resolves at %s", r.direction == "growth" and units.rate(r.clear, r.growth.per) or
+            (r.clear_pct and units.size_text(r.clear, r.clear_pct) or fmt(r.clear)))
     end
     return string.format("%s: alert when %s of %s%s %s%s%s", r.label, what, per, scope, cond, hold, clear)
 end

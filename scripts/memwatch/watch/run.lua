@@ -17,6 +17,34 @@ local EPS = engine.EPS
 local RUN_OPTS = { seconds = true, every = true, budget = true, budget_time = true, memory_limit = true,
     error_interval = true }
 
+-- Growth rules that could never give a verdict in this run are refused at
+-- the memwatch.run() line: a window with fewer than three samples at the
+-- engine's interval (for rules without their own 'every'), a warm-up longer
+-- than the run. Then each rule says when its first verdict can come.
+function Engine:check_verdicts(seconds)
+    for _, r in ipairs(self.rules) do
+        if r.growth then
+            local function fail(fmt, ...)
+                error(rule_.user_where() .. "memwatch.run: " .. r.label .. ": " .. string.format(fmt, ...), 0)
+            end
+            rule_.check_samples(r, self:rule_every(r), fail)
+            -- (A rule that ran before goes on with its warm-up.)
+            if seconds and not r.next_at and r.growth.warmup > seconds + EPS then
+                fail("'growth.warmup' (%s%s) is longer than this run (%s), so the rule can never give a " ..
+                    "verdict: shorten 'growth.warmup' or run longer", rule_.dur(r.growth.warmup),
+                    r.def.growth.warmup == nil and ", by default one 'growth.window'" or "", rule_.dur(seconds))
+            end
+        end
+    end
+    for _, r in ipairs(self.rules) do
+        if not r.announced then
+            r.announced = true
+            local when = rule_.first_verdict(r, self:rule_every(r))
+            if when then self:notice(r, when) end
+        end
+    end
+end
+
 --- engine:run([seconds | {seconds=, every=, budget=, budget_time=, memory_limit=, error_interval=}])
 -- -> "elapsed" | "interrupted" | "terminated" | "stopped"
 function Engine:run(arg)
@@ -56,6 +84,7 @@ function Engine:run(arg)
         self.dry_ran = true
         return "dry"
     end
+    self:check_verdicts(seconds)
 
     local clock = self.clock
     local svc, told = service.of(clock), false
