@@ -136,6 +136,7 @@ typedef struct mw_ctx_cfg {
     const char *root;                     /* linux: the /proc directory; NULL = "/proc" */
     const struct mw_sys *sys;             /* syscall table; NULL = the real one */
     int max_cached_fds;                   /* descriptors kept between scans; <0: default */
+    const char *kmsg;                     /* linux: the kernel log; NULL = "/dev/kmsg" */
 } mw_ctx_cfg;
 
 /* MW_EINVAL when cfg or its backend is NULL. */
@@ -184,6 +185,34 @@ int mw_ledger_read(mw_ctx *ctx, int32_t pid, mw_ledger *out);
  * /proc/PID/cgroup; darwin: its resource coalition). -ENOENT when none.
  */
 int mw_app_key(mw_ctx *ctx, int32_t pid, char *buf, size_t len);
+
+/* ---- OOM kills: telling "killed by the kernel" from "exited" --------------- */
+
+/* One process the kernel's OOM killer killed, as its log reports it. */
+typedef struct mw_oom_kill {
+    uint64_t seq;  /* the log record's sequence number */
+    uint64_t usec; /* its time stamp, microseconds since boot */
+    int32_t pid;   /* the victim, numbered in the initial pid namespace */
+    char comm[16]; /* its comm */
+} mw_oom_kill;
+
+/* Called once per kill; return 0 to go on, nonzero to stop (returned; *next
+ * is then this kill's record, so a later read resumes with it). */
+typedef int (*mw_oom_cb)(void *ud, const mw_oom_kill *kill);
+
+/*
+ * The kernel's count of OOM kills since boot (linux: oom_kill in
+ * /proc/vmstat). MW_ENOTSUP where the system keeps none (darwin, kernels
+ * before 4.13).
+ */
+int mw_oom_kill_count(mw_ctx *ctx, int64_t *count);
+
+/*
+ * The OOM kills the kernel log holds from record cursor on (0: the oldest it
+ * keeps), oldest first; *next is the cursor to resume from. Reading the log
+ * needs privilege on most systems: -EPERM/-EACCES then. MW_ENOTSUP on darwin.
+ */
+int mw_oom_kills_since(mw_ctx *ctx, uint64_t cursor, mw_oom_cb cb, void *ud, uint64_t *next);
 
 /* The user name for uid (cached), or NULL when the system has none. */
 const char *mw_user_name(mw_ctx *ctx, int64_t uid);

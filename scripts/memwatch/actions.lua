@@ -16,6 +16,7 @@ local core = require "memwatch.core"
 local text = require "memwatch.text"
 local units = require "memwatch.units"
 local engine = require "memwatch.watch.engine"
+local event = require "memwatch.watch.event"
 
 local M = {}
 
@@ -62,10 +63,22 @@ end
 
 local printable = text.printable
 
---- line(event) -> "TIME ALERT KEY N processes VALUE" (what `memwatch alert` prints)
-function M.line(ev)
+-- " (gone)" or " (gone: OOM-killed)" after a vanished group's line, so no
+-- output reads like a recovery.
+local function gone_suffix(ev)
+    local g = event.gone_text(ev)
+    return g and " " .. g or ""
+end
+
+local function base_line(ev)
     return string.format("%s %s %s %d %s %s", M.iso_time(ev.time), ev.kind == "alert" and "ALERT" or "RESOLVED",
         printable(ev.key), ev.count, ev.count == 1 and "process" or "processes", ev.value_text or tostring(ev.value))
+end
+
+--- line(event) -> "TIME ALERT KEY N processes VALUE" (what `memwatch alert`
+-- prints), "(gone)" or "(gone: OOM-killed)" after a vanished group's
+function M.line(ev)
+    return base_line(ev) .. gone_suffix(ev)
 end
 
 --- format(event) -> line(event) plus the rule and its condition
@@ -78,7 +91,7 @@ function M.format(ev)
     else
         cond = string.format("%s %s %s", ev.metric, ev.direction, ev.threshold_text)
     end
-    return string.format("%s rule '%s' (%s)%s", M.line(ev), printable(ev.rule), cond, ev.gone and " gone" or "")
+    return string.format("%s rule '%s' (%s)%s", base_line(ev), printable(ev.rule), cond, gone_suffix(ev))
 end
 
 -- ---- log ---------------------------------------------------------------------------
@@ -137,6 +150,7 @@ function M.env(ev)
         MEMWATCH_SINCE = ev.since and M.iso_time(ev.since) or false,
         MEMWATCH_REPEAT = tostring(ev.repeated or 0),
         MEMWATCH_GONE = ev.gone and "1" or false,
+        MEMWATCH_OOM_KILLED = ev.oom_killed and "1" or false,
         MEMWATCH_SLOPE = num(ev.slope),
         MEMWATCH_R2 = ev.r2 and string.format("%.4f", ev.r2) or false,
         MEMWATCH_ETA = ev.eta and num(math.floor(ev.eta + 0.5)) or false,

@@ -77,6 +77,11 @@ static mw_ctx *get_ctx(lua_State *L)
     return box->ctx;
 }
 
+mw_ctx *mw_lua_sampler_ctx(lua_State *L)
+{
+    return get_ctx(L);
+}
+
 /* ---- records ------------------------------------------------------------------ */
 
 /* Field names interned once in the registry (slot f + 1 for field f, then

@@ -11,8 +11,10 @@
 --       sampler = function(fields) return records end,
 --       clock = { now = function() ... end, sleep = function(s) ... end, time = ... },
 --       app_key = function(rec) return key or nil end,
---       report = function(line) ... end }
--- The defaults (a scan of the system, the real clock) are injected by
+--       report = function(line) ... end,
+--       oom = { count = function() -> n, kills_since = function(cursor) -> kills, next } }
+-- The defaults (a scan of the system, the real clock, the kernel's OOM-kill
+-- evidence) are injected by
 -- memwatch.watch; what runs on every tick besides the rules (the actions'
 -- reaping) registers itself with on_tick. Reload (memwatch.watch.reload)
 -- and the run loop (memwatch.watch.run) add their methods to Engine.
@@ -48,10 +50,12 @@ end
 -- What new() uses when not given a sampler or a clock.
 local injected = {}
 
---- inject{sampler = function(fields) -> records, clock = function() -> clock}
+--- inject{sampler = function(fields) -> records, clock = function() -> clock,
+--         oom = {count =, kills_since =}}
 function M.inject(defaults)
     injected.sampler = defaults.sampler
     injected.clock = defaults.clock
+    injected.oom = defaults.oom
 end
 
 -- Functions run at the end of every tick, given its time.
@@ -69,7 +73,7 @@ local default -- the engine behind memwatch.watch{} and memwatch.run()
 
 local ENGINE_OPTS = { sampler = true, clock = true, app_key = true, report = true, every = true,
     budget = true, budget_time = true, memory_limit = true, error_interval = true, script = true,
-    signals = true }
+    signals = true, oom = true }
 
 -- Option checks, shared with the run loop (memwatch.watch.run): they raise
 -- naming the user's line, not ours.
@@ -119,6 +123,9 @@ function M.new(opts)
         error("memwatch.watch.engine: no sampler or clock (give them, or require memwatch.watch)", 2)
     end
     e.app_key_fn = opts.app_key
+    -- The live system's OOM evidence goes with the live sampler only: a
+    -- replay's vanished group says nothing about this machine's kernel.
+    if opts.oom ~= nil then e.oom = opts.oom or nil elseif not opts.sampler then e.oom = injected.oom end
     e.report_fn = opts.report or function(line)
         -- Reports quote callback errors, which may quote process names.
         io.stderr:write(text.printable(line), "\n")
@@ -334,6 +341,7 @@ function Engine:step(rule, st, v, now)
                 st.firing = true
                 st.repeated = 0
                 st.last_alert = now
+                self:oom_mark(st)
                 self:emit(rule, st, "alert", now)
             end
         else
@@ -367,18 +375,53 @@ function Engine:evaluate(rule, ctx, now)
         local v = self:value(rule, g)
         if v ~= nil then self:step(rule, st, v, now) end
     end
-    -- Groups that are gone: a firing one resolves (its processes exited),
-    -- any other state is forgotten.
+    -- Groups that are gone: a firing one resolves (its processes exited or
+    -- were killed: never a recovery), any other state is forgotten.
     for id, st in pairs(rule.states) do
         if not seen[id] then
             rule.states[id] = nil
             if st.firing then
+                local pids = {}
+                for _, p in ipairs(st.processes or {}) do pids[p.pid] = true end
                 st.value = 0
                 st.processes = {}
-                self:emit(rule, st, "resolve", now, { gone = true })
+                self:emit(rule, st, "resolve", now, { gone = true, oom_killed = self:oom_killed(st, pids) })
             end
         end
     end
+end
+
+-- ---- OOM kills: telling a group the kernel killed from one that exited --------------
+
+-- When a group starts firing: the kernel's OOM-kill count, and where its log
+-- ends (its cursor), to compare with should the group vanish.
+function Engine:oom_mark(st)
+    local o = self.oom
+    if not o then return end
+    local count = o.count()
+    if not count then return end -- no such counter (macOS, kernels before 4.13)
+    local _, cursor = o.kills_since(self.oom_cursor or 0)
+    -- The log only gets longer: the next mark reads from here on.
+    if cursor then self.oom_cursor = cursor end
+    st.oom = { count = count, cursor = cursor }
+end
+
+-- A firing group vanished: killed by the OOM killer? The kernel's count of
+-- kills must have risen since the group fired, and where the kernel log can
+-- be read (as root), the log must name one of the group's processes. Without
+-- the log the count alone is the evidence.
+function Engine:oom_killed(st, pids)
+    local o, mark = self.oom, st.oom
+    if not (o and mark) then return false end
+    local count = o.count()
+    if not count or count <= mark.count then return false end
+    if not mark.cursor then return true end
+    local kills = o.kills_since(mark.cursor)
+    if not kills then return true end
+    for _, k in ipairs(kills) do
+        if pids[k.pid] then return true end
+    end
+    return false
 end
 
 --- engine:tick([now]) -> time of the next due rule. Runs the due rules.
