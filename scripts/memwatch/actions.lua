@@ -17,6 +17,7 @@ local text = require "memwatch.text"
 local units = require "memwatch.units"
 local engine = require "memwatch.watch.engine"
 local event = require "memwatch.watch.event"
+local sys = require "memwatch.sys"
 
 local M = {}
 
@@ -165,23 +166,38 @@ local function spawn(argv, env, what)
     return pid
 end
 
---- exec{ "program", "arg", ..., env = {NAME = value} }
--- Runs the program (searched in PATH, no shell) for each event, without
--- waiting for it; the event is in MEMWATCH_* environment variables.
-function M.exec(argv)
+--- check_exec(argv, level) -> the argument list, its env table. Raises at
+-- level (the user's line) for a malformed command; the program itself is not
+-- looked for (memwatch replay checks a script's commands so, on a machine
+-- that need not have them).
+function M.check_exec(argv, level)
+    level = (level or 1) + 1
     if type(argv) ~= "table" then error("memwatch.actions.exec: expected a list {program, args...}, got " ..
-        type(argv), 2) end
+        type(argv), level) end
     check_keys("memwatch.actions.exec", argv, { env = true })
-    if #argv == 0 then error("memwatch.actions.exec: the command is empty", 2) end
+    if #argv == 0 then error("memwatch.actions.exec: the command is empty", level) end
     local list = {}
     for i = 1, #argv do
         if type(argv[i]) ~= "string" then
-            error(string.format("memwatch.actions.exec: argument %d must be a string, got %s", i, type(argv[i])), 2)
+            error(string.format("memwatch.actions.exec: argument %d must be a string, got %s", i, type(argv[i])),
+                level)
         end
         list[i] = argv[i]
     end
     local extra = argv.env or {}
-    if type(extra) ~= "table" then error("memwatch.actions.exec: 'env' must be a table", 2) end
+    if type(extra) ~= "table" then error("memwatch.actions.exec: 'env' must be a table", level) end
+    return list, extra
+end
+
+--- exec{ "program", "arg", ..., env = {NAME = value} }
+-- Runs the program (searched in PATH, no shell) for each event, without
+-- waiting for it; the event is in MEMWATCH_* environment variables. A
+-- program not in PATH is an error here, when the action is made, not when
+-- the alert fires.
+function M.exec(argv)
+    local list, extra = M.check_exec(argv, 2)
+    local found, why = sys.find_program(list[1])
+    if not found then error("memwatch.actions.exec: " .. why, 2) end
     return function(ev)
         local env = M.env(ev)
         for k, v in pairs(extra) do env[k] = v end
@@ -191,7 +207,7 @@ end
 
 -- ---- notify -------------------------------------------------------------------------
 
-local which = require("memwatch.sys").which
+local which = sys.which
 M.which = which
 
 --- notify{ title = "memwatch", urgency = "normal"|"critical"|"low", command = path }

@@ -221,6 +221,15 @@ memwatch.watch { name = "x", above = "1G",
     local l2, err = replay { path = FILE, script = bad }
     eq(l2, nil)
     eq(tostring(err), bad .. ":2: memwatch.actions.exec: unknown option 'bogus' (expected env)")
+    -- A program this machine lacks is no error in a replay (the recording
+    -- may come from one that has it): it is shown as it would run.
+    local elsewhere = tmpfile([[
+memwatch.watch { name = "x", select = { name = "spiky" }, above = "600M", every = "10s",
+    on_alert = memwatch.actions.exec { "memwatch-no-such-program", "--page" } }
+]])
+    local l4 = replay { path = FILE, script = elsewhere }
+    eq(l4[2], "    exec (not run): memwatch-no-such-program --page  [MEMWATCH_EVENT=alert " ..
+        "MEMWATCH_KEY=spiky[5151] MEMWATCH_VALUE=943718400]")
 end)
 
 T.test("rules reading fields the recording lacks are named; script errors keep file:line", function()

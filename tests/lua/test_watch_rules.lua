@@ -295,6 +295,29 @@ T.test("a failing callback is reported with file:line, rate limited, and the rul
     eq(log2.reports[2], "memwatch: rule 'm2': metric: returned a string, expected a number")
 end)
 
+T.test("callback errors are reported per callback and per message: none hides another", function()
+    local e, log = replay(series { 60, 60, 60, 60 }, { error_interval = 10 })
+    local l1, l2
+    local n = 0
+    e:watch(rule(log, { name = "two", above = "50M", repeat_every = 1, on_alert = {
+        function()
+            l1 = debug.getinfo(1, "l").currentline + 1
+            error("first bug")
+        end,
+        function()
+            n = n + 1
+            l2 = debug.getinfo(1, "l").currentline + 1
+            error(n <= 2 and "my bug" or "another bug")
+        end } }))
+    e:run(4)
+    local src = debug.getinfo(1, "S").short_src
+    eq(table.concat(log.reports, "\n"), table.concat({
+        string.format("memwatch: rule 'two': on_alert: %s:%d: first bug", src, l1),
+        string.format("memwatch: rule 'two': on_alert: %s:%d: my bug", src, l2),
+        string.format("memwatch: rule 'two': on_alert: %s:%d: another bug", src, l2),
+    }, "\n"), "each callback's error, and each new message, once within error_interval")
+end)
+
 T.test("the CPU budget stops an endless callback; pcall cannot swallow it; other rules run", function()
     local e, log = replay(series { 60, 60, 60 }, { budget = 100000 })
     local spin_line, pcall_line

@@ -68,6 +68,14 @@ Sizes take K, M, G, T (1K = 1024); durations ms, s, m, h.
         end
         local exec = self.exec_argv
         if exec and #exec == 0 then return false, "--exec needs a command" end
+        if exec then
+            -- Said now, not when the first alert fires.
+            local found, why = require("memwatch.sys").find_program(exec[1])
+            if not found then
+                io.stderr:write("memwatch alert: --exec: ", why, "\n")
+                return 2
+            end
+        end
 
         local function print_line(ev)
             io.stdout:write(A.line(ev), "\n")

@@ -157,13 +157,29 @@ function Engine:report(key, line, now)
     if r and r.suppressed > 0 then
         suffix = string.format(" (%d more like this in the last %s)", r.suppressed, units.span(now - r.last))
     end
+    if not r then
+        -- Keys carry messages, which may differ every time: forget the ones
+        -- whose interval is over with nothing left out to count, so the
+        -- table stays small on a long run.
+        self.nreports = (self.nreports or 0) + 1
+        if self.nreports > 256 then
+            for k, old in pairs(self.reports) do
+                if old.suppressed == 0 and now - old.last >= self.error_interval then
+                    self.reports[k] = nil
+                    self.nreports = self.nreports - 1
+                end
+            end
+        end
+    end
     self.reports[key] = { last = now, suppressed = 0 }
     self.report_fn("memwatch: " .. line .. suffix)
 end
 
--- Runs a user function under the CPU budget; failures are reported (rate
--- limited per rule and callback) and give ok = false.
-function Engine:call(rule, what, fn, ...)
+-- Runs a user function under the CPU budget; failures are reported and give
+-- ok = false. Reports are rate limited per rule, callback (what, and its
+-- place in an on_alert / on_resolve list) and message: one failing callback
+-- never hides another's error, nor a new error of its own.
+local function guarded(self, rule, what, index, fn, ...)
     local ok, a, b
     if core.budget_call then
         ok, a, b = core.budget_call(self.budget, self.budget_time, fn, ...)
@@ -183,8 +199,12 @@ function Engine:call(rule, what, fn, ...)
     else
         msg = string.format("%s: %s: %s", rule.label, what, a)
     end
-    self:report(rule.name .. "\0" .. what, msg)
+    self:report(table.concat({ rule.name, what, tostring(index or 0), msg }, "\0"), msg)
     return false, nil, b
+end
+
+function Engine:call(rule, what, fn, ...)
+    return guarded(self, rule, what, nil, fn, ...)
 end
 
 --- engine:watch(def) -> rule. Raises (naming the rule and the key) on a bad definition.
@@ -280,8 +300,8 @@ end
 function Engine:emit(rule, st, kind, now, extra)
     local ev = event.new(rule, st, kind, now, wall(self, now), extra)
     local list = kind == "alert" and rule.on_alert or rule.on_resolve
-    for _, fn in ipairs(list) do
-        self:call(rule, kind == "alert" and "on_alert" or "on_resolve", fn, ev)
+    for i, fn in ipairs(list) do
+        guarded(self, rule, kind == "alert" and "on_alert" or "on_resolve", i, fn, ev)
     end
     return ev
 end
