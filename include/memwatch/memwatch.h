@@ -107,10 +107,21 @@ typedef struct mw_ledger_row {
     unsigned has_debit : 1;
 } mw_ledger_row;
 
+/* A source of rows the system would not let us read (another user's
+ * process): its rows are missing, and the ledger says which. */
+typedef struct mw_ledger_refusal {
+    char group[32];  /* the rows' group: "physmem", "res", "gpu" */
+    char source[32]; /* what was refused: "smaps_rollup", "io", "fd" */
+} mw_ledger_refusal;
+
+#define MW_LEDGER_REFUSALS_MAX 8
+
 typedef struct mw_ledger {
     mw_ledger_row *rows;
     size_t count;
     size_t capacity;
+    mw_ledger_refusal refused[MW_LEDGER_REFUSALS_MAX];
+    size_t nrefused;
 } mw_ledger;
 
 void mw_ledger_init(mw_ledger *l);
@@ -118,6 +129,9 @@ void mw_ledger_release(mw_ledger *l);
 /* Append a row; credit/debit pointers may be NULL for "no such counter". */
 int mw_ledger_add(mw_ledger *l, const char *group, const char *name, const char *unit,
                   int64_t balance, const int64_t *credit, const int64_t *debit);
+/* Note that the rows of group from source were refused (kept once; past
+ * MW_LEDGER_REFUSALS_MAX they are not noted). */
+void mw_ledger_refuse(mw_ledger *l, const char *group, const char *source);
 /* The row called name in group (group may be NULL for any), or NULL. */
 const mw_ledger_row *mw_ledger_find(const mw_ledger *l, const char *group, const char *name);
 

@@ -51,4 +51,45 @@ rc=$?
 expect_eq "$rc" 2 "memwatch alert --exec PATH: exit status"
 expect_eq "$err" "memwatch alert: --exec: '/nonexistent/tool' not found" "memwatch alert --exec with a path"
 
+# --- ledger: the process named, the refused sources said --------------------------------
+case_ "ledger as another user"
+sleep 30 &
+SLEEPER=$!
+PIDS+=("$SLEEPER")
+out=$("$MEMWATCH" ledger "$SLEEPER" 2>&1)
+expect_eq "$(printf '%s\n' "$out" | head -1)" "ledger of $SLEEPER (sleep), user $(id -un)" "the line naming the process"
+expect_not_contains "$out" "not allowed" "nothing refused to the process's own user"
+if [ "$(id -u)" -ne 0 ]; then
+    not_run "needs root, to read a root process as nobody"
+elif needs setpriv; then
+    # What the owner reads and nobody may not: smaps_rollup, io (where the
+    # kernel keeps it), the descriptor directory.
+    want="smaps_rollup (physmem rows)"
+    [ -r "/proc/$SLEEPER/io" ] && want="$want, io (res rows)"
+    want="$want, fd (gpu rows)"
+    as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+    mine=$(printf '%s\n' "$out" | tail -n +2 | wc -l)
+    theirs=$(as_nobody "$MEMWATCH" ledger "$SLEEPER" 2>&1)
+    rc=$?
+    expect_eq "$rc" 0 "exit status as nobody"
+    expect_eq "$(printf '%s\n' "$theirs" | head -1)" "ledger of $SLEEPER (sleep), user $(id -un)" \
+        "the line naming the process, as nobody"
+    expect_eq "$(printf '%s\n' "$theirs" | tail -1)" "not allowed to read: $want" "the last line names what was refused"
+    rows=$(printf '%s\n' "$theirs" | grep -c '^ *[a-z]\+ [^ ]\+ \+-\?[0-9]\+ ')
+    check "[ $rows -lt $mine ]" "fewer rows as nobody ($rows) than as the owner ($mine)"
+    cat >"$TMP/refused.lua" <<'EOF'
+local rows, refused = memwatch.ledger(tonumber(arg[1]))
+local out = {}
+for i, r in ipairs(refused) do out[i] = r.group .. ":" .. r.source end
+print(#rows > 0, table.concat(out, " "))
+local _, none = memwatch.ledger(memwatch.self().pid)
+print(#none)
+EOF
+    chmod o+x "$TMP" && chmod o+r "$TMP/refused.lua" # for nobody to run it
+    want_lua="physmem:smaps_rollup"
+    [ -r "/proc/$SLEEPER/io" ] && want_lua="$want_lua res:io"
+    expect_eq "$(as_nobody "$MEMWATCH" "$TMP/refused.lua" "$SLEEPER" 2>&1)" "true	$want_lua gpu:fd
+0" "memwatch.ledger(pid): its second value"
+fi
+
 mw_test_done
