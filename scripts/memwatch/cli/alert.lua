@@ -23,6 +23,9 @@ falls back below SIZE:
 
   TIME ALERT|RESOLVED KEY N processes VALUE
 
+A group whose processes all vanish while it fires resolves with "(gone)"
+after its line, or "(gone: OOM-killed)" when the kernel's OOM killer killed
+it: never as a plain recovery.
 TIME is local ISO-8601; lines are flushed at once, for pipes.
   --every DURATION   sampling interval (default 2s)
   --notify           also send a desktop notification (notify-send, osascript)
