@@ -16,12 +16,12 @@
 #include <string.h>
 
 /* /proc/vmstat is a few kilobytes; oom_kill sits in its middle. */
-#define VMSTAT_MAX (64u * 1024)
+#define VMSTAT_MAX ((size_t)64 * 1024)
 /* A /dev/kmsg read returns one whole record or fails with EINVAL when the
  * buffer is too small; the kernel's records fit in 8 KiB (its
  * CONSOLE_EXT_LOG_MAX). Twice that leaves room for a partial line carried
  * over when the log is a regular file (a captured fixture). */
-#define KMSG_BUF (16u * 1024)
+#define KMSG_BUF ((size_t)16 * 1024)
 /* Records overwritten while we read (EPIPE) move the position on; a bound
  * keeps a log that never stops being overwritten from holding us. */
 #define MAX_EPIPE 64
