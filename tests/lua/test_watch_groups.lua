@@ -218,6 +218,15 @@ T.test("a group that vanishes while firing: gone, and OOM-killed on the kernel's
     eq(tostring(ev), "RESOLVED rule 'leak' leaky[10] footprint 10.0M (above 50.0M) 1 process")
     eq(A.env(ev).MEMWATCH_GONE, false)
     eq(A.env(ev).MEMWATCH_OOM_KILLED, false)
+    -- Many groups firing: the log is read for its end once a minute, not for each.
+    kernel.reads = {}
+    local many = {}
+    for pid = 20, 29 do many[#many + 1] = proc(pid, 1, "short" .. pid, 60) end
+    local e3, log3 = replay(function(t) return t < 70 and many or {} end, { oom = oom })
+    e3:watch(rule(log3, { name = "each", group = "name", above = "50M" }))
+    e3:run(72)
+    eq(#log3.list, 20, "ten alerts, ten resolves")
+    eq(table.concat(kernel.reads, ","), "0", "one read of the log for ten groups firing together")
     -- An engine given its own sampler (a replay) asks the live kernel nothing.
     check(W.engine { sampler = function() return {} end, clock = { now = os.clock, sleep = function() end } }.oom
         == nil, "no live OOM evidence for a replay")

@@ -414,16 +414,26 @@ end
 -- ---- OOM kills: telling a group the kernel killed from one that exited --------------
 
 -- When a group starts firing: the kernel's OOM-kill count, and where its log
--- ends (its cursor), to compare with should the group vanish.
+-- ends (its cursor), to compare with should the group vanish. The count is
+-- one small read; the log is read whole to find its end, so its cursor is
+-- kept and renewed at most once a minute: with many short-lived groups
+-- firing, the log is not read for each. (An older cursor only lets in kills
+-- from a little before the group fired: of pids the group's processes did
+-- not have yet, barring a pid reused within that minute.)
+local OOM_CURSOR_AGE = 60
+
 function Engine:oom_mark(st)
     local o = self.oom
     if not o then return end
     local count = o.count()
     if not count then return end -- no such counter (macOS, kernels before 4.13)
-    local _, cursor = o.kills_since(self.oom_cursor or 0)
-    -- The log only gets longer: the next mark reads from here on.
-    if cursor then self.oom_cursor = cursor end
-    st.oom = { count = count, cursor = cursor }
+    local now = self.clock.now()
+    if self.oom_cursor == nil or (self.oom_cursor and now - self.oom_cursor_at >= OOM_CURSOR_AGE) then
+        local _, cursor = o.kills_since(self.oom_cursor or 0)
+        -- false: the log cannot be read (not root); the count alone then.
+        self.oom_cursor, self.oom_cursor_at = cursor or false, now
+    end
+    st.oom = { count = count, cursor = self.oom_cursor or nil }
 end
 
 -- A firing group vanished: killed by the OOM killer? The kernel's count of
