@@ -25,6 +25,7 @@ typedef struct mw_backend_cfg {
     const char *root;         /* linux: /proc directory */
     const struct mw_sys *sys; /* never NULL: the core fills in the default */
     int max_cached_fds;       /* descriptors a backend may keep between scans */
+    const char *kmsg;         /* linux: the kernel log device (never NULL) */
 } mw_backend_cfg;
 
 typedef struct mw_backend_ops {
@@ -53,6 +54,10 @@ typedef struct mw_backend_ops {
      * scan did not see. Both may be NULL. */
     void (*scan_begin)(void *state);
     void (*scan_end)(void *state);
+    /* OOM-kill evidence (see mw_oom_kill_count, mw_oom_kills_since); NULL
+     * where the system keeps none. */
+    int (*oom_kill_count)(void *state, int64_t *count);
+    int (*oom_kills)(void *state, uint64_t cursor, mw_oom_cb cb, void *ud, uint64_t *next);
 } mw_backend_ops;
 
 /*

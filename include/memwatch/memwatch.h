@@ -116,10 +116,21 @@ typedef struct mw_ledger_row {
     unsigned has_debit : 1;
 } mw_ledger_row;
 
+/* A source of rows the system would not let us read (another user's
+ * process): its rows are missing, and the ledger says which. */
+typedef struct mw_ledger_refusal {
+    char group[32];  /* the rows' group: "physmem", "res", "gpu" */
+    char source[32]; /* what was refused: "smaps_rollup", "io", "fd" */
+} mw_ledger_refusal;
+
+#define MW_LEDGER_REFUSALS_MAX 8
+
 typedef struct mw_ledger {
     mw_ledger_row *rows;
     size_t count;
     size_t capacity;
+    mw_ledger_refusal refused[MW_LEDGER_REFUSALS_MAX];
+    size_t nrefused;
 } mw_ledger;
 
 void mw_ledger_init(mw_ledger *l);
@@ -127,6 +138,9 @@ void mw_ledger_release(mw_ledger *l);
 /* Append a row; credit/debit pointers may be NULL for "no such counter". */
 int mw_ledger_add(mw_ledger *l, const char *group, const char *name, const char *unit,
                   int64_t balance, const int64_t *credit, const int64_t *debit);
+/* Note that the rows of group from source were refused (kept once; past
+ * MW_LEDGER_REFUSALS_MAX they are not noted). */
+void mw_ledger_refuse(mw_ledger *l, const char *group, const char *source);
 /* The row called name in group (group may be NULL for any), or NULL. */
 const mw_ledger_row *mw_ledger_find(const mw_ledger *l, const char *group, const char *name);
 
@@ -145,6 +159,7 @@ typedef struct mw_ctx_cfg {
     const char *root;                     /* linux: the /proc directory; NULL = "/proc" */
     const struct mw_sys *sys;             /* syscall table; NULL = the real one */
     int max_cached_fds;                   /* descriptors kept between scans; <0: default */
+    const char *kmsg;                     /* linux: the kernel log; NULL = "/dev/kmsg" */
 } mw_ctx_cfg;
 
 /* MW_EINVAL when cfg or its backend is NULL. */
@@ -210,6 +225,34 @@ typedef struct mw_cgroup_ids {
 
 /* MW_ENOTSUP when the system has no cgroups (darwin); -ESRCH when gone. */
 int mw_cgroup_ids_read(mw_ctx *ctx, int32_t pid, mw_cgroup_ids *out);
+
+/* ---- OOM kills: telling "killed by the kernel" from "exited" --------------- */
+
+/* One process the kernel's OOM killer killed, as its log reports it. */
+typedef struct mw_oom_kill {
+    uint64_t seq;  /* the log record's sequence number */
+    uint64_t usec; /* its time stamp, microseconds since boot */
+    int32_t pid;   /* the victim, numbered in the initial pid namespace */
+    char comm[16]; /* its comm */
+} mw_oom_kill;
+
+/* Called once per kill; return 0 to go on, nonzero to stop (returned; *next
+ * is then this kill's record, so a later read resumes with it). */
+typedef int (*mw_oom_cb)(void *ud, const mw_oom_kill *kill);
+
+/*
+ * The kernel's count of OOM kills since boot (linux: oom_kill in
+ * /proc/vmstat). MW_ENOTSUP where the system keeps none (darwin, kernels
+ * before 4.13).
+ */
+int mw_oom_kill_count(mw_ctx *ctx, int64_t *count);
+
+/*
+ * The OOM kills the kernel log holds from record cursor on (0: the oldest it
+ * keeps), oldest first; *next is the cursor to resume from. Reading the log
+ * needs privilege on most systems: -EPERM/-EACCES then. MW_ENOTSUP on darwin.
+ */
+int mw_oom_kills_since(mw_ctx *ctx, uint64_t cursor, mw_oom_cb cb, void *ud, uint64_t *next);
 
 /* The user name for uid (cached), or NULL when the system has none. */
 const char *mw_user_name(mw_ctx *ctx, int64_t uid);

@@ -19,6 +19,8 @@ typedef struct mw_sys {
     DIR *(*fdopendir)(int fd);
     struct dirent *(*readdir)(DIR *dir);
     int (*closedir)(DIR *dir);
+    /* Streams read in order (/dev/kmsg: one record a read). */
+    ssize_t (*read)(int fd, void *buf, size_t len);
 } mw_sys;
 
 extern const mw_sys mw_sys_default;

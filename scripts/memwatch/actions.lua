@@ -17,6 +17,8 @@ local text = require "memwatch.text"
 local units = require "memwatch.units"
 local log = require "memwatch.log"
 local engine = require "memwatch.watch.engine"
+local event = require "memwatch.watch.event"
+local sys = require "memwatch.sys"
 
 local M = {}
 
@@ -62,10 +64,22 @@ end
 
 local printable = text.printable
 
---- line(event) -> "TIME ALERT KEY N processes VALUE" (what `memwatch alert` prints)
-function M.line(ev)
+-- " (gone)" or " (gone: OOM-killed)" after a vanished group's line, so no
+-- output reads like a recovery.
+local function gone_suffix(ev)
+    local g = event.gone_text(ev)
+    return g and " " .. g or ""
+end
+
+local function base_line(ev)
     return string.format("%s %s %s %d %s %s", M.iso_time(ev.time), ev.kind == "alert" and "ALERT" or "RESOLVED",
         printable(ev.key), ev.count, ev.count == 1 and "process" or "processes", ev.value_text or tostring(ev.value))
+end
+
+--- line(event) -> "TIME ALERT KEY N processes VALUE" (what `memwatch alert`
+-- prints), "(gone)" or "(gone: OOM-killed)" after a vanished group's
+function M.line(ev)
+    return base_line(ev) .. gone_suffix(ev)
 end
 
 --- format(event) -> line(event) plus the rule and its condition
@@ -78,7 +92,7 @@ function M.format(ev)
     else
         cond = string.format("%s %s %s", ev.metric, ev.direction, ev.threshold_text)
     end
-    return string.format("%s rule '%s' (%s)%s", M.line(ev), printable(ev.rule), cond, ev.gone and " gone" or "")
+    return string.format("%s rule '%s' (%s)%s", base_line(ev), printable(ev.rule), cond, gone_suffix(ev))
 end
 
 -- ---- log ---------------------------------------------------------------------------
@@ -136,6 +150,7 @@ function M.env(ev)
         MEMWATCH_SINCE = ev.since and M.iso_time(ev.since) or false,
         MEMWATCH_REPEAT = tostring(ev.repeated or 0),
         MEMWATCH_GONE = ev.gone and "1" or false,
+        MEMWATCH_OOM_KILLED = ev.oom_killed and "1" or false,
         MEMWATCH_SLOPE = num(ev.slope),
         MEMWATCH_R2 = ev.r2 and string.format("%.4f", ev.r2) or false,
         MEMWATCH_ETA = ev.eta and num(math.floor(ev.eta + 0.5)) or false,
@@ -150,23 +165,38 @@ local function spawn(argv, env, what)
     return pid
 end
 
---- exec{ "program", "arg", ..., env = {NAME = value} }
--- Runs the program (searched in PATH, no shell) for each event, without
--- waiting for it; the event is in MEMWATCH_* environment variables.
-function M.exec(argv)
+--- check_exec(argv, level) -> the argument list, its env table. Raises at
+-- level (the user's line) for a malformed command; the program itself is not
+-- looked for (memwatch replay checks a script's commands so, on a machine
+-- that need not have them).
+function M.check_exec(argv, level)
+    level = (level or 1) + 1
     if type(argv) ~= "table" then error("memwatch.actions.exec: expected a list {program, args...}, got " ..
-        type(argv), 2) end
+        type(argv), level) end
     check_keys("memwatch.actions.exec", argv, { env = true })
-    if #argv == 0 then error("memwatch.actions.exec: the command is empty", 2) end
+    if #argv == 0 then error("memwatch.actions.exec: the command is empty", level) end
     local list = {}
     for i = 1, #argv do
         if type(argv[i]) ~= "string" then
-            error(string.format("memwatch.actions.exec: argument %d must be a string, got %s", i, type(argv[i])), 2)
+            error(string.format("memwatch.actions.exec: argument %d must be a string, got %s", i, type(argv[i])),
+                level)
         end
         list[i] = argv[i]
     end
     local extra = argv.env or {}
-    if type(extra) ~= "table" then error("memwatch.actions.exec: 'env' must be a table", 2) end
+    if type(extra) ~= "table" then error("memwatch.actions.exec: 'env' must be a table", level) end
+    return list, extra
+end
+
+--- exec{ "program", "arg", ..., env = {NAME = value} }
+-- Runs the program (searched in PATH, no shell) for each event, without
+-- waiting for it; the event is in MEMWATCH_* environment variables. A
+-- program not in PATH is an error here, when the action is made, not when
+-- the alert fires.
+function M.exec(argv)
+    local list, extra = M.check_exec(argv, 2)
+    local found, why = sys.find_program(list[1])
+    if not found then error("memwatch.actions.exec: " .. why, 2) end
     return function(ev)
         local env = M.env(ev)
         for k, v in pairs(extra) do env[k] = v end
@@ -176,7 +206,7 @@ end
 
 -- ---- notify -------------------------------------------------------------------------
 
-local which = require("memwatch.sys").which
+local which = sys.which
 M.which = which
 
 --- notify{ title = "memwatch", urgency = "normal"|"critical"|"low", command = path }

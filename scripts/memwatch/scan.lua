@@ -163,7 +163,9 @@ function M.self(fieldlist)
     return rec
 end
 
---- memwatch.ledger(pid) -> {{group=, name=, balance=, credit=, debit=, unit=}, ...} | nil, msg, errno
+--- memwatch.ledger(pid) -> {{group=, name=, balance=, credit=, debit=, unit=}, ...}, refused | nil, msg, errno
+-- refused: {{group=, source=}, ...}, what the system would not let us read
+-- (another user's process): those rows are missing.
 function M.ledger(pid)
     if math.type(pid) ~= "integer" then
         error(string.format("bad argument #1 to 'ledger' (integer expected, got %s)",

@@ -20,4 +20,13 @@ function M.which(name)
     return nil
 end
 
+--- find_program(name) -> path | nil, "'name' not found in PATH (dirs)"
+-- which(), with the message a user needs when it fails: what was searched.
+function M.find_program(name)
+    local path = M.which(name)
+    if path then return path end
+    if name:find("/", 1, true) then return nil, string.format("'%s' not found", name) end
+    return nil, string.format("'%s' not found in PATH (%s)", name, os.getenv("PATH") or "/usr/bin:/bin")
+end
+
 return M

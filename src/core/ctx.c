@@ -37,7 +37,7 @@ static void set_error(mw_ctx *ctx, const char *fmt, ...)
 
 int mw_ctx_open(const mw_ctx_cfg *cfg, mw_ctx **out)
 {
-    mw_backend_cfg bcfg = {"/proc", &mw_sys_default, -1};
+    mw_backend_cfg bcfg = {"/proc", &mw_sys_default, -1, "/dev/kmsg"};
     mw_ctx *ctx;
     int rc;
 
@@ -55,6 +55,8 @@ int mw_ctx_open(const mw_ctx_cfg *cfg, mw_ctx **out)
     if (cfg->sys)
         bcfg.sys = cfg->sys;
     bcfg.max_cached_fds = cfg->max_cached_fds;
+    if (cfg->kmsg)
+        bcfg.kmsg = cfg->kmsg;
     rc = ctx->ops->open(&bcfg, &ctx->state);
     if (rc < 0) {
         mw_free(ctx);
@@ -264,6 +266,30 @@ int mw_cgroup_ids_read(mw_ctx *ctx, int32_t pid, mw_cgroup_ids *out)
     if (pid <= 0)
         return -ESRCH;
     return ctx->ops->cgroup_ids(ctx->state, pid, out);
+}
+
+int mw_oom_kill_count(mw_ctx *ctx, int64_t *count)
+{
+    int rc;
+
+    if (!ctx->ops->oom_kill_count)
+        return MW_ENOTSUP;
+    rc = ctx->ops->oom_kill_count(ctx->state, count);
+    if (rc < 0)
+        set_error(ctx, "OOM kill count: %s", mw_strerror(rc));
+    return rc;
+}
+
+int mw_oom_kills_since(mw_ctx *ctx, uint64_t cursor, mw_oom_cb cb, void *ud, uint64_t *next)
+{
+    int rc;
+
+    if (!ctx->ops->oom_kills)
+        return MW_ENOTSUP;
+    rc = ctx->ops->oom_kills(ctx->state, cursor, cb, ud, next);
+    if (rc < 0)
+        set_error(ctx, "kernel log: %s", mw_strerror(rc));
+    return rc;
 }
 
 static user_entry *find_user(mw_ctx *ctx, int64_t uid)

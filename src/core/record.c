@@ -69,6 +69,21 @@ int mw_ledger_add(mw_ledger *l, const char *group, const char *name, const char 
     return 0;
 }
 
+void mw_ledger_refuse(mw_ledger *l, const char *group, const char *source)
+{
+    mw_ledger_refusal *r;
+
+    for (size_t i = 0; i < l->nrefused; i++) {
+        if (strcmp(l->refused[i].group, group) == 0 && strcmp(l->refused[i].source, source) == 0)
+            return;
+    }
+    if (l->nrefused == MW_LEDGER_REFUSALS_MAX)
+        return;
+    r = &l->refused[l->nrefused++];
+    copy_text(r->group, sizeof r->group, group);
+    copy_text(r->source, sizeof r->source, source);
+}
+
 const mw_ledger_row *mw_ledger_find(const mw_ledger *l, const char *group, const char *name)
 {
     for (size_t i = 0; i < l->count; i++) {

@@ -22,6 +22,7 @@ const mw_sys mw_sys_default = {
     .fdopendir = fdopendir,
     .readdir = readdir,
     .closedir = closedir,
+    .read = read,
 };
 
 ssize_t mw_sys_pread_all(const mw_sys *sys, int fd, char *buf, size_t len)

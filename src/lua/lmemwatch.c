@@ -3,6 +3,7 @@
  * only puts the bindings together; each concern has its own file:
  *
  *   lsampler.c  the sampler: records, system memory, ledgers, users
+ *   loom.c      OOM-kill evidence: the kernel's kill count and log
  *   lunits.c    sizes, durations, clocks
  *   ltext.c     printable text and UTF-8 cleaning
  *   lproc.c     process control: spawn, reap, kill
@@ -22,6 +23,7 @@
 #include "lua/ljson.h"
 #include "lua/llimits.h"
 #include "lua/lnotify.h"
+#include "lua/loom.h"
 #include "lua/lproc.h"
 #include "lua/lsampler.h"
 #include "lua/lsignal.h"
@@ -45,6 +47,7 @@ int luaopen_memwatch_core(lua_State *L)
     mw_lua_register_http(L);
     mw_lua_register_notify(L);
     mw_lua_register_sampler(L);
+    mw_lua_register_oom(L);
     lua_pushstring(L, MW_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

@@ -77,6 +77,11 @@ static mw_ctx *get_ctx(lua_State *L)
     return box->ctx;
 }
 
+mw_ctx *mw_lua_sampler_ctx(lua_State *L)
+{
+    return get_ctx(L);
+}
+
 /* ---- records ------------------------------------------------------------------ */
 
 /* Field names interned once in the registry (slot f + 1 for field f, then
@@ -395,7 +400,8 @@ static int l_system(lua_State *L)
     return 1;
 }
 
-/* core.ledger(pid) -> {{group=, name=, balance=, credit=, debit=, unit=}, ...} */
+/* core.ledger(pid) -> {{group=, name=, balance=, credit=, debit=, unit=}, ...},
+ *                     {{group=, source=}, ...} (refused) | nil, msg, errno */
 static int l_ledger(lua_State *L)
 {
     mw_ctx *ctx = get_ctx(L);
@@ -426,8 +432,19 @@ static int l_ledger(lua_State *L)
             set_int(L, "debit", r->debit);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
+    /* What the system would not let us read, so a short ledger says why: a
+     * second value, so the rows stay a plain list (JSON, ipairs, #). */
+    lua_createtable(L, (int)led->nrefused, 0);
+    for (size_t i = 0; i < led->nrefused; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, led->refused[i].group);
+        lua_setfield(L, -2, "group");
+        lua_pushstring(L, led->refused[i].source);
+        lua_setfield(L, -2, "source");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
     mw_ledger_release(led);
-    return 1;
+    return 2;
 }
 
 static int l_app_key(lua_State *L)

@@ -12,4 +12,8 @@
  */
 void mw_lua_register_sampler(lua_State *L);
 
+struct mw_ctx;
+/* The state's sampler context; raises when the sampler could not open. */
+struct mw_ctx *mw_lua_sampler_ctx(lua_State *L);
+
 #endif

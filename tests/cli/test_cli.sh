@@ -527,11 +527,12 @@ expect_contains "$OUT" "$EVIL_SHOWN" "watch shows the name escaped"
 case_ "ledger"
 mw ledger $$
 expect_rc 0
-expect_eq "$(first_line "$OUT")" \
+expect_eq "$(first_line "$OUT")" "ledger of $$ (bash), user $(id -un)" "the line naming the process"
+expect_eq "$(printf '%s\n' "$OUT" | sed -n 2p)" \
     "      GROUP LEDGER                                   BALANCE       CREDIT        DEBIT UNITS" "header"
 expect_match "$OUT" '^    physmem footprint +[0-9]+ +- +- bytes$' "a physmem footprint row"
 expect_match "$OUT" '^      sched user_time +[0-9]+ +- +- ns$' "a sched user_time row in ns"
-BAD_ROWS=$(printf '%s\n' "$OUT" | tail -n +2 | grep -Ev '^ *[a-z]+ [^ ]+ +-?[0-9]+ +(-?[0-9]+|-) +(-?[0-9]+|-) [a-z]+$')
+BAD_ROWS=$(printf '%s\n' "$OUT" | tail -n +3 | grep -Ev '^ *[a-z]+ [^ ]+ +-?[0-9]+ +(-?[0-9]+|-) +(-?[0-9]+|-) [a-z]+$')
 expect_eq "$BAD_ROWS" "" "every row is GROUP LEDGER BALANCE CREDIT DEBIT UNITS"
 mw ledger "$SLEEP_PID"
 expect_rc 0 "ledger of the sleep child"

@@ -61,6 +61,30 @@ static void test_identity(void **state)
     assert_non_null(B->app_key);
 }
 
+/* macOS keeps no OOM-kill count or log a user can read (jetsam kills are
+ * another story): the core says "not supported", which memwatch.core turns
+ * into nil, message, ENOTSUP. */
+static void test_no_oom_evidence(void **state)
+{
+    mw_ctx_cfg cfg;
+    mw_ctx *ctx = NULL;
+    int64_t n = -1;
+    uint64_t next = 7;
+    (void)state;
+
+    assert_null(B->oom_kill_count);
+    assert_null(B->oom_kills);
+    assert_int_equal(mw_darwin_fake_load(FIXTURE("m1-system.fixture")), 0);
+    memset(&cfg, 0, sizeof cfg);
+    cfg.backend = B;
+    assert_int_equal(mw_ctx_open(&cfg, &ctx), 0);
+    assert_int_equal(mw_oom_kill_count(ctx, &n), MW_ENOTSUP);
+    assert_int_equal(n, -1);
+    assert_int_equal(mw_oom_kills_since(ctx, 0, NULL, NULL, &next), MW_ENOTSUP);
+    assert_int_equal(next, 7);
+    mw_ctx_close(ctx);
+}
+
 static void test_list_pids(void **state)
 {
     void *st = open_on(FIXTURE("m1-system.fixture"));
@@ -581,6 +605,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_identity, teardown),
+        cmocka_unit_test_teardown(test_no_oom_evidence, teardown),
         cmocka_unit_test_teardown(test_list_pids, teardown),
         cmocka_unit_test_teardown(test_list_pids_retry, teardown),
         cmocka_unit_test_teardown(test_read_own, teardown),

@@ -95,7 +95,7 @@ T.test("the fixture through example-like rules: exact events, actions reported, 
         "2025-11-25T10:30:00Z -- no samples for 5m00s (the recorder was not running); resumed at line 185",
         "2025-11-25T10:35:00Z RESOLVED rule 'spike' spiky[5151] footprint 0B (above 600.0M) 0 processes (gone)",
         "    log (not written to /nonexistent/dir/memwatch.log): 2025-11-25T10:35:00Z RESOLVED spiky[5151] " ..
-            "0 processes 0B rule 'spike' (footprint above 600.0M) gone",
+            "0 processes 0B rule 'spike' (footprint above 600.0M) (gone)",
         "summary: 212 samples from 2025-11-25T10:00:00Z to 2025-11-25T10:40:00Z (40m00s) in 2 segments",
         "summary: rule 'spike': 2 alerts, 2 resolves",
         "summary: rule 'leak': 1 alert, 0 resolves; still firing at the end: leaky[4242]",
@@ -293,6 +293,15 @@ memwatch.watch { name = "x", above = "1G",
     local l2, err = replay { path = FILE, script = bad }
     eq(l2, nil)
     eq(tostring(err), bad .. ":2: memwatch.actions.exec: unknown option 'bogus' (expected env)")
+    -- A program this machine lacks is no error in a replay (the recording
+    -- may come from one that has it): it is shown as it would run.
+    local elsewhere = tmpfile([[
+memwatch.watch { name = "x", select = { name = "spiky" }, above = "600M", every = "10s",
+    on_alert = memwatch.actions.exec { "memwatch-no-such-program", "--page" } }
+]])
+    local l4 = replay { path = FILE, script = elsewhere }
+    eq(l4[2], "    exec (not run): memwatch-no-such-program --page  [MEMWATCH_EVENT=alert " ..
+        "MEMWATCH_KEY=spiky[5151] MEMWATCH_VALUE=943718400]")
 end)
 
 T.test("rules reading fields the recording lacks are named; script errors keep file:line", function()

@@ -96,8 +96,21 @@ T.test("exec: argv without a shell, the event in MEMWATCH_* variables", function
         return #A.children() == 0
     end)
     eq(said[#said], "action 'sh' exited with status 3")
-    local r = fire({ on_alert = A.exec { "memwatch-no-such-program" } }, app)
-    eq(r[1], "memwatch: rule 'big': on_alert: exec: memwatch-no-such-program: No such file or directory")
+    -- A program that is not there: said when the action is made, at the
+    -- caller's line, naming the PATH searched.
+    local path = os.getenv("PATH") or "/usr/bin:/bin"
+    local line = debug.getinfo(1, "l").currentline + 1
+    local ok, err = pcall(function() local _ = A.exec { "memwatch-no-such-program", "arg" } end)
+    eq(ok, false)
+    eq(err, string.format("%s:%d: memwatch.actions.exec: 'memwatch-no-such-program' not found in PATH (%s)",
+        debug.getinfo(1, "S").short_src, line, path))
+    raises_exactly(function() A.exec { "/nonexistent/memwatch-tool" } end,
+        "memwatch.actions.exec: '/nonexistent/memwatch-tool' not found")
+    -- One that is there but cannot run: reported when it fires.
+    local notexec = os.tmpname()
+    local r = fire({ on_alert = A.exec { notexec } }, app)
+    os.remove(notexec)
+    eq(r[1], "memwatch: rule 'big': on_alert: exec: " .. notexec .. ": Permission denied")
     raises_exactly(function() A.exec {} end, "memwatch.actions.exec: the command is empty")
     raises_exactly(function() A.exec { "ls", 3 } end, "memwatch.actions.exec: argument 2 must be a string, got number")
     raises_exactly(function() A.exec "ls -l" end,

@@ -33,6 +33,7 @@ local function replay(frames, opts)
         report = function(line) log.reports[#log.reports + 1] = line end,
         app_key = opts.app_key or function() return nil end,
         memory_limit = 0,
+        oom = opts.oom,
     }
     function log.rec(ev)
         log.list[#log.list + 1] = ev
@@ -141,6 +142,94 @@ T.test("group by a function of the record", function()
     eq(log.list[1].group, "function")
     eq(#log.list, 4)
     eq(log.list[2].value, 1, "a metric function gets the group")
+end)
+
+T.test("a group that vanishes while firing: gone, and OOM-killed on the kernel's evidence", function()
+    local A = require "memwatch.actions"
+    -- A fake kernel: its kill count, and its log (records with seq numbers).
+    local kernel = { count = 7, log = {}, readable = true, reads = {} }
+    local oom = {
+        count = function() return kernel.count end,
+        kills_since = function(cursor)
+            kernel.reads[#kernel.reads + 1] = cursor
+            if not kernel.readable then return nil, "kernel log: Operation not permitted", 1 end
+            local out = {}
+            for _, k in ipairs(kernel.log) do
+                if k.seq >= cursor then out[#out + 1] = k end
+            end
+            return out, 100 + #kernel.log
+        end,
+    }
+    -- The process is over the threshold at t=0 and 1, gone at t=2.
+    local function run(before_gone)
+        local frames = { { proc(10, 1, "leaky", 60) }, { proc(10, 1, "leaky", 60) }, {} }
+        local e, log = replay(function(_, n)
+            if n == 3 then before_gone() end
+            return frames[n] or {}
+        end, { oom = oom })
+        e:watch(rule(log, { name = "leak", above = "50M" }))
+        e:run(3)
+        return log.list[#log.list], log
+    end
+    -- Killed: the count rose and the log names the pid.
+    kernel.log = { { seq = 99, pid = 10, comm = "leaky" } } -- before the alert: not counted
+    local ev = run(function()
+        kernel.count = 8
+        kernel.log[#kernel.log + 1] = { seq = 101, pid = 10, comm = "leaky", usec = 5 }
+    end)
+    eq(ev.kind, "resolve")
+    check(ev.gone and ev.oom_killed, "gone and OOM-killed")
+    eq(table.concat(kernel.reads, ","), "0,101",
+        "the log is read from its start when the group fires, then from there on")
+    eq(tostring(ev), "RESOLVED rule 'leak' leaky[10] footprint 0B (above 50.0M) 0 processes (gone: OOM-killed)")
+    ev.time = 0
+    check(A.line(ev):match(" RESOLVED leaky%[10%] 0 processes 0B %(gone: OOM%-killed%)$"), A.line(ev))
+    check(A.format(ev):match(" RESOLVED leaky%[10%] 0 processes 0B rule 'leak' %(footprint above 50.0M%) " ..
+        "%(gone: OOM%-killed%)$"), A.format(ev))
+    eq(A.env(ev).MEMWATCH_GONE, "1")
+    eq(A.env(ev).MEMWATCH_OOM_KILLED, "1")
+    -- Another process killed meanwhile: the count rose, the log names someone else.
+    kernel.count, kernel.log, kernel.reads = 7, {}, {}
+    ev = run(function()
+        kernel.count = 8
+        kernel.log[#kernel.log + 1] = { seq = 100, pid = 4242, comm = "other" }
+    end)
+    check(ev.gone and not ev.oom_killed, "gone, not OOM-killed: the log names another process")
+    eq(tostring(ev), "RESOLVED rule 'leak' leaky[10] footprint 0B (above 50.0M) 0 processes (gone)")
+    ev.time = 0
+    check(A.line(ev):match(" RESOLVED leaky%[10%] 0 processes 0B %(gone%)$"), A.line(ev))
+    eq(A.env(ev).MEMWATCH_GONE, "1")
+    eq(A.env(ev).MEMWATCH_OOM_KILLED, false)
+    -- No kill counted: an exit, whatever the log says.
+    kernel.count, kernel.log = 7, {}
+    ev = run(function() kernel.log[#kernel.log + 1] = { seq = 100, pid = 10, comm = "leaky" } end)
+    check(ev.gone and not ev.oom_killed, "the count did not rise")
+    -- A log we may not read (not root): the count alone.
+    kernel.count, kernel.log, kernel.readable = 7, {}, false
+    ev = run(function() kernel.count = 9 end)
+    check(ev.gone and ev.oom_killed, "without the log, a rise of the count is the evidence")
+    -- A recovery is neither.
+    kernel.readable = true
+    local e, log = replay({ { proc(10, 1, "leaky", 60) }, { proc(10, 1, "leaky", 10) } }, { oom = oom })
+    e:watch(rule(log, { name = "leak", above = "50M" }))
+    e:run(2)
+    ev = log.list[2]
+    check(not ev.gone and not ev.oom_killed, "a real recovery")
+    eq(tostring(ev), "RESOLVED rule 'leak' leaky[10] footprint 10.0M (above 50.0M) 1 process")
+    eq(A.env(ev).MEMWATCH_GONE, false)
+    eq(A.env(ev).MEMWATCH_OOM_KILLED, false)
+    -- Many groups firing: the log is read for its end once a minute, not for each.
+    kernel.reads = {}
+    local many = {}
+    for pid = 20, 29 do many[#many + 1] = proc(pid, 1, "short" .. pid, 60) end
+    local e3, log3 = replay(function(t) return t < 70 and many or {} end, { oom = oom })
+    e3:watch(rule(log3, { name = "each", group = "name", above = "50M" }))
+    e3:run(72)
+    eq(#log3.list, 20, "ten alerts, ten resolves")
+    eq(table.concat(kernel.reads, ","), "0", "one read of the log for ten groups firing together")
+    -- An engine given its own sampler (a replay) asks the live kernel nothing.
+    check(W.engine { sampler = function() return {} end, clock = { now = os.clock, sleep = function() end } }.oom
+        == nil, "no live OOM evidence for a replay")
 end)
 
 T.test("PID reuse: state is keyed by pid and start time", function()

@@ -184,7 +184,7 @@ T.test("run: seconds, stop() from a callback, options", function()
     eq(e2:run { seconds = "3s", every = "1s" }, "elapsed")
     raises_exactly(function() W.engine { sampler = print, colck = 1 } end,
         "memwatch.watch.engine: unknown option 'colck' (expected app_key, budget, budget_time, clock, " ..
-        "error_interval, every, memory_limit, memory_total, notice, report, sampler, script, signals)")
+        "error_interval, every, memory_limit, memory_total, notice, oom, report, sampler, script, signals)")
 end)
 
 T.test("bad definitions fail at registration, naming the rule and the key", function()
@@ -294,6 +294,29 @@ T.test("a failing callback is reported with file:line, rate limited, and the rul
     e2:run(1)
     eq(log2.reports[1], "memwatch: rule 'm1': metric: (error object is a table value)")
     eq(log2.reports[2], "memwatch: rule 'm2': metric: returned a string, expected a number")
+end)
+
+T.test("callback errors are reported per callback and per message: none hides another", function()
+    local e, log = replay(series { 60, 60, 60, 60 }, { error_interval = 10 })
+    local l1, l2
+    local n = 0
+    e:watch(rule(log, { name = "two", above = "50M", repeat_every = 1, on_alert = {
+        function()
+            l1 = debug.getinfo(1, "l").currentline + 1
+            error("first bug")
+        end,
+        function()
+            n = n + 1
+            l2 = debug.getinfo(1, "l").currentline + 1
+            error(n <= 2 and "my bug" or "another bug")
+        end } }))
+    e:run(4)
+    local src = debug.getinfo(1, "S").short_src
+    eq(table.concat(log.reports, "\n"), table.concat({
+        string.format("memwatch: rule 'two': on_alert: %s:%d: first bug", src, l1),
+        string.format("memwatch: rule 'two': on_alert: %s:%d: my bug", src, l2),
+        string.format("memwatch: rule 'two': on_alert: %s:%d: another bug", src, l2),
+    }, "\n"), "each callback's error, and each new message, once within error_interval")
 end)
 
 T.test("the CPU budget stops an endless callback; pcall cannot swallow it; other rules run", function()

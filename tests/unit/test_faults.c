@@ -1,11 +1,12 @@
 /*
  * Fault injection over the Linux backend, SQLite test_syscall.c style: a fake
  * mw_sys table makes the Nth call of one kind (openat, pread, close,
- * readlinkat, fdopendir, readdir, closedir) fail with EINTR, EACCES, ENOENT,
+ * readlinkat, fdopendir, readdir, closedir, read) fail with EINTR, EACCES, ENOENT,
  * ESRCH or EIO, once or from then on, or makes the Nth pread return a single
  * byte. For N = 1, 2, 3, ... until a run ends without the fault firing, the
  * same workload (open, two scans of every source, three ledgers, the system,
- * an app key, one process read, close) runs over the basic fixture tree, and:
+ * an app key, one process read, the OOM-kill count and the kernel log's kills,
+ * close) runs over the basic fixture tree, and:
  *   - nothing crashes (ASan/UBSan watch every run);
  *   - every descriptor the fake handed out is closed when the context is, and
  *     the process holds as many descriptors (/proc/self/fd) as before;
@@ -34,13 +35,24 @@
 #include "memwatch/sys.h"
 
 #define BASIC MW_FIXTURES_DIR "/linux/basic"
+#define KMSG  MW_FIXTURES_DIR "/linux/kmsg/oom.log"
 
 /* ---- the fake: tsIsFail for every call of the table -------------------------------- */
 
-enum call { C_OPENAT, C_PREAD, C_CLOSE, C_READLINKAT, C_FDOPENDIR, C_READDIR, C_CLOSEDIR, C_KINDS };
+enum call {
+    C_OPENAT,
+    C_PREAD,
+    C_CLOSE,
+    C_READLINKAT,
+    C_FDOPENDIR,
+    C_READDIR,
+    C_CLOSEDIR,
+    C_READ,
+    C_KINDS
+};
 
 static const char *const call_names[C_KINDS] = {
-    "openat", "pread", "close", "readlinkat", "fdopendir", "readdir", "closedir",
+    "openat", "pread", "close", "readlinkat", "fdopendir", "readdir", "closedir", "read",
 };
 
 #define SHORT_READ (-1) /* the injected "error": a one-byte read */
@@ -179,6 +191,17 @@ static int fake_closedir(DIR *dir)
     return 0;
 }
 
+static ssize_t fake_read(int fd, void *buf, size_t len)
+{
+    if (is_fail(C_READ)) {
+        if (F.err == SHORT_READ)
+            return mw_sys_default.read(fd, buf, len > 0 ? 1 : 0);
+        errno = F.err;
+        return -1;
+    }
+    return mw_sys_default.read(fd, buf, len);
+}
+
 static const mw_sys fake_sys = {
     .openat = fake_openat,
     .pread = fake_pread,
@@ -187,6 +210,7 @@ static const mw_sys fake_sys = {
     .fdopendir = fake_fdopendir,
     .readdir = fake_readdir,
     .closedir = fake_closedir,
+    .read = fake_read,
 };
 
 /* Descriptors this process holds now (the listing's own one included). */
@@ -222,6 +246,12 @@ typedef struct outcome {
     char app[128];
     int read_rc;
     mw_proc one;
+    int count_rc;
+    int64_t oom_count;
+    int kills_rc;
+    int32_t kill_pids[4];
+    size_t nkills;
+    uint64_t next;
 } outcome;
 
 static char *dup_or_null(const char *s)
@@ -259,6 +289,14 @@ static void errmsg_names(mw_ctx *ctx, int rc)
         fail_msg("rc %d (%s) but mw_ctx_errmsg says \"%s\"", rc, mw_strerror(rc), msg);
 }
 
+static int take_kill(void *ud, const mw_oom_kill *k)
+{
+    outcome *o = ud;
+    assert_true(o->nkills < 4);
+    o->kill_pids[o->nkills++] = k->pid;
+    return 0;
+}
+
 static void run_workload(outcome *o)
 {
     mw_ctx_cfg cfg;
@@ -271,6 +309,7 @@ static void run_workload(outcome *o)
     cfg.root = BASIC;
     cfg.sys = &fake_sys;
     cfg.max_cached_fds = 64;
+    cfg.kmsg = KMSG;
     o->open_rc = mw_ctx_open(&cfg, &ctx);
     if (o->open_rc < 0) {
         assert_null(ctx);
@@ -298,6 +337,12 @@ static void run_workload(outcome *o)
     o->read_rc = mw_proc_read(ctx, 100, MW_SRC_ALL, &o->one);
     if (o->read_rc < 0)
         errmsg_names(ctx, o->read_rc);
+    o->count_rc = mw_oom_kill_count(ctx, &o->oom_count);
+    if (o->count_rc < 0)
+        errmsg_names(ctx, o->count_rc);
+    o->kills_rc = mw_oom_kills_since(ctx, 41, take_kill, o, &o->next);
+    if (o->kills_rc < 0)
+        errmsg_names(ctx, o->kills_rc);
     mw_ctx_close(ctx);
 }
 
@@ -423,6 +468,23 @@ static void outcome_within(const outcome *got, const outcome *base, int exact, i
         assert_int_equal(got->read_rc, base->read_rc);
     if (got->read_rc == 0)
         proc_within(&got->one, &base->one, exact, short_read);
+    if (exact) {
+        assert_int_equal(got->count_rc, base->count_rc);
+        assert_int_equal(got->kills_rc, base->kills_rc);
+    }
+    if (got->count_rc == 0)
+        assert_int_equal(got->oom_count, base->oom_count);
+    /* The log's kills: those of the fault-free read, in order, or fewer
+     * (a failed read ends the list; a short one may split a record). */
+    if (got->kills_rc == 0) {
+        assert_true(got->nkills <= base->nkills);
+        for (size_t i = 0; i < got->nkills; i++)
+            assert_int_equal(got->kill_pids[i], base->kill_pids[i]);
+        if (!short_read) {
+            assert_int_equal(got->nkills, base->nkills);
+            assert_int_equal(got->next, base->next);
+        }
+    }
 }
 
 /* ---- the sweep ---------------------------------------------------------------------------- */
@@ -438,6 +500,15 @@ static int setup_base(void **state)
     memcpy(base_calls, F.calls, sizeof base_calls);
     assert_int_equal(base.open_rc, 0);
     assert_int_equal(F.nopen, 0);
+    /* The fixtures: vmstat counts 3 kills; the log from record 41 on holds
+     * two (100 in a memory cgroup, then 600), its last record is 58. */
+    assert_int_equal(base.count_rc, 0);
+    assert_int_equal(base.oom_count, 3);
+    assert_int_equal(base.kills_rc, 0);
+    assert_int_equal(base.nkills, 2);
+    assert_int_equal(base.kill_pids[0], 100);
+    assert_int_equal(base.kill_pids[1], 600);
+    assert_int_equal(base.next, 59);
     return 0;
 }
 
@@ -471,10 +542,11 @@ static long sweep(int kind, int err, int persistent)
         /* A one-shot EINTR in opening, reading or closing a file must not
          * change anything: those calls are retried (close is not, and
          * need not be: Linux releases the descriptor anyway). */
-        outcome_within(&o, &base,
-                       err == EINTR && !persistent &&
-                           (kind == C_OPENAT || kind == C_PREAD || kind == C_CLOSE),
-                       err == SHORT_READ);
+        outcome_within(
+            &o, &base,
+            err == EINTR && !persistent &&
+                (kind == C_OPENAT || kind == C_PREAD || kind == C_CLOSE || kind == C_READ),
+            err == SHORT_READ);
         outcome_release(&o);
         runs++;
         if (hits == 0)
@@ -497,7 +569,7 @@ static void sweep_kind(int kind)
         if (errnos[e] != EINTR)
             runs += sweep(kind, errnos[e], 1);
     }
-    if (kind == C_PREAD) {
+    if (kind == C_PREAD || kind == C_READ) {
         runs += sweep(kind, SHORT_READ, 0);
         runs += sweep(kind, SHORT_READ, 1);
     }
@@ -527,6 +599,12 @@ static void test_faults_readlinkat(void **state)
 {
     (void)state;
     sweep_kind(C_READLINKAT);
+}
+
+static void test_faults_read(void **state)
+{
+    (void)state;
+    sweep_kind(C_READ);
 }
 
 static void test_faults_dirs(void **state)
@@ -632,7 +710,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_faults_openat), cmocka_unit_test(test_faults_pread),
         cmocka_unit_test(test_faults_close),  cmocka_unit_test(test_faults_readlinkat),
-        cmocka_unit_test(test_faults_dirs),   cmocka_unit_test(test_error_texts),
+        cmocka_unit_test(test_faults_dirs),   cmocka_unit_test(test_faults_read),
+        cmocka_unit_test(test_error_texts),
     };
     return cmocka_run_group_tests_name("faults", tests, setup_base, teardown_base);
 }

@@ -92,12 +92,41 @@ static void test_kmsg_other_records(void **state)
     assert_int_equal(kmsg("", &o), MW_EPARSE);
 }
 
+static int seq_of(const char *text, uint64_t *seq)
+{
+    size_t n = strlen(text);
+    char *b = malloc(n ? n : 1);
+    int rc;
+    assert_non_null(b);
+    memcpy(b, text, n);
+    rc = mw_parse_kmsg_seq(b, n, seq);
+    free(b);
+    return rc;
+}
+
+static void test_kmsg_seq(void **state)
+{
+    uint64_t seq = 0;
+    (void)state;
+    assert_int_equal(seq_of("6,418,2805389573,-;oom-kill:constraint=CONSTRAINT_MEMCG\n", &seq), 0);
+    assert_int_equal(seq, 418);
+    assert_int_equal(seq_of("5,0,0,-;Linux version", &seq), 0);
+    assert_int_equal(seq, 0);
+    assert_int_equal(seq_of("4,12;short prefix", &seq), 0);
+    assert_int_equal(seq, 12);
+    assert_int_equal(seq_of("4,12", &seq), MW_EPARSE);
+    assert_int_equal(seq_of("4,x,1,-;m", &seq), MW_EPARSE);
+    assert_int_equal(seq_of(" SUBSYSTEM=x", &seq), MW_EPARSE);
+    assert_int_equal(seq_of("", &seq), MW_EPARSE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flat_keyed),
         cmocka_unit_test(test_kmsg_global_and_memcg),
         cmocka_unit_test(test_kmsg_other_records),
+        cmocka_unit_test(test_kmsg_seq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

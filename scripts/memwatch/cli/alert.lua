@@ -43,6 +43,9 @@ falls back below SIZE (or below --clear):
 
   TIME ALERT|RESOLVED KEY N processes VALUE
 
+A group whose processes all vanish while it fires resolves with "(gone)"
+after its line, or "(gone: OOM-killed)" when the kernel's OOM killer killed
+it: never as a plain recovery.
 TIME is local ISO-8601; lines are flushed at once, for pipes. When no
 process has the name, stderr says so (and what comes close), and watching
 goes on.
@@ -123,6 +126,14 @@ durations ms, s, m, h.
         end
         local exec = self.exec_argv
         if exec and #exec == 0 then return false, "--exec needs a command" end
+        if exec then
+            -- Said now, not when the first alert fires.
+            local found, why = require("memwatch.sys").find_program(exec[1])
+            if not found then
+                io.stderr:write("memwatch alert: --exec: ", why, "\n")
+                return 2
+            end
+        end
 
         local function print_line(ev)
             log.write(io.stdout, log.NOTICE, A.line(ev))

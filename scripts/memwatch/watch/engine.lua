@@ -13,8 +13,10 @@
 --       app_key = function(rec) return key or nil end,
 --       report = function(line) ... end,
 --       memory_total = function() return bytes end, -- what "20%" is a share of
---       notice = function(rule, text) ... end }      -- "no process matches ..."
--- The defaults (a scan of the system, the real clock) are injected by
+--       notice = function(rule, text) ... end,      -- "no process matches ..."
+--       oom = { count = function() -> n, kills_since = function(cursor) -> kills, next } }
+-- The defaults (a scan of the system, the real clock, the kernel's OOM-kill
+-- evidence) are injected by
 -- memwatch.watch; what runs on every tick besides the rules (the actions'
 -- reaping) registers itself with on_tick. Reload (memwatch.watch.reload)
 -- and the run loop (memwatch.watch.run) add their methods to Engine.
@@ -53,11 +55,12 @@ end
 local injected = {}
 
 --- inject{sampler = function(fields) -> records, clock = function() -> clock,
---         memory_total = function() -> bytes | nil}
+--         memory_total = function() -> bytes | nil, oom = {count =, kills_since =}}
 function M.inject(defaults)
     injected.sampler = defaults.sampler
     injected.clock = defaults.clock
     injected.memory_total = defaults.memory_total
+    injected.oom = defaults.oom
 end
 
 -- Functions run at the end of every tick, given its time.
@@ -75,7 +78,7 @@ local default -- the engine behind memwatch.watch{} and memwatch.run()
 
 local ENGINE_OPTS = { sampler = true, clock = true, app_key = true, report = true, every = true,
     budget = true, budget_time = true, memory_limit = true, error_interval = true, script = true,
-    signals = true, memory_total = true, notice = true }
+    signals = true, memory_total = true, notice = true, oom = true }
 
 -- Option checks, shared with the run loop (memwatch.watch.run): they raise
 -- naming the user's line, not ours.
@@ -135,6 +138,9 @@ function M.new(opts)
     end
     e.memory_total = total or nil
     e.notice_fn = opts.notice
+    -- The live system's OOM evidence goes with the live sampler only: a
+    -- replay's vanished group says nothing about this machine's kernel.
+    if opts.oom ~= nil then e.oom = opts.oom or nil elseif not opts.sampler then e.oom = injected.oom end
     e.report_fn = opts.report or function(line, level)
         -- Reports quote callback errors, which may quote process names.
         log.write(io.stderr, level, text.printable(line))
@@ -165,13 +171,29 @@ function Engine:report(key, line, now)
     if r and r.suppressed > 0 then
         suffix = string.format(" (%d more like this in the last %s)", r.suppressed, units.span(now - r.last))
     end
+    if not r then
+        -- Keys carry messages, which may differ every time: forget the ones
+        -- whose interval is over with nothing left out to count, so the
+        -- table stays small on a long run.
+        self.nreports = (self.nreports or 0) + 1
+        if self.nreports > 256 then
+            for k, old in pairs(self.reports) do
+                if old.suppressed == 0 and now - old.last >= self.error_interval then
+                    self.reports[k] = nil
+                    self.nreports = self.nreports - 1
+                end
+            end
+        end
+    end
     self.reports[key] = { last = now, suppressed = 0 }
     self.report_fn("memwatch: " .. line .. suffix, log.ERR) -- failures only
 end
 
--- Runs a user function under the CPU budget; failures are reported (rate
--- limited per rule and callback) and give ok = false.
-function Engine:call(rule, what, fn, ...)
+-- Runs a user function under the CPU budget; failures are reported and give
+-- ok = false. Reports are rate limited per rule, callback (what, and its
+-- place in an on_alert / on_resolve list) and message: one failing callback
+-- never hides another's error, nor a new error of its own.
+local function guarded(self, rule, what, index, fn, ...)
     local ok, a, b
     if core.budget_call then
         ok, a, b = core.budget_call(self.budget, self.budget_time, fn, ...)
@@ -191,8 +213,12 @@ function Engine:call(rule, what, fn, ...)
     else
         msg = string.format("%s: %s: %s", rule.label, what, a)
     end
-    self:report(rule.name .. "\0" .. what, msg)
+    self:report(table.concat({ rule.name, what, tostring(index or 0), msg }, "\0"), msg)
     return false, nil, b
+end
+
+function Engine:call(rule, what, fn, ...)
+    return guarded(self, rule, what, nil, fn, ...)
 end
 
 -- A rule prints as what it does (at the prompt, memwatch.watch{...} shows it).
@@ -297,8 +323,8 @@ end
 function Engine:emit(rule, st, kind, now, extra)
     local ev = event.new(rule, st, kind, now, wall(self, now), extra)
     local list = kind == "alert" and rule.on_alert or rule.on_resolve
-    for _, fn in ipairs(list) do
-        self:call(rule, kind == "alert" and "on_alert" or "on_resolve", fn, ev)
+    for i, fn in ipairs(list) do
+        guarded(self, rule, kind == "alert" and "on_alert" or "on_resolve", i, fn, ev)
     end
     return ev
 end
@@ -363,6 +389,7 @@ function Engine:step(rule, st, v, now)
                 st.firing = true
                 st.repeated = 0
                 st.last_alert = now
+                self:oom_mark(st)
                 self:emit(rule, st, "alert", now)
             end
         else
@@ -426,18 +453,63 @@ function Engine:evaluate(rule, ctx, now)
         local v = self:value(rule, g)
         if v ~= nil then self:step(rule, st, v, now) end
     end
-    -- Groups that are gone: a firing one resolves (its processes exited),
-    -- any other state is forgotten.
+    -- Groups that are gone: a firing one resolves (its processes exited or
+    -- were killed: never a recovery), any other state is forgotten.
     for id, st in pairs(rule.states) do
         if not seen[id] then
             rule.states[id] = nil
             if st.firing then
+                local pids = {}
+                for _, p in ipairs(st.processes or {}) do pids[p.pid] = true end
                 st.value = 0
                 st.processes = {}
-                self:emit(rule, st, "resolve", now, { gone = true })
+                self:emit(rule, st, "resolve", now, { gone = true, oom_killed = self:oom_killed(st, pids) })
             end
         end
     end
+end
+
+-- ---- OOM kills: telling a group the kernel killed from one that exited --------------
+
+-- When a group starts firing: the kernel's OOM-kill count, and where its log
+-- ends (its cursor), to compare with should the group vanish. The count is
+-- one small read; the log is read whole to find its end, so its cursor is
+-- kept and renewed at most once a minute: with many short-lived groups
+-- firing, the log is not read for each. (An older cursor only lets in kills
+-- from a little before the group fired: of pids the group's processes did
+-- not have yet, barring a pid reused within that minute.)
+local OOM_CURSOR_AGE = 60
+
+function Engine:oom_mark(st)
+    local o = self.oom
+    if not o then return end
+    local count = o.count()
+    if not count then return end -- no such counter (macOS, kernels before 4.13)
+    local now = self.clock.now()
+    if self.oom_cursor == nil or (self.oom_cursor and now - self.oom_cursor_at >= OOM_CURSOR_AGE) then
+        local _, cursor = o.kills_since(self.oom_cursor or 0)
+        -- false: the log cannot be read (not root); the count alone then.
+        self.oom_cursor, self.oom_cursor_at = cursor or false, now
+    end
+    st.oom = { count = count, cursor = self.oom_cursor or nil }
+end
+
+-- A firing group vanished: killed by the OOM killer? The kernel's count of
+-- kills must have risen since the group fired, and where the kernel log can
+-- be read (as root), the log must name one of the group's processes. Without
+-- the log the count alone is the evidence.
+function Engine:oom_killed(st, pids)
+    local o, mark = self.oom, st.oom
+    if not (o and mark) then return false end
+    local count = o.count()
+    if not count or count <= mark.count then return false end
+    if not mark.cursor then return true end
+    local kills = o.kills_since(mark.cursor)
+    if not kills then return true end
+    for _, k in ipairs(kills) do
+        if pids[k.pid] then return true end
+    end
+    return false
 end
 
 --- engine:tick([now]) -> time of the next due rule. Runs the due rules.

@@ -20,6 +20,13 @@ local function human(rule, v)
     return tostring(v)
 end
 
+--- gone_text(ev) -> "(gone)", "(gone: OOM-killed)", or nil for a group still
+-- there: how every output tells a vanished group from a recovered one.
+function M.gone_text(ev)
+    if not ev.gone then return nil end
+    return ev.oom_killed and "(gone: OOM-killed)" or "(gone)"
+end
+
 event_mt.__index = {}
 --- event:describe() -> one line: ALERT rule 'x' key: value (threshold), N processes
 function event_mt.__index.describe(ev)
@@ -38,7 +45,7 @@ function event_mt.__index.describe(ev)
             ev.threshold_text)
     end
     parts[#parts + 1] = string.format("%d %s", ev.count, ev.count == 1 and "process" or "processes")
-    if ev.gone then parts[#parts + 1] = "(gone)" end
+    if ev.gone then parts[#parts + 1] = M.gone_text(ev) end
     return table.concat(parts, " ")
 end
 event_mt.__tostring = function(ev) return ev:describe() end

@@ -32,6 +32,8 @@ engine.inject {
             real = true,
         }
     end,
+    -- What tells a vanished group the kernel killed from one that exited.
+    oom = { count = core.oom_kill_count, kills_since = core.oom_kills_since },
 }
 
 M.bytes = units.bytes

@@ -35,6 +35,7 @@ typedef struct linux_state {
     mw_fdcache fds;
     char *buf; /* read buffer, grown on demand */
     size_t buflen;
+    char *kmsg; /* the kernel log device, opened only when asked */
 } linux_state;
 
 static int linux_open(const mw_backend_cfg *cfg, void **out)
@@ -59,8 +60,11 @@ static int linux_open(const mw_backend_cfg *cfg, void **out)
      * lines, so read enough of it. */
     st->buflen = (size_t)64 * 1024;
     st->buf = mw_malloc(st->buflen);
-    if (!st->buf) {
+    st->kmsg = mw_strdup(cfg->kmsg);
+    if (!st->buf || !st->kmsg) {
         cfg->sys->close(st->rootfd);
+        mw_free(st->buf);
+        mw_free(st->kmsg);
         mw_free(st);
         return -ENOMEM;
     }
@@ -93,6 +97,7 @@ static void linux_close(void *state)
     mw_fdcache_release(&st->fds);
     st->sys->close(st->rootfd);
     mw_free(st->buf);
+    mw_free(st->kmsg);
     mw_free(st);
 }
 
@@ -462,6 +467,11 @@ const mw_sys *mw_linux_sys(void *state, int *rootfd)
     return st->sys;
 }
 
+const char *mw_linux_kmsg(void *state)
+{
+    return ((linux_state *)state)->kmsg;
+}
+
 const mw_backend_ops mw_backend_native = {
     .name = "linux",
     .platform = "linux",
@@ -475,4 +485,6 @@ const mw_backend_ops mw_backend_native = {
     .cgroup_ids = linux_cgroup_ids,
     .scan_begin = linux_scan_begin,
     .scan_end = linux_scan_end,
+    .oom_kill_count = mw_linux_oom_kill_count,
+    .oom_kills = mw_linux_oom_kills,
 };

@@ -15,5 +15,10 @@ int mw_linux_read_rel(void *state, int32_t pid, const char *file, const char **d
 const mw_sys *mw_linux_sys(void *state, int *rootfd);
 /* backend_ops.read_ledger for Linux (ledger.c). */
 int mw_linux_read_ledger(void *state, int32_t pid, mw_ledger *out);
+/* The kernel log device path of a state. */
+const char *mw_linux_kmsg(void *state);
+/* backend_ops.oom_kill_count and .oom_kills for Linux (oomlog.c). */
+int mw_linux_oom_kill_count(void *state, int64_t *count);
+int mw_linux_oom_kills(void *state, uint64_t cursor, mw_oom_cb cb, void *ud, uint64_t *next);
 
 #endif

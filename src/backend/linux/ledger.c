@@ -129,8 +129,11 @@ static int add_file_rows(void *state, int32_t pid, mw_ledger *out, const char *f
     struct kv_rows kr = {out, group, 0, sizes_only};
     int rc = mw_linux_read_rel(state, pid, file, &data, &len);
 
-    /* Refused or absent (kernel thread, no CONFIG_TASK_IO_ACCOUNTING): those
-     * rows are simply not there. */
+    /* Absent (kernel thread, no CONFIG_TASK_IO_ACCOUNTING): those rows are
+     * simply not there. Refused (another user's process): the ledger says
+     * so, rather than silently shrinking. */
+    if (mw_refused(rc))
+        mw_ledger_refuse(out, group, file);
     if (rc < 0)
         return 0;
     /* smaps_rollup opens with an address-range header line; skip it. */
@@ -164,8 +167,12 @@ static int add_gpu_rows(void *state, int32_t pid, mw_ledger *out)
 
     snprintf(path, sizeof path, "%d/fd", (int)pid);
     fd = mw_sys_openat(sys, rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return 0; /* not ours to read: no gpu rows */
+    if (fd < 0) {
+        /* Not ours to read: no gpu rows, and the ledger says why. */
+        if (errno == EACCES || errno == EPERM)
+            mw_ledger_refuse(out, "gpu", "fd");
+        return 0;
+    }
     dir = sys->fdopendir(fd);
     if (!dir) {
         sys->close(fd);

@@ -100,3 +100,14 @@ int mw_parse_kmsg_oom(const char *rec, size_t len, mw_kmsg_oom *out)
     }
     return MW_OK;
 }
+
+int mw_parse_kmsg_seq(const char *rec, size_t len, uint64_t *seq)
+{
+    size_t i = 0;
+    uint64_t prio;
+
+    if (decimal(rec, len, &i, &prio) < 0 || i >= len || rec[i++] != ',' ||
+        decimal(rec, len, &i, seq) < 0 || i >= len || (rec[i] != ',' && rec[i] != ';'))
+        return MW_EPARSE;
+    return MW_OK;
+}

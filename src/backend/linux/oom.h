@@ -31,4 +31,8 @@ typedef struct mw_kmsg_oom {
  */
 int mw_parse_kmsg_oom(const char *rec, size_t len, mw_kmsg_oom *out);
 
+/* The sequence number of any /dev/kmsg record; MW_EPARSE when the prefix is
+ * malformed. Readers remember it to resume after the last record they saw. */
+int mw_parse_kmsg_seq(const char *rec, size_t len, uint64_t *seq);
+
 #endif
