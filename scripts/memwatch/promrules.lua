@@ -8,7 +8,8 @@
 -- instance, plus the user's labels), so Alertmanager deduplicates the two.
 --
 -- Input: compiled rules (memwatch.watch.rule.compile). A threshold is a
--- number of bytes, or a fraction of the host's memory (rule.threshold_fraction,
+-- number of bytes, or a fraction of the host's memory (rule.threshold_pct and
+-- rule.clear_pct from rule.lua, or rule.threshold_fraction and
 -- rule.clear_fraction), compared with serve's memwatch_system_memory_total_bytes.
 local core = require "memwatch.core"
 local prom = require "memwatch.format.prometheus"
@@ -336,7 +337,10 @@ function M.translate(r, opts)
         value = by_key(base)
         local op, keep = ">", ">="
         if r.direction == "below" then op, keep = "<", "<=" end
-        local tf, cf = r.threshold_fraction, r.clear_fraction
+        -- A share of memory (rule.lua keeps the percentage beside the bytes it
+        -- resolved to here) becomes a fraction of each host's own total.
+        local tf = r.threshold_fraction or (r.threshold_pct and r.threshold_pct / 100)
+        local cf = r.clear_fraction or (r.clear_pct and r.clear_pct / 100)
         cond = string.format("%s %s %s", value, op, level_rhs(r.threshold, tf))
         if tf ~= cf or (not tf and r.clear ~= r.threshold) then
             -- Hysteresis: once firing, the alert holds while the value is past

@@ -237,7 +237,7 @@ tests:
           - exp_labels: {alertname: leak, key: "grow[900]", instance: h1, grouping: none}
             exp_annotations:
               summary: "rule 'leak' grow[900] footprint grows 0.6667B/s (above 2K/h over 3m00s)"
-              description: "rule 'leak': alert when footprint of each process (name=grow) grows faster than 2K/h over 180s"
+              description: "rule 'leak': alert when footprint of each process (name=grow) grows faster than 30B/m over 3m"
               threshold: "0.5"
 EOF
 "$MEMWATCH" rules hy.lua --prometheus >hy.yml

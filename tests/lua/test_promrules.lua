@@ -122,7 +122,7 @@ T.test("translate: growth", function()
     eq(e.annotations.summary, "rule 'leak' {{ $labels.key }} footprint grows {{ $value | humanize1024 }}B/s " ..
         "(above 36.0M/h over 10m00s)")
     eq(e.annotations.description, "rule 'leak': alert when footprint of each process (name=pg) grows faster " ..
-        "than 36.0M/h over 600s", "no r2 claimed")
+        "than 36.0M/h over 10m", "no r2 claimed")
     e = assert(P.translate(compile { name = "nleak", group = "name", growth = { above = 100, window = "90s" } }))
     eq(e.expr, "deriv((" .. string.format(BY, "process_memory_footprint_bytes", "name") .. ")[90s:]) > 100")
     e = assert(P.translate(compile { name = "aleak", group = "app", growth = { above = 100, window = "1m" } }))
@@ -148,6 +148,19 @@ T.test("translate: percentage thresholds against the host's memory", function()
         "(memwatch_system_memory_total_bytes))) or (%s >= on (instance) group_left () (0.125 * max by (instance) " ..
         '(memwatch_system_memory_total_bytes)) and on (instance, key) ALERTS{alertname="pct", alertstate="firing"})',
         v, v))
+end)
+
+T.test("translate: a rule written with percentages, as rule.lua compiles it", function()
+    local r = rule_.compile({ name = "share", group = "name", above = "25%", clear = "12.5%" }, "#1",
+        { memory_total = function() return 8 * 1024 ^ 3 end })
+    eq(r.threshold, 2 * 1024 ^ 3, "resolved on this host")
+    local e = assert(P.translate(r))
+    local v = string.format(BY, "process_memory_footprint_bytes", "name")
+    eq(e.expr, string.format("(%s > on (instance) group_left () (0.25 * max by (instance) " ..
+        "(memwatch_system_memory_total_bytes))) or (%s >= on (instance) group_left () (0.125 * max by (instance) " ..
+        '(memwatch_system_memory_total_bytes)) and on (instance, key) ALERTS{alertname="share", alertstate="firing"})',
+        v, v), "each host compares with its own memory")
+    eq(e.annotations.threshold, "25%")
 end)
 
 T.test("translate: refusals, each with its reason", function()

@@ -252,7 +252,8 @@ say("not recorded: " .. tostring(not ok) .. " " .. tostring(err):gsub("^.-: memw
     eq(out[4], "after 15m: now 1764065700.0 time 1764065700 spiky 1 200.0M alice 3 svc worker all 5")
     eq(out[5], string.format("os.time{...} is the real function: %d",
         os.time { year = 2000, month = 1, day = 1, hour = 0 }))
-    eq(out[6], "bad filter: true memwatch.processes: unknown filter key 'nmae' (expected name, exe, match, user, pid, pidfile, unit, container)")
+    eq(out[6], "bad filter: true memwatch.processes: unknown filter key 'nmae' " ..
+        "(expected name, exe, match, user, pid, pidfile, unit, container)")
     eq(out[7], "not recorded: true memwatch.processes: filter 'exe' cannot be answered from a recording " ..
         "(replays select by name, match, user and pid)")
     -- the live functions are back

@@ -530,8 +530,10 @@ end)
 T.test("a selection that matches nothing is said, with what comes close", function()
     local present = true
     local e, log = replay(function()
+        -- A process whose 15-byte comm starts the name but whose executable
+        -- has another name: not a match (that would select it), a hint.
         local out = { proc(4242, "my-leaky-servic", 10, { comm = "my-leaky-servic",
-            path = "/opt/app/my-leaky-service-long" }), proc(77, "bash", 5) }
+            path = "/opt/app/my-leaky-service-old" }), proc(77, "bash", 5) }
         if present then out[#out + 1] = proc(10, "app", 60) end
         return out
     end)
@@ -540,7 +542,7 @@ T.test("a selection that matches nothing is said, with what comes close", functi
     e:watch { name = "all", above = "100M" }
     e:run(2)
     eq(log.reports[1], "memwatch: rule 'long': no process matches name 'my-leaky-service-long' yet; watching " ..
-        "(closest: my-leaky-servic[4242], from /opt/app/my-leaky-service-long)")
+        "(closest: my-leaky-servic[4242], from /opt/app/my-leaky-service-old)")
     eq(#log.reports, 1, "said once, and not for rules that match")
     present = false
     e:run(2)
