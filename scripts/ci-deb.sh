@@ -9,7 +9,8 @@
 # it (Depends only, so a missing one shows), then `memwatch --version` and
 # `lua5.4 -e 'require "memwatch"'` there. A .ci/run step rather than a ctest
 # test: a cold run (debootstrap) takes minutes. Needs root (chroot), debootstrap and network
-# access to the Debian archive (MW_DEBIAN_MIRROR, default deb.debian.org).
+# access to the Debian archive (MW_DEBIAN_MIRROR, default: the archive this
+# machine's apt is set up with).
 #
 #   scripts/ci-deb.sh            the whole check
 #   MW_DEB_KEEP=1 scripts/ci-deb.sh   keep the run's root (build-deb/root) to look at
@@ -17,7 +18,23 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${MW_DEB_BUILD:-$top/build-deb}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/memwatch-ci/bookworm
-mirror=${MW_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The archive apt already uses here: the first URI of a source for bookworm's
+# main suite (deb822 .sources files, then one-line .list files).
+apt_mirror() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -r "$f" ] || continue
+        awk '/^URIs:/ { u = $2 } /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") s = 1 }
+             /^$/ { if (u != "" && s) { print u; exit } u = ""; s = 0 }
+             END { if (u != "" && s) print u }' "$f" | head -n 1
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -r "$f" ] || continue
+        awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' "$f"
+    done
+}
+mirror=${MW_DEBIAN_MIRROR:-$(apt_mirror | head -n 1)}
+[ -n "$mirror" ] || { echo "ci-deb: no bookworm source in /etc/apt: set MW_DEBIAN_MIRROR" >&2; exit 1; }
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 t0=$(date +%s)
 

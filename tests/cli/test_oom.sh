@@ -64,7 +64,10 @@ fi
 # either grows past the cgroup's limit ("oom") or exits ("exit").
 cat >"$TMP/child.lua" <<'EOF'
 local dir, how = arg[1], arg[2]
-local big = string.rep("x", 30 * 1024 * 1024)
+-- 30M in 5M pieces: string.rep builds its result in a buffer and copies it,
+-- so one 30M string would peak near 60M and meet the 48M limit too early.
+local big = {}
+for i = 1, 6 do big[i] = string.rep(string.char(64 + i), 5 * 1024 * 1024) end
 local f = io.open(dir .. "/held", "w") f:close()
 while not io.open(dir .. "/go") do os.execute("sleep 0.05") end
 if how == "oom" then
