@@ -47,15 +47,8 @@ management and systemd's ExecStartPre. ARGS are the script's arg[1], ...
     options = { help = { short = "h" } },
     run = function(_, pos)
         if #pos == 0 then return false, "expected a watch script FILE.lua" end
-        local e, err = script.load(pos[1], table.move(pos, 2, #pos, 1, {}))
-        if not e then
-            -- A syntax error or a bad rule already reads "file:line: ...".
-            if err:find("^[^\n]-:%d+: ") then
-                io.stderr:write(text.printable(err), "\n")
-                return 1
-            end
-            return nil, text.printable(err)
-        end
+        local e, status, err = script.load_for_command(pos)
+        if not e then return status, err end
         for _, r in ipairs(e.rules) do
             io.stdout:write(r.label, ": ", M.selection(r), "\n")
         end

@@ -56,14 +56,8 @@ serve does not export: --match-on-name translates it on the name alone.
             end
             labels[k] = v
         end
-        local e, err = script.load(pos[1], table.move(pos, 2, #pos, 1, {}))
-        if not e then
-            if err:find("^[^\n]-:%d+: ") then
-                io.stderr:write(text.printable(err), "\n")
-                return 1
-            end
-            return nil, text.printable(err)
-        end
+        local e, status, err = script.load_for_command(pos)
+        if not e then return status, err end
         local yaml, left_out = promrules.render(e.rules, { source = pos[1], version = memwatch.version,
             labels = labels, match_on_name = opts["match-on-name"] })
         io.stdout:write(yaml)

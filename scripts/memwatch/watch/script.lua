@@ -5,6 +5,7 @@
 -- checked as it would be live.
 local engine = require "memwatch.watch.engine"
 local reload = require "memwatch.watch.reload"
+local text = require "memwatch.text"
 require "memwatch.watch" -- the default sampler and clock; engine:run(), which honours the dry flag
 
 local M = {}
@@ -33,6 +34,21 @@ function M.load(path, args)
     end
     if #e.rules == 0 then return nil, string.format("%s: registers no rules (memwatch.watch{...})", path) end
     return e
+end
+
+--- load_for_command(argv) -> engine | nil, status, message
+-- For the subcommands that load a script given as FILE [ARGS...]: an error
+-- that already reads "file:line: ..." (a syntax error, a bad rule) is written
+-- to stderr as it is (status 1); any other comes back as the command's
+-- message (status nil).
+function M.load_for_command(argv)
+    local e, err = M.load(argv[1], table.move(argv, 2, #argv, 1, {}))
+    if e then return e end
+    if err:find("^[^\n]-:%d+: ") then
+        io.stderr:write(text.printable(err), "\n")
+        return nil, 1
+    end
+    return nil, nil, text.printable(err)
 end
 
 return M
