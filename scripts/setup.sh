@@ -21,9 +21,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 
 # Packages: what building needs, then what the tests add.
-debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev gnuplot-nox"
+debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev libcurl4-openssl-dev gnuplot-nox"
 debian_test="libcmocka-dev clang-format python3 procps strace tmux prometheus curl valgrind"
-brew_build="cmake pkg-config lua jansson readline libmicrohttpd gnuplot"
+brew_build="cmake pkg-config lua jansson readline libmicrohttpd curl gnuplot"
 brew_test="cmocka clang-format tmux prometheus curl"
 
 as_root() {
@@ -77,10 +77,14 @@ if [ "${MEMWATCH_NO_INSTALL:-0}" != 1 ]; then
     fi
 fi
 
-# Homebrew keeps readline out of the default search paths.
-if command -v brew >/dev/null 2>&1 && [ -d "$(brew --prefix)/opt/readline/lib/pkgconfig" ]; then
-    PKG_CONFIG_PATH="$(brew --prefix)/opt/readline/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-    export PKG_CONFIG_PATH
+# Homebrew keeps readline and curl (keg-only) out of the default search paths.
+if command -v brew >/dev/null 2>&1; then
+    for keg in readline curl; do
+        if [ -d "$(brew --prefix)/opt/$keg/lib/pkgconfig" ]; then
+            PKG_CONFIG_PATH="$(brew --prefix)/opt/$keg/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+            export PKG_CONFIG_PATH
+        fi
+    done
 fi
 
 werror=OFF
