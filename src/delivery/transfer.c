@@ -45,7 +45,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
             size_t cap = d->socks_cap ? d->socks_cap * 2 : 8;
             mw_dsock *s = mw_realloc(d->socks, cap * sizeof *s);
             if (!s)
-                return -1; /* libcurl fails the transfer; it is retried */
+                return -1; /* libcurl aborts the transfers: they count as failed */
             d->socks = s;
             d->socks_cap = cap;
         }
