@@ -29,12 +29,13 @@ jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 # luarocks (the rock); systemd for systemd-analyze (the units test; on
 # Debian 12 no smaller package has it, and installing it in a container
 # starts nothing); dpkg-dev and file (CPack's dpkg-shlibdeps) and debootstrap
-# for the .deb step (scripts/ci-deb.sh).
-debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev gnuplot-nox"
-debian_test="libcmocka-dev clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus curl valgrind clang libclang-rt-dev luarocks systemd dpkg-dev file debootstrap"
+# for the .deb step (scripts/ci-deb.sh); prometheus-alertmanager (the fleet
+# rules test). libcurl is for alert delivery (src/delivery).
+debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev libcurl4-openssl-dev gnuplot-nox"
+debian_test="libcmocka-dev clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus prometheus-alertmanager curl valgrind clang libclang-rt-dev luarocks systemd dpkg-dev file debootstrap"
 # Homebrew: llvm brings clang-tidy and a clang with libFuzzer; macOS has
 # python3 and script(1) already.
-brew_build="cmake pkg-config lua jansson readline libmicrohttpd gnuplot"
+brew_build="cmake pkg-config lua jansson readline libmicrohttpd curl gnuplot"
 brew_test="cmocka clang-format llvm luacheck tmux prometheus curl luarocks"
 
 as_root() {
@@ -88,10 +89,14 @@ if [ "${MEMWATCH_NO_INSTALL:-0}" != 1 ]; then
     fi
 fi
 
-# Homebrew keeps readline out of the default search paths.
-if command -v brew >/dev/null 2>&1 && [ -d "$(brew --prefix)/opt/readline/lib/pkgconfig" ]; then
-    PKG_CONFIG_PATH="$(brew --prefix)/opt/readline/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-    export PKG_CONFIG_PATH
+# Homebrew keeps readline and curl (keg-only) out of the default search paths.
+if command -v brew >/dev/null 2>&1; then
+    for keg in readline curl; do
+        if [ -d "$(brew --prefix)/opt/$keg/lib/pkgconfig" ]; then
+            PKG_CONFIG_PATH="$(brew --prefix)/opt/$keg/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+            export PKG_CONFIG_PATH
+        fi
+    done
 fi
 
 werror=OFF
