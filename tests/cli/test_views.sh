@@ -109,6 +109,17 @@ case_ "top: ps's column names"
 mw top --once --filter=mwviewkid
 expect_eq "$(sed -n 3p "$TMP/out")" "    PID COMMAND                   REAL MEMORY    MEMORY  CHANGE/MIN" "process header"
 expect_match "$OUT" "^ +$KID mwviewkid +[0-9.]+[BKMG] +[0-9.]+[BKMG] +-$" "the row"
+# The selection options choose the processes top shows.
+mw top --once --pid="$KID"
+expect_eq "$RC" 0 "top --pid: exit status"
+expect_eq "$(sed -n '4,$p' "$TMP/out" | grep -c .)" 1 "top --pid: one row: $OUT"
+expect_match "$OUT" "^ +$KID mwviewkid " "top --pid: the selected process"
+mw top --once --name=mwviewkid --name=no-such-process-here
+expect_match "$OUT" "^ +$KID mwviewkid " "top --name (a union of names)"
+mw top --once --container=xyz
+expect_eq "$RC:$(sed -n 1p "$TMP/err")" \
+    "2:memwatch top: selection: filter 'container' must be a container id (at least 4 hex digits) or a Kubernetes pod UID, got 'xyz'" \
+    "top: a bad selection"
 mw top --once --group=user --limit=1
 expect_eq "$(sed -n 3p "$TMP/out")" "  PROCS GROUP                     REAL MEMORY    MEMORY  CHANGE/MIN" "group header"
 # Percentages with one decimal, in top's system line and in watch's.

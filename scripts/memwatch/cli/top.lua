@@ -109,9 +109,25 @@ local function row_history(st, row)
     return out
 end
 
-local function sample(st)
+-- The processes the view shows: every one, or those the selection options
+-- choose (one filter per --name: their union, each process once).
+local function scan(st)
     -- start_time keys each process's history across pid reuse.
-    local recs = memwatch.processes(nil, { "start_time" })
+    if not st.selection then return memwatch.processes(nil, { "start_time" }) end
+    local recs, seen = {}, {}
+    for _, f in ipairs(st.selection) do
+        for _, r in ipairs(memwatch.processes(f, { "start_time" })) do
+            if not seen[r.pid] then
+                seen[r.pid] = true
+                recs[#recs + 1] = r
+            end
+        end
+    end
+    return recs
+end
+
+local function sample(st)
+    local recs = scan(st)
     record_history(st, recs, memwatch.now())
     local rows = view.rows(recs, st.grouping, st.filter)
     for _, row in ipairs(rows) do
@@ -345,6 +361,7 @@ return options.command {
     usage = [[
 usage: memwatch top [--every=DURATION] [--filter=TEXT] [--group=none|name|tree|app|user]
                     [--sort=footprint|resident|pid|name|change] [--once] [--limit=N]
+                    [selection options]
 
 A full-screen view, largest footprint (MEMORY) first: PID, COMMAND, REAL
 MEMORY (resident), MEMORY (footprint), the change per minute and a sparkline
@@ -353,9 +370,12 @@ Keys: q quit, / filter by name, g cycle grouping (each process keeps its
 history), p pause, k send SIGTERM to the selected row (y confirms, any other
 key cancels), < > or 1-5 choose the sort column, r reverse it,
 arrows/PgUp/PgDn select. With --once, or when standard output is not a
-terminal, prints one plain table and exits.
-]],
-    options = {
+terminal, prints one plain table and exits. The selection options choose
+which processes it shows (all of them by default); --filter and / then
+narrow the rows by name.
+
+]] .. options.SELECTION_HELP,
+    options = options.with_selection {
         every = { arg = true, short = "d" },
         filter = { arg = true, short = "f" },
         group = { arg = true, values = GROUPINGS, short = "g" },
@@ -370,7 +390,10 @@ terminal, prints one plain table and exits.
         if every <= 0 then return false, "--every must be greater than 0" end
         local limit = opts.limit and math.tointeger(tonumber(opts.limit))
         if opts.limit and (not limit or limit < 1) then return false, "--limit must be a positive integer" end
+        local selection, given = options.selection(opts)
+        if not selection then return false, given end
         local st = {
+            selection = given and selection or nil,
             every = every, filter = opts.filter, grouping = opts.group or "none",
             sort = opts.sort or "footprint", desc = (opts.sort or "footprint") ~= "name",
             paused = false, sel = 1, offset = 0, history = {}, times = {},
