@@ -14,27 +14,32 @@
 #include "backend/linux/oom.h"
 #include "memwatch/memwatch.h"
 
-/* Exact-length heap copies, so ASan reports any read past len. */
+/* An exact-length heap copy of text (no NUL after it), so ASan reports any
+ * read past its length; *n is that length. */
+static char *exact(const char *text, size_t *n)
+{
+    char *b;
+    *n = strlen(text);
+    b = malloc(*n ? *n : 1);
+    assert_non_null(b);
+    memcpy(b, text, *n);
+    return b;
+}
+
 static int flat(const char *text, const char *key, int64_t *v)
 {
-    size_t n = strlen(text);
-    char *b = malloc(n ? n : 1);
-    int rc;
-    assert_non_null(b);
-    memcpy(b, text, n);
-    rc = mw_parse_flat_keyed(b, n, key, v);
+    size_t n;
+    char *b = exact(text, &n);
+    int rc = mw_parse_flat_keyed(b, n, key, v);
     free(b);
     return rc;
 }
 
 static int kmsg(const char *text, mw_kmsg_oom *o)
 {
-    size_t n = strlen(text);
-    char *b = malloc(n ? n : 1);
-    int rc;
-    assert_non_null(b);
-    memcpy(b, text, n);
-    rc = mw_parse_kmsg_oom(b, n, o);
+    size_t n;
+    char *b = exact(text, &n);
+    int rc = mw_parse_kmsg_oom(b, n, o);
     free(b);
     return rc;
 }
@@ -94,12 +99,9 @@ static void test_kmsg_other_records(void **state)
 
 static int seq_of(const char *text, uint64_t *seq)
 {
-    size_t n = strlen(text);
-    char *b = malloc(n ? n : 1);
-    int rc;
-    assert_non_null(b);
-    memcpy(b, text, n);
-    rc = mw_parse_kmsg_seq(b, n, seq);
+    size_t n;
+    char *b = exact(text, &n);
+    int rc = mw_parse_kmsg_seq(b, n, seq);
     free(b);
     return rc;
 }
