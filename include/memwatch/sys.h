@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 typedef struct mw_sys {
@@ -21,6 +22,10 @@ typedef struct mw_sys {
     int (*closedir)(DIR *dir);
     /* Streams read in order (/dev/kmsg: one record a read). */
     ssize_t (*read)(int fd, void *buf, size_t len);
+    /* Datagrams to local sockets (the system log's /dev/log). */
+    int (*socket)(int domain, int type, int protocol);
+    ssize_t (*sendto)(int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr,
+                      socklen_t addrlen);
 } mw_sys;
 
 extern const mw_sys mw_sys_default;
@@ -36,5 +41,16 @@ int mw_sys_openat(const mw_sys *sys, int dirfd, const char *path, int flags);
 ssize_t mw_sys_read_file(const mw_sys *sys, int dirfd, const char *path, char *buf, size_t len);
 /* Read from an open descriptor at offset 0, same contract. */
 ssize_t mw_sys_pread_all(const mw_sys *sys, int fd, char *buf, size_t len);
+
+/*
+ * Send msg as one datagram to the AF_UNIX datagram socket named by path (a
+ * file such as /dev/log, or "@name" in Linux's abstract namespace) from a
+ * fresh unbound socket, closed again before returning. 0, or -errno: what
+ * socket or sendto failed with (EINTR retried; ENOENT or ECONNREFUSED: no
+ * one listens there), -EINVAL for a name that is neither, -ENAMETOOLONG
+ * when it does not fit a socket address, -EMSGSIZE when less than the
+ * whole message was sent.
+ */
+int mw_sys_send_datagram(const mw_sys *sys, const char *path, const void *msg, size_t len);
 
 #endif
