@@ -6,6 +6,7 @@
 --   on_alert = memwatch.actions.log{ file = "/var/log/mw.log" }
 --   on_alert = memwatch.actions.exec{ "logger", "-t", "memwatch" }  -- no shell
 --   on_alert = memwatch.actions.notify()                     -- desktop
+--   on_alert = memwatch.actions.syslog{ facility = "daemon" }  -- the system log
 --   on_alert = memwatch.actions.signal{ signal = "TERM", grace = "10s", dry_run = false }
 --
 -- Safe by default: commands run without a shell and receive the event in
@@ -241,6 +242,9 @@ function M.notify(opts)
         spawn(argv, M.env(ev), "notify")
     end
 end
+
+-- syslog{ facility = "daemon", ident = "memwatch", socket = "/dev/log" }: memwatch/actions/syslog.lua
+M.syslog = require("memwatch.actions.syslog").action(M)
 
 -- ---- signal ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@
 -- recorded timeline (a rule sees a sample when one of its ticks falls due,
 -- so a 10s rule over a 1s recording sees every tenth sample, and a 1s rule
 -- over a 10s recording sees each sample once). Actions with side effects
--- (exec, notify, signal, log) are replaced for the run: they say what they
+-- (exec, notify, signal, log, syslog) are replaced for the run: they say what they
 -- would have done instead.
 local core = require "memwatch.core"
 local R = require "memwatch.record"
@@ -43,7 +43,7 @@ end
 -- ---- actions that only say what they would do ---------------------------------------
 
 local function fake_actions(A, say)
-    local real = { exec = A.exec, notify = A.notify, signal = A.signal, log = A.log }
+    local real = { exec = A.exec, notify = A.notify, signal = A.signal, log = A.log, syslog = A.syslog }
     -- The real constructor checks the options (and raises the same errors,
     -- blamed on the script's line); its result is not used.
     local function check(name, opts)
@@ -113,6 +113,14 @@ local function fake_actions(A, say)
         return function(ev)
             say(string.format("log (not written to %s): %s", file and printable(file) or "stderr",
                 printable(format(ev))))
+        end
+    end
+    local syslog = require "memwatch.actions.syslog"
+    function fake.syslog(opts)
+        local o = syslog.check(opts, 2)
+        return function(ev)
+            say(string.format("syslog (not sent to %s): %s.%s %s: %s", printable(o.socket), o.facility,
+                syslog.severity(ev), o.ident, tostring(ev)))
         end
     end
     return real, fake
