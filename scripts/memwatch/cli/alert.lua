@@ -32,8 +32,8 @@ local cmd = options.command {
     usage = [[
 usage: memwatch alert [NAME] [selection options] --over SIZE [--for DURATION]
                       [--clear SIZE] [--repeat DURATION] [--group app|tree|name|none]
-                      [--every DURATION] [--notify] [--stop-after DURATION]
-                      [--exec CMD ARGS...]
+                      [--every DURATION] [--notify] [--syslog]
+                      [--stop-after DURATION] [--exec CMD ARGS...]
 
 Watches the processes named NAME (or chosen by the selection options below,
 or both), grouped (default: app, the systemd unit or
@@ -54,6 +54,12 @@ goes on.
   --repeat DURATION  print ALERT again every DURATION while still over
   --every DURATION   sampling interval (default 2s)
   --notify           also send a desktop notification (notify-send, osascript)
+  --syslog           also log each line to the system log (/dev/log: the
+                     journal or syslog), facility daemon, ident memwatch;
+                     ALERT at priority warning, RESOLVED notice (err when
+                     the OOM killer took the group)
+  --syslog-socket PATH  --syslog, to the datagram socket PATH instead of
+                     /dev/log (/var/run/syslog on macOS)
   --exec CMD ARGS... also run CMD (no shell) for each line, with the event in
                      MEMWATCH_EVENT, MEMWATCH_KEY, MEMWATCH_VALUE, ... ; must
                      come last: everything after it is the command
@@ -70,6 +76,8 @@ durations ms, s, m, h.
         group = { arg = true, short = "g", values = { "app", "tree", "name", "none" } },
         every = { arg = true, short = "e" },
         notify = { short = "n" },
+        syslog = {},
+        ["syslog-socket"] = { arg = true },
         ["stop-after"] = { arg = true },
         help = { short = "h" },
     },
@@ -141,6 +149,11 @@ durations ms, s, m, h.
         local callbacks = { print_line }
         if exec then callbacks[#callbacks + 1] = A.exec(exec) end
         if opts.notify then callbacks[#callbacks + 1] = A.notify() end
+        if opts.syslog or opts["syslog-socket"] then
+            local ok5, act = pcall(A.syslog, { socket = opts["syslog-socket"] })
+            if not ok5 then return false, "--syslog-socket: " .. bare(act):gsub("^.-'socket' ", "") end
+            callbacks[#callbacks + 1] = act
+        end
 
         local say = options.reporter("alert")
         -- The engine's notices (no process matches, first verdict) in this
