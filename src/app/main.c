@@ -30,6 +30,8 @@ static const char usage_text[] =
     "Options:\n"
     "  -e CODE      run CODE (Lua) before the script\n"
     "  -i           enter the interactive prompt after running the script or -e code\n"
+    "  --state FILE keep the script's firing alerts in FILE across restarts (may\n"
+    "               also come right after SCRIPT: memwatch SCRIPT --state FILE)\n"
     "  -v, --version  print the version and exit\n"
     "  -h, --help   print this help and exit\n"
     "  --           stop handling options\n"
@@ -156,6 +158,37 @@ static int run_command(lua_State *L, const char *name, char **argv, int argc)
     return code;
 }
 
+/* "--state FILE" or "--state=FILE" at argv[i]: the file (and *used, how many
+ * words it took), or NULL when argv[i] is something else. */
+static const char *state_option(char **argv, int argc, int i, int *used)
+{
+    if (strncmp(argv[i], "--state=", 8) == 0) {
+        *used = 1;
+        return argv[i] + 8;
+    }
+    if (strcmp(argv[i], "--state") != 0)
+        return NULL;
+    *used = 2;
+    return i + 1 < argc ? argv[i + 1] : "";
+}
+
+/* memwatch.core.state_file = path: the state file of the engine behind the
+ * script's memwatch.run() (memwatch.watch.run). */
+static int set_state_file(lua_State *L, const char *path)
+{
+    int status;
+
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "memwatch.core");
+    status = mw_docall(L, 1, 1);
+    if (status != LUA_OK)
+        return status_to_exit(L, status);
+    lua_pushstring(L, path);
+    lua_setfield(L, -2, "state_file");
+    lua_pop(L, 1);
+    return 0;
+}
+
 /* A word that can only name a command: a script path would have a '/' or a
  * '.', an option a '-'. */
 static int command_word(const char *word)
@@ -179,8 +212,9 @@ static int is_command(lua_State *L, const char *word)
 static int pmain(lua_State *L)
 {
     run *r = lua_touserdata(L, 1);
-    int argc = r->argc, script = 0, interactive = 0, ran_code = 0;
+    int argc = r->argc, script = 0, interactive = 0, ran_code = 0, used = 0;
     char **argv = r->argv;
+    const char *state = NULL, *s;
     int i;
 
     lua_settop(L, 0);
@@ -211,6 +245,9 @@ static int pmain(lua_State *L)
             return 0;
         } else if (strcmp(a, "-i") == 0) {
             interactive = 1;
+        } else if ((s = state_option(argv, argc, i, &used)) != NULL) {
+            state = s;
+            i += used - 1;
         } else if (strcmp(a, "-e") == 0) {
             i++;
             if (i >= argc) {
@@ -239,6 +276,20 @@ static int pmain(lua_State *L)
         return 0;
     }
 
+    /* memwatch SCRIPT --state FILE: taken out of the script's arguments. */
+    if (script && script + 1 < argc && (s = state_option(argv, argc, script + 1, &used)) != NULL) {
+        state = s;
+        for (i = script + 1; i + used < argc; i++)
+            argv[i] = argv[i + used];
+        argc -= used;
+    }
+    if (state && !*state) {
+        fprintf(stderr, "memwatch: '--state' needs a file name\ntry 'memwatch --help'\n");
+        r->exit_code = EXIT_USAGE;
+        return 0;
+    }
+    if (state && (r->exit_code = set_state_file(L, state)) != 0)
+        return 0;
     create_arg_table(L, argv, argc, script ? script : argc);
     /* Run -e chunks in order, before the script (as lua.c does). */
     for (i = 1; i < (script ? script : argc); i++) {
@@ -246,6 +297,8 @@ static int pmain(lua_State *L)
             ran_code = 1;
             if ((r->exit_code = run_chunk_string(L, argv[++i])) != 0)
                 return 0;
+        } else if (state_option(argv, argc, i, &used) != NULL) {
+            i += used - 1;
         }
     }
     if (script) {

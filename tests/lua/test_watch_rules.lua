@@ -177,14 +177,14 @@ T.test("run: seconds, stop() from a callback, options", function()
     e2:watch { above = 1 }
     raises_exactly(function() e2:run { second = 1 } end,
         "memwatch.run: unknown option 'second' (expected budget, budget_time, error_interval, every, " ..
-        "memory_limit, seconds)")
+        "memory_limit, seconds, state)")
     raises_exactly(function() e2:run "2Q" end,
         "memwatch.run: invalid duration '2Q': expected a number with an optional unit ms, s, m or h " ..
         "(a bare number is seconds)")
     eq(e2:run { seconds = "3s", every = "1s" }, "elapsed")
     raises_exactly(function() W.engine { sampler = print, colck = 1 } end,
         "memwatch.watch.engine: unknown option 'colck' (expected app_key, budget, budget_time, clock, " ..
-        "error_interval, every, memory_limit, memory_total, notice, oom, report, sampler, script, signals)")
+        "error_interval, every, memory_limit, memory_total, notice, oom, report, sampler, script, signals, state)")
 end)
 
 T.test("bad definitions fail at registration, naming the rule and the key", function()

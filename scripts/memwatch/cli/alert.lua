@@ -32,7 +32,7 @@ local cmd = options.command {
     usage = [[
 usage: memwatch alert [NAME] [selection options] --over SIZE [--for DURATION]
                       [--clear SIZE] [--repeat DURATION] [--group app|tree|name|none]
-                      [--every DURATION] [--notify] [--syslog]
+                      [--every DURATION] [--notify] [--syslog] [--state FILE]
                       [--stop-after DURATION] [--exec CMD ARGS...]
 
 Watches the processes named NAME (or chosen by the selection options below,
@@ -60,6 +60,9 @@ goes on.
                      the OOM killer took the group)
   --syslog-socket PATH  --syslog, to the datagram socket PATH instead of
                      /dev/log (/var/run/syslog on macOS)
+  --state FILE       keep what fires in FILE: restarted with the same FILE,
+                     memwatch does not print ALERT again for what still
+                     fires, and prints RESOLVED for what ended meanwhile
   --exec CMD ARGS... also run CMD (no shell) for each line, with the event in
                      MEMWATCH_EVENT, MEMWATCH_KEY, MEMWATCH_VALUE, ... ; must
                      come last: everything after it is the command
@@ -78,6 +81,7 @@ durations ms, s, m, h.
         notify = { short = "n" },
         syslog = {},
         ["syslog-socket"] = { arg = true },
+        state = { arg = true },
         ["stop-after"] = { arg = true },
         help = { short = "h" },
     },
@@ -158,7 +162,7 @@ durations ms, s, m, h.
         local say = options.reporter("alert")
         -- The engine's notices (no process matches, first verdict) in this
         -- command's words, without the rule's name: there is one rule.
-        local e = W.engine { every = every, memory_total = total or false,
+        local e = W.engine { every = every, memory_total = total or false, state = opts.state,
             notice = function(_, line) say(text.printable(line)) end }
         e:watch {
             name = what,
@@ -172,6 +176,12 @@ durations ms, s, m, h.
             on_alert = callbacks,
             on_resolve = callbacks,
         }
+        if opts.state == "" then return false, "--state needs a file name" end
+        if opts.state then
+            -- An unwritable file is refused before watching starts.
+            local okS, err = pcall(e.open_state, e)
+            if not okS then return nil, bare(err):gsub("^memwatch%.run: ", "") end
+        end
         say(string.format("watching %s (group %s) over %s%s, every %gs%s%s; Ctrl-C to stop",
             text.printable(what), opts.group or "app", units.size_text(over, over_pct),
             sustain > 0 and string.format(" for %gs", sustain) or "", every,

@@ -78,7 +78,7 @@ local default -- the engine behind memwatch.watch{} and memwatch.run()
 
 local ENGINE_OPTS = { sampler = true, clock = true, app_key = true, report = true, every = true,
     budget = true, budget_time = true, memory_limit = true, error_interval = true, script = true,
-    signals = true, memory_total = true, notice = true, oom = true }
+    signals = true, memory_total = true, notice = true, oom = true, state = true }
 
 -- Option checks, shared with the run loop (memwatch.watch.run): they raise
 -- naming the user's line, not ours.
@@ -151,6 +151,7 @@ function M.new(opts)
     e.memory_limit = M.limit_bytes(opts.memory_limit == nil and "256M" or opts.memory_limit, "memory_limit")
     e.error_interval = opts.error_interval or 60
     e.script = opts.script
+    e.state_path = opts.state -- opened by engine:run (memwatch.watch.state)
     -- Catch SIGINT/SIGTERM/SIGHUP while running: by default only with the
     -- real clock (a replay with a fake clock leaves signals alone).
     if opts.signals == nil then e.signals = e.clock.real and true or false else e.signals = opts.signals end
@@ -326,6 +327,8 @@ function Engine:emit(rule, st, kind, now, extra)
     for i, fn in ipairs(list) do
         guarded(self, rule, kind == "alert" and "on_alert" or "on_resolve", i, fn, ev)
     end
+    -- After the callbacks: a crash between the two repeats an event rather than loses one.
+    if self.persist then self.persist:changed(self) end
     return ev
 end
 
@@ -436,6 +439,7 @@ function Engine:check_empty(rule, count, recs)
 end
 
 function Engine:evaluate(rule, ctx, now)
+    if self.persist then self.persist:restore(self, rule, now) end
     local sel = selected(rule, ctx.recs)
     self:check_empty(rule, #sel, ctx.recs)
     local how = rule.group == "function" and rule.group_fn or rule.group

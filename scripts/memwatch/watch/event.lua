@@ -21,8 +21,14 @@ local function human(rule, v)
 end
 
 --- gone_text(ev) -> "(gone)", "(gone: OOM-killed)", or nil for a group still
--- there: how every output tells a vanished group from a recovered one.
+-- there: how every output tells a vanished group from a recovered one. An
+-- alert restored from a state file that ended while memwatch was not
+-- running reads "(gone while memwatch was down)" or "(ended while memwatch
+-- was down)".
 function M.gone_text(ev)
+    if ev.while_down and ev.kind == "resolve" then
+        return ev.gone and "(gone while memwatch was down)" or "(ended while memwatch was down)"
+    end
     if not ev.gone then return nil end
     return ev.oom_killed and "(gone: OOM-killed)" or "(gone)"
 end
@@ -45,7 +51,7 @@ function event_mt.__index.describe(ev)
             ev.threshold_text)
     end
     parts[#parts + 1] = string.format("%d %s", ev.count, ev.count == 1 and "process" or "processes")
-    if ev.gone then parts[#parts + 1] = M.gone_text(ev) end
+    parts[#parts + 1] = M.gone_text(ev)
     return table.concat(parts, " ")
 end
 event_mt.__tostring = function(ev) return ev:describe() end
@@ -75,6 +81,8 @@ function M.new(rule, st, kind, now, time, extra)
         processes = st.processes or {},
         count = st.processes and #st.processes or 0,
         repeated = st.repeated or 0,
+        -- Restored from a state file, in the first evaluation after a restart.
+        while_down = st.restored_at ~= nil and st.restored_at == now or nil,
     }, event_mt)
     ev.value_text = human(rule, ev.value)
     -- As the user wrote it: "20% (4.7G)", "5.0M/s".

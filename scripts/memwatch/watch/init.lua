@@ -5,6 +5,7 @@
 --   trend.lua   the growth rules' least-squares fit
 --   reload.lua  engine:reload(), for SIGHUP
 --   run.lua     engine:run(), the loop
+--   state.lua   the firing state kept in a file across restarts
 --   rule.lua    a rule definition checked and compiled
 --   explain.lua memwatch.explain(pid)
 --   rules.lua   engine:list() and engine:unwatch(name)

@@ -9,13 +9,14 @@ local engine = require "memwatch.watch.engine"
 local reload = require "memwatch.watch.reload"
 local rule_ = require "memwatch.watch.rule"
 local service = require "memwatch.service"
+local state = require "memwatch.watch.state"
 
 local M = {}
 local Engine = engine.Engine
 local EPS = engine.EPS
 
 local RUN_OPTS = { seconds = true, every = true, budget = true, budget_time = true, memory_limit = true,
-    error_interval = true }
+    error_interval = true, state = true }
 
 -- Growth rules that could never give a verdict in this run are refused at
 -- the memwatch.run() line: a window with fewer than three samples at the
@@ -45,7 +46,20 @@ function Engine:check_verdicts(seconds)
     end
 end
 
---- engine:run([seconds | {seconds=, every=, budget=, budget_time=, memory_limit=, error_interval=}])
+-- The state file (memwatch.watch.state): the engine's `state`, or for the
+-- engine behind a script's memwatch.run() on the real clock, `memwatch
+-- --state FILE SCRIPT` (memwatch.core.state_file, set by the executable).
+-- Opened once per file; a file that cannot be written is an error here.
+function Engine:open_state()
+    local path = self.state_path
+    if path == nil and self == engine.current() and self.clock.real then path = core.state_file end
+    if path == nil or (self.persist and self.persist.path == path) then return end
+    local ok, s = pcall(state.open, path)
+    if not ok then error(rule_.user_where() .. "memwatch.run: " .. tostring(s), 0) end
+    self.persist = s
+end
+
+--- engine:run([seconds | {seconds=, every=, budget=, budget_time=, memory_limit=, error_interval=, state=}])
 -- -> "elapsed" | "interrupted" | "terminated" | "stopped"
 function Engine:run(arg)
     if self.collecting then error(reload.DONE, 0) end
@@ -58,6 +72,7 @@ function Engine:run(arg)
         if arg.budget_time ~= nil then self.budget_time = arg.budget_time end
         if arg.memory_limit ~= nil then self.memory_limit = engine.limit_bytes(arg.memory_limit, "memory_limit") end
         if arg.error_interval ~= nil then self.error_interval = arg.error_interval end
+        if arg.state ~= nil then self.state_path = arg.state end
     else
         seconds = arg
     end
@@ -85,6 +100,7 @@ function Engine:run(arg)
         return "dry"
     end
     self:check_verdicts(seconds)
+    self:open_state()
 
     local clock = self.clock
     local svc, told = service.of(clock), false
