@@ -26,12 +26,13 @@ case_ "installed units"
 for u in "$SYS/memwatch@.service" "$SYS/memwatch-serve.service" "$USR/memwatch@.service"; do
     check "[ -f '$u' ]" "installed: $u"
 done
-expect_eq "$(grep '^ExecStart=' "$SYS/memwatch@.service")" "ExecStart=$dest/bin/memwatch /etc/memwatch/%i.lua" \
+expect_eq "$(grep '^ExecStart=' "$SYS/memwatch@.service")" "ExecStart=$dest/bin/memwatch /etc/memwatch/%i.lua --state /var/lib/memwatch/%i.state" \
     "the template runs /etc/memwatch/%i.lua with the installed binary"
 expect_eq "$(grep '^ExecStart=' "$SYS/memwatch-serve.service")" \
     "ExecStart=$dest/bin/memwatch serve \$MEMWATCH_SERVE_OPTS" "the exporter"
-expect_eq "$(grep '^ExecStart=' "$USR/memwatch@.service")" "ExecStart=$dest/bin/memwatch %E/memwatch/%i.lua" \
+expect_eq "$(grep '^ExecStart=' "$USR/memwatch@.service")" "ExecStart=$dest/bin/memwatch %E/memwatch/%i.lua --state %S/memwatch/%i.state" \
     "the user unit runs ~/.config/memwatch/%i.lua"
+expect_match "$(cat "$USR/memwatch@.service")" "^StateDirectory=memwatch$" "the user unit's state directory"
 expect_eq "$(grep -c '__BINDIR__' "$SYS"/*.service "$USR"/*.service | grep -vc ':0$')" 0 "no placeholder left"
 
 for u in "$SYS/memwatch@.service" "$SYS/memwatch-serve.service" "$USR/memwatch@.service"; do
