@@ -69,14 +69,18 @@ static void print_usage(lua_State *L, FILE *out)
     print_commands(L, out);
 }
 
-/* arg table: script name at 0, its arguments at 1.., options before at -n. */
-static void create_arg_table(lua_State *L, char **argv, int argc, int script)
+/* arg table: script name at 0, its arguments at 1.., options before at -n.
+ * The skip words right after the script are memwatch's (--state FILE) and
+ * left out. */
+static void create_arg_table(lua_State *L, char **argv, int argc, int script, int skip)
 {
-    int narg = argc - script - 1;
+    int narg = argc - script - 1 - skip;
     lua_createtable(L, narg > 0 ? narg : 0, script + 1);
     for (int i = 0; i < argc; i++) {
+        if (i > script && i <= script + skip)
+            continue;
         lua_pushstring(L, argv[i]);
-        lua_rawseti(L, -2, i - script);
+        lua_rawseti(L, -2, i - script - (i > script ? skip : 0));
     }
     lua_setglobal(L, "arg");
 }
@@ -158,18 +162,18 @@ static int run_command(lua_State *L, const char *name, char **argv, int argc)
     return code;
 }
 
-/* "--state FILE" or "--state=FILE" at argv[i]: the file (and *used, how many
- * words it took), or NULL when argv[i] is something else. */
-static const char *state_option(char **argv, int argc, int i, int *used)
+/* "--state FILE" or "--state=FILE" at argv[i]: how many words it takes (1 or
+ * 2), the file in *file ("" when missing); 0 when argv[i] is something else. */
+static int state_option(char **argv, int argc, int i, const char **file)
 {
     if (strncmp(argv[i], "--state=", 8) == 0) {
-        *used = 1;
-        return argv[i] + 8;
+        *file = argv[i] + 8;
+        return 1;
     }
     if (strcmp(argv[i], "--state") != 0)
-        return NULL;
-    *used = 2;
-    return i + 1 < argc ? argv[i + 1] : "";
+        return 0;
+    *file = i + 1 < argc ? argv[i + 1] : "";
+    return 2;
 }
 
 /* memwatch.core.state_file = path: the state file of the engine behind the
@@ -212,9 +216,9 @@ static int is_command(lua_State *L, const char *word)
 static int pmain(lua_State *L)
 {
     run *r = lua_touserdata(L, 1);
-    int argc = r->argc, script = 0, interactive = 0, ran_code = 0, used = 0;
+    int argc = r->argc, script = 0, interactive = 0, ran_code = 0, used = 0, skip = 0;
     char **argv = r->argv;
-    const char *state = NULL, *s;
+    const char *state = NULL;
     int i;
 
     lua_settop(L, 0);
@@ -245,8 +249,7 @@ static int pmain(lua_State *L)
             return 0;
         } else if (strcmp(a, "-i") == 0) {
             interactive = 1;
-        } else if ((s = state_option(argv, argc, i, &used)) != NULL) {
-            state = s;
+        } else if ((used = state_option(argv, argc, i, &state)) > 0) {
             i += used - 1;
         } else if (strcmp(a, "-e") == 0) {
             i++;
@@ -276,13 +279,9 @@ static int pmain(lua_State *L)
         return 0;
     }
 
-    /* memwatch SCRIPT --state FILE: taken out of the script's arguments. */
-    if (script && script + 1 < argc && (s = state_option(argv, argc, script + 1, &used)) != NULL) {
-        state = s;
-        for (i = script + 1; i + used < argc; i++)
-            argv[i] = argv[i + used];
-        argc -= used;
-    }
+    /* memwatch SCRIPT --state FILE: left out of the script's arguments. */
+    if (script && script + 1 < argc)
+        skip = state_option(argv, argc, script + 1, &state);
     if (state && !*state) {
         fprintf(stderr, "memwatch: '--state' needs a file name\ntry 'memwatch --help'\n");
         r->exit_code = EXIT_USAGE;
@@ -290,14 +289,14 @@ static int pmain(lua_State *L)
     }
     if (state && (r->exit_code = set_state_file(L, state)) != 0)
         return 0;
-    create_arg_table(L, argv, argc, script ? script : argc);
+    create_arg_table(L, argv, argc, script ? script : argc, skip);
     /* Run -e chunks in order, before the script (as lua.c does). */
     for (i = 1; i < (script ? script : argc); i++) {
         if (strcmp(argv[i], "-e") == 0) {
             ran_code = 1;
             if ((r->exit_code = run_chunk_string(L, argv[++i])) != 0)
                 return 0;
-        } else if (state_option(argv, argc, i, &used) != NULL) {
+        } else if ((used = state_option(argv, argc, i, &state)) > 0) {
             i += used - 1;
         }
     }
