@@ -106,6 +106,23 @@ T.test("a growth rule's restored alert holds through the warm-up", function()
     eq(got[1] and got[1].while_down, nil)
 end)
 
+T.test("memwatch replay neither reads nor writes a state file", function()
+    local here = arg[0]:match("^(.*)/") or "."
+    local FILE = (os.getenv("MW_FIXTURES") or (here .. "/../fixtures")) .. "/recordings/leak_spike.jsonl"
+    local path, script = dir .. "/replay.state", dir .. "/replay.lua"
+    local f = assert(io.open(script, "w"))
+    f:write(string.format([[
+memwatch.watch { name = "spike", select = { name = "spiky" }, above = "600M", every = "10s" }
+memwatch.run { state = %q }
+]], path))
+    f:close()
+    local lines = {}
+    require("memwatch.record.replay").replay { path = FILE, script = script, utc = true,
+        out = function(l) lines[#lines + 1] = l end, warn = function() end }
+    check(lines[1] and lines[1]:find(" ALERT rule 'spike' ", 1, true), tostring(lines[1]))
+    eq(io.open(path), nil, "no state file written")
+end)
+
 T.test("the file: sorted JSON, ids that are not UTF-8 kept as hex", function()
     local text = state.encode { { rule = "b", id = "x", key = "k", since = 2, value = 3 },
         { rule = "a", id = "tree:\255\1", key = "bad\255", since = 1.5 } }

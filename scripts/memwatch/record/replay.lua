@@ -251,6 +251,8 @@ function M.replay(opts)
                 return type(m) == "table" and tonumber(m.memory_total) or nil
             end,
         }
+        -- A replay never reads or writes a state file (memwatch.run{state = ...}).
+        engine.open_state = function() end
         local counts = {}
         local prepared = false
         local function printer(ev)
