@@ -62,6 +62,34 @@ T.test("a restart keeps firing without on_alert, with the original since", funct
     eq(tostring(got[1]), "RESOLVED rule 'big' app[10] footprint 10.0M (above 50.0M) 1 process")
 end)
 
+T.test("a restored group that vanishes later can still be told OOM-killed", function()
+    local path = dir .. "/oom.state"
+    engine(path, 1000, function() return 60 end, {}):run(2)
+    local got, kills, tick = {}, 0, 0
+    local clock = { t = 0.0 }
+    function clock.now() return clock.t end
+    function clock.sleep(s) clock.t = clock.t + s end
+    function clock.time() return 1100 + clock.t end
+    local e = W.engine { clock = clock, every = 1, memory_limit = 0, state = path, report = function() end,
+        oom = { count = function() return kills end, kills_since = function() return {}, false end },
+        sampler = function()
+            tick = tick + 1
+            if tick >= 3 then
+                kills = 1
+                return {}
+            end
+            return { { pid = 10, ppid = 1, name = "app", start_time = 1010.0, footprint = 60 * MB } }
+        end }
+    e:watch { name = "big", above = "50M", on_alert = function(ev) got[#got + 1] = ev end,
+        on_resolve = function(ev) got[#got + 1] = ev end }
+    e:run(4)
+    eq(#got, 1)
+    eq(got[1] and got[1].kind, "resolve")
+    eq(got[1] and got[1].gone, true)
+    eq(got[1] and got[1].oom_killed, true)
+    eq(got[1] and got[1].while_down, nil, "it vanished while watched")
+end)
+
 T.test("memwatch.run{state = FILE}, and bad values", function()
     local path = dir .. "/b.state"
     local got = {}

@@ -209,6 +209,8 @@ function State:restore(e, rule, now)
             rule.states[id] = { id = id, key = x.key, first = now, hits = 0, firing = true, samples = {},
                 pending = now - math.max(0, wall_now - x.since), since_wall = x.since, last_alert = now,
                 repeated = 0, value = x.value, processes = {}, restored_at = now }
+            -- From here on, a vanishing group can be told OOM-killed again.
+            e:oom_mark(rule.states[id])
         end
     end
 end
