@@ -14,7 +14,6 @@ mw() {
     "$MEMWATCH" "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
     RC=$?
     OUT=$(cat "$TMP/out")
-    ERR=$(cat "$TMP/err")
 }
 
 if [ "$(uname -s)" != Linux ] || ! needs python3; then
