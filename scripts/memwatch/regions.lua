@@ -78,8 +78,8 @@ end
 
 local function add(sum, r)
     sum.regions = sum.regions + 1
-    sum.footprint = sum.footprint + r.footprint
-    sum.clean = sum.clean + r.clean
+    sum.footprint = sum.footprint + (r.footprint or 0)
+    sum.clean = sum.clean + (r.clean or 0)
     for _, k in ipairs(SIZES) do sum[k] = sum[k] + (r[k] or 0) end
 end
 
