@@ -102,7 +102,8 @@ static void target(size_t mappings, int ready_fd, int result_fd, int go_fd)
 
     for (size_t i = 0; i < mappings; i++) {
         int prot = (i % 2) ? PROT_READ : PROT_READ | PROT_WRITE;
-        char *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        char *p =
+            mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) {
             dprintf(ready_fd, "fail %zu %s\n", i, strerror(errno));
             _exit(1);

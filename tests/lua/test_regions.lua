@@ -1,5 +1,6 @@
 -- memwatch.regions (issue 15): argument errors, a vanished pid, the shape of
--- each `by`, the categories of a region, and compare() on two readings.
+-- each `by`, the categories of a region, compare() on two readings, and a
+-- rule's event.grew.
 local T = dofile((arg and arg[0] and arg[0]:match("^(.*)/") or ".") .. "/testlib.lua")
 local eq, check = T.eq, T.check
 local memwatch = require "memwatch"
@@ -8,82 +9,7 @@ local units_bytes = require("memwatch.units").bytes
 
 if memwatch.platform ~= "linux" then
     T.skip("regions", "memwatch.regions reads /proc/PID/smaps: Linux only for now")
-    -- event.grew through an engine with a fake sampler, clock and regions: pid 10
--- grows its heap 1M a tick and a named pool 0.25M a tick; pid 11 stays put.
-local function grew_engine(def, reads)
-    local W = require "memwatch.watch"
-    local MB = 1024 * 1024
-    local clock = { t = 0.0 }
-    function clock.now() return clock.t end
-    function clock.sleep(s) clock.t = clock.t + s end
-    local events = {}
-    local e = W.engine {
-        clock = clock, every = 1, memory_limit = 0, app_key = function() return nil end,
-        report = function() end,
-        sampler = function()
-            local t = clock.t
-            return {
-                { pid = 10, ppid = 1, name = "app", uid = 1000, start_time = 1.0, footprint = (100 + t * 1.25) * MB },
-                { pid = 11, ppid = 1, name = "app", uid = 1000, start_time = 2.0, footprint = 50 * MB },
-            }
-        end,
-        regions = function(pid)
-            reads[#reads + 1] = string.format("%g:%d", clock.t, pid)
-            local t = clock.t
-            local function r(start, path, fp, shmem)
-                local row = { start = start, path = path, perms = "rw-p", shmem = shmem or false,
-                    anonymous = fp, swap = 0, resident = fp }
-                row.category = regions.category(row)
-                row.name, row.footprint = regions.name(row), fp
-                return row
-            end
-            return { r(0x1000, "[heap]", math.floor((10 + t) * MB)), r(0x9000, "[anon:pool]", math.floor(t * MB / 4)),
-                r(0xf000, nil, 3 * MB) }
-        end,
-    }
-    def.on_alert = function(ev) events[#events + 1] = ev end
-    e:watch(def)
-    return e, events
-end
-
-T.test("a growth rule's alert says what grew (event.grew)", function()
-    local reads = {}
-    local e, events = grew_engine({ name = "leak", select = { name = "app" }, group = "name",
-        growth = { above = "1M/m", window = "20s" } }, reads)
-    e:run(30)
-    check(#events >= 1, "the rule fired")
-    local ev = events[1]
-    eq(ev.grew.pid, 10)
-    eq(ev.grew.categories[1].name, "heap")
-    eq(ev.grew.regions[1].name, "[heap]")
-    eq(ev.grew.regions[2].name, "[anon:pool]")
-    local heap = units_bytes(ev.grew.categories[1].change)
-    local pool = units_bytes(ev.grew.regions[2].change)
-    eq(ev.grew.text, "heap +" .. heap .. ", [anon:pool] +" .. pool)
-    check(tostring(ev):find("; grew: heap +" .. heap .. ", [anon:pool] +" .. pool, 1, true), tostring(ev))
-    check(require("memwatch.actions").format(ev):find("; grew: heap +", 1, true), "the log line")
-    -- A baseline at the first tick (the larger member), none per tick, one at firing.
-    eq(reads[1], "0:10")
-    check(#reads <= 3, "at most one read per window start and one at firing: " .. table.concat(reads, " "))
-end)
-
-T.test("explain = true on a threshold rule; explain = false turns it off", function()
-    local reads = {}
-    local e, events = grew_engine({ name = "big", select = { name = "app" }, above = "110M", explain = true }, reads)
-    e:run(12)
-    check(#events == 1 and events[1].grew and events[1].grew.categories[1].name == "heap", "grew on a threshold rule")
-    reads = {}
-    e, events = grew_engine({ name = "leak", select = { name = "app" }, growth = { above = "1M/m", window = "20s" },
-        explain = false }, reads)
-    e:run(30)
-    check(#events >= 1 and events[1].grew == nil, "no grew")
-    eq(#reads, 0)
-    T.raises_exactly(function()
-        grew_engine({ name = "x", above = "1M", explain = "yes" }, {})
-    end, "memwatch.watch: rule 'x': 'explain' must be true or false, got string")
-end)
-
-T.done()
+    T.done()
 end
 
 local self = require("memwatch.core").getpid()
@@ -193,6 +119,8 @@ end)
 
 -- event.grew through an engine with a fake sampler, clock and regions: pid 10
 -- grows its heap 1M a tick and a named pool 0.25M a tick; pid 11 stays put.
+-- event.grew through an engine with a fake sampler, clock and regions: pid 10
+-- grows its heap 1M a tick and a named pool 0.25M a tick; pid 11 stays put.
 local function grew_engine(def, reads)
     local W = require "memwatch.watch"
     local MB = 1024 * 1024
@@ -245,9 +173,20 @@ T.test("a growth rule's alert says what grew (event.grew)", function()
     eq(ev.grew.text, "heap +" .. heap .. ", [anon:pool] +" .. pool)
     check(tostring(ev):find("; grew: heap +" .. heap .. ", [anon:pool] +" .. pool, 1, true), tostring(ev))
     check(require("memwatch.actions").format(ev):find("; grew: heap +", 1, true), "the log line")
-    -- A baseline at the first tick (the larger member), none per tick, one at firing.
-    eq(reads[1], "0:10")
-    check(#reads <= 3, "at most one read per window start and one at firing: " .. table.concat(reads, " "))
+    -- A baseline once the group shows growth, of the member growing, none
+    -- per tick, one at firing.
+    check(reads[1]:find(":10$") and tonumber(reads[1]:match("^[%d.]+")) <= 3, "the baseline: " .. reads[1])
+    check(#reads <= 3, "at most one read per window and one at firing: " .. table.concat(reads, " "))
+end)
+
+T.test("a growth rule reads nothing for a group that does not grow", function()
+    local reads = {}
+    local e, events = grew_engine({ name = "flat", select = { name = "app" },
+        metric = function(p) return p.pid == 11 and p.footprint or nil end,
+        growth = { above = "1M/m", window = "10s" } }, reads)
+    e:run(30)
+    eq(#events, 0)
+    eq(#reads, 0)
 end)
 
 T.test("explain = true on a threshold rule; explain = false turns it off", function()

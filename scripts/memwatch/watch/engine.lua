@@ -461,7 +461,8 @@ function Engine:evaluate(rule, ctx, now)
         st.processes = g.processes
         local v = self:value(rule, g)
         if v ~= nil and rule.grew_window and self.regions_fn then
-            grew_.track(st, g.processes, now, rule.grew_window, self.regions_fn)
+            grew_.track(st, g.processes, now, rule.grew_window, self.regions_fn,
+                not rule.growth or (st.slope ~= nil and st.slope > 0))
         end
         if v ~= nil then self:step(rule, st, v, now) end
     end

@@ -2,9 +2,12 @@
 -- engine calls track() every tick a group has a value and at_fire() when it
 -- fires; the breakdowns (memwatch.regions: smaps, which holds the process's
 -- mmap_lock) are read at most twice per window per group:
---   - a baseline when a window starts, of one member: the one that grew most
---     over the previous window (at first, the largest). While the rule is not
---     firing, each new window re-takes it;
+--   - a baseline, once per window, of one member: the one that grew most so
+--     far (at first, the largest). A growth rule takes it at the first tick
+--     of the window its group shows growth (a positive slope), so groups that
+--     do not grow, most of them, are never read; a threshold rule with
+--     explain = true as the window starts. While the rule is not firing, each
+--     new window re-takes it;
 --   - one when the alert fires, of the member that grew most over the window
 --     (each member's first and last footprint in the window are kept; that
 --     costs no read).
@@ -38,17 +41,16 @@ local function largest(processes)
     return best and best.pid
 end
 
---- track(st, processes, now, window, read): keeps st.grew_window, the group's
--- window: its start, each member's first and last footprint, the baseline.
+--- track(st, processes, now, window, read, ready): keeps st.grew_window, the
+-- group's window: its start, each member's first and last footprint, the
+-- baseline, read (once) on the first call with ready true.
 -- read(pid) -> regions | nil (memwatch.regions).
-function M.track(st, processes, now, window, read)
+function M.track(st, processes, now, window, read, ready)
     local w = st.grew_window
     if not w or (not st.firing and now - w.start >= window) then
-        local pid = w and top_grower(w) or largest(processes)
         -- The window before stays for an alert that fires as this one starts.
         if w then w.prev = nil end
-        w = { start = now, first = {}, last = {}, base_pid = pid, prev = w }
-        w.base = pid and read(pid) or nil
+        w = { start = now, first = {}, last = {}, prev = w, hint = w and top_grower(w) }
         st.grew_window = w
     end
     for _, p in ipairs(processes) do
@@ -56,6 +58,11 @@ function M.track(st, processes, now, window, read)
             if w.first[p.pid] == nil then w.first[p.pid] = p.footprint end
             w.last[p.pid] = p.footprint
         end
+    end
+    if ready and not w.base_pid then
+        local top, change = top_grower(w)
+        w.base_pid = (change and change > 0 and top) or w.hint or largest(processes)
+        w.base = w.base_pid and read(w.base_pid) or nil
     end
 end
 
