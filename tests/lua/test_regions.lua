@@ -119,8 +119,6 @@ end)
 
 -- event.grew through an engine with a fake sampler, clock and regions: pid 10
 -- grows its heap 1M a tick and a named pool 0.25M a tick; pid 11 stays put.
--- event.grew through an engine with a fake sampler, clock and regions: pid 10
--- grows its heap 1M a tick and a named pool 0.25M a tick; pid 11 stays put.
 local function grew_engine(def, reads)
     local W = require "memwatch.watch"
     local MB = 1024 * 1024
