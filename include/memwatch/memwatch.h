@@ -180,7 +180,8 @@ typedef struct mw_region {
     unsigned flags;   /* enum mw_region_flag */
     uint64_t present; /* bit (1 << MW_REGION_x) when v[MW_REGION_x] was read */
     int64_t v[MW_REGION_COUNT];
-    char *path; /* path or pseudo-path ("[heap]"), heap; NULL for none */
+    char *path;        /* path or pseudo-path ("[heap]"), heap; NULL for none */
+    int32_t stack_tid; /* an unnamed mapping holding this thread's stack pointer; 0 none */
 } mw_region;
 
 typedef struct mw_regions {

@@ -5,8 +5,11 @@
 --
 -- Categories, named by meaning (macOS `footprint` groups the same way):
 --   heap            [heap], the brk area
---   stack           [stack], the main thread's. Linux has not labelled thread
---                   stacks since 4.5: they count as "anonymous"
+--   stack           [stack], the main thread's, and the unnamed mappings other
+--                   threads' stack pointers are in ([stack:TID]; Linux has not
+--                   labelled thread stacks since 4.5, so the C side places
+--                   them from /proc/PID/task/TID/syscall where it may read
+--                   it; a running thread's stack stays "anonymous")
 --   anonymous       other private anonymous memory: unnamed ([anon]) or named
 --                   by the program with PR_SET_VMA_ANON_NAME ([anon:NAME])
 --   shared memory   shmem: MAP_SHARED anonymous, memfd, SysV, /dev/shm
@@ -39,7 +42,7 @@ function M.category(r)
     local path = r.path
     if r.shmem then return "shared memory" end
     if path == "[heap]" then return "heap" end
-    if path == "[stack]" then return "stack" end
+    if path == "[stack]" or r.stack_tid then return "stack" end
     if path == nil or path == "[anon]" or path:find("^%[anon:")
         or (path == "/dev/zero" and r.perms:sub(4, 4) == "p") then
         return "anonymous"
@@ -53,9 +56,11 @@ function M.category(r)
     return "other"
 end
 
---- name(region) -> how a region is named in sums by path: its path, or
--- "[anon]" for an unnamed anonymous mapping
+--- name(region) -> how a region is named in sums by path: its path,
+-- "[stack:TID]" for a thread's stack, or "[anon]" for an unnamed anonymous
+-- mapping
 function M.name(r)
+    if not r.path and r.stack_tid then return string.format("[stack:%d]", r.stack_tid) end
     return r.path or "[anon]"
 end
 

@@ -487,6 +487,8 @@ static void push_region(lua_State *L, const mw_region *r)
         if ((r->present >> f) & 1u)
             set_int(L, region_names[f], r->v[f]);
     }
+    if (r->stack_tid)
+        set_int(L, "stack_tid", r->stack_tid);
 }
 
 /* core.regions(pid) -> {region, ...}, truncated | nil, msg, errno

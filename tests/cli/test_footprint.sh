@@ -40,8 +40,8 @@ CATEGORY        FOOTPRINT  CLEAN  SWAPPED  REGIONS
 shared memory        704K     0B       0B        3
 page tables          700K      -        -        -
 data (written)        48K     0B       0B        6
-stack                 32K     0B       0B        1
-anonymous             32K     0B       0B        3
+stack                 40K     0B       0B        2
+anonymous             24K     0B       0B        2
 code                   0B   780K       0B        3
 data                   0B   268K       0B        6
 other                  0B     4K       0B        4
@@ -55,8 +55,8 @@ expect_eq "$(tr -d '\r' <"$TMP/out")" "pid,name,category,footprint,clean,swap,re
 100,firefox,shared memory,720896,0,0,3
 100,firefox,page tables,716800,0,0,0
 100,firefox,data (written),49152,0,0,6
-100,firefox,stack,32768,0,0,1
-100,firefox,anonymous,32768,0,0,3
+100,firefox,stack,40960,0,0,2
+100,firefox,anonymous,24576,0,0,2
 100,firefox,code,0,798720,0,3
 100,firefox,data,0,274432,0,6
 100,firefox,other,0,4096,0,4" "csv of the fixture"
@@ -69,6 +69,9 @@ expect_eq "$(printf '%s\n' "$OUT" | sed -n 2,3p)" "ADDRESS           SIZE  RESID
 expect_match "$OUT" '^00007f77aa2db000 +1\.0M +512K +512K +0B +rw-s +shared memory +/memfd:cache$' "the memfd row"
 expect_match "$OUT" '^00007f77aa25b000 +256K +128K +128K +0B +rw-s +shared memory +/dev/zero$' "shared anonymous"
 expect_match "$OUT" '^00007ffcb4102000 +1\.0M +32K +32K +0B +rw-p +stack +\[stack\]$' "the stack"
+# task/101/syscall's stack pointer is in the unnamed mapping at 7f77aa3db000;
+# task/102 is running (no stack pointer) and task/100 is the main thread.
+expect_match "$OUT" '^00007f77aa3db000 +12K +8K +8K +0B +rw-p +stack +\[stack:101\]$' "a thread's stack"
 expect_eq "$(printf '%s\n' "$OUT" | grep -Ec '^[0-9a-f]{16} ')" 26 "one line per region"
 
 case_ "fixture json"

@@ -52,5 +52,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* A callback's nonzero return stops the walk and comes back. */
     rc = mw_parse_smaps((const char *)data, size, stop_second, &calls);
     FUZZ_CHECK(s.rows >= 2 ? (rc == 42 && calls == 2) : (rc == 0 && calls == s.rows));
+    /* The task/TID/syscall parser on the same bytes: 0 or MW_EPARSE. */
+    {
+        uint64_t sp = 0;
+        rc = mw_parse_syscall_sp((const char *)data, size, &sp);
+        FUZZ_CHECK(rc == MW_OK || rc == MW_EPARSE);
+    }
     return 0;
 }

@@ -72,6 +72,8 @@ put("smaps", "unknown-keys", "7f00-7f10 rw-p 00000000 00:00 0 \nSize: 64 kB\nFut
 put("smaps", "bad-headers", "2000-1000 rw-p 0 00:00 0\nRss: 1 kB\n1000-2000 rw 0 00:00 0\n"
     "7g00-1 rw-p 0 00:00 0 /x\n1000-2000 rw-p 0 1000:00 0\n10000000000000000-1 rw-p 0 0:0 0\n"
     "1-2 rw-s 0 0:0 0 /dev/zero (deleted)\nSwap: 18446744073709551615 kB\n")
+put("smaps", "syscall", "230 0x1 0x1 0x7f4ea99f9ab0 0x0 0x0 0x7f4eaa74e6e8 0x7f4ea99f9a70 0x7f4eaa0ed545\n")
+put("smaps", "syscall-blocked", "-1 0x7ffd00001000 0x401000\n")
 put("smaps", "names", "1-2 rw-p 0 0:0 0 [anon:pool]\n3-4 rw-s 0 0:0 0 [anon_shmem:x]\n"
     "5-6 r--p 0 0:0 0 /memfd:a (deleted)\n7-8 rw-s 0 0:0 0 /SYSV00000000 (deleted)\n"
     "9-a rw-s 0 0:0 0  (deleted)\n")

@@ -108,9 +108,17 @@ T.test("large malloc: anonymous (its own mmap)", function()
     only(step("heap_free"), "anonymous", -N, "heap_free")
 end)
 
-T.test("stack: the main thread's [stack]; a thread's stack is anonymous", function()
+T.test("stack: the main thread's [stack]; a thread's stack, placed by its stack pointer", function()
     only(step("main_stack_touch"), "stack", MIB, "main_stack_touch", 256 * 1024)
-    only(step("stack_grow"), "anonymous", 4 * MIB, "stack_grow (a thread)", 256 * 1024)
+    -- The thread is parked in a system call: its saved stack pointer is in
+    -- task/TID/syscall, readable for our own child.
+    only(step("stack_grow"), "stack", 4 * MIB, "stack_grow (a thread)", 256 * 1024)
+    local named
+    for _, r in ipairs(assert(memwatch.regions(pid))) do
+        if r.stack_tid then named = r end
+    end
+    check(named and named.name == "[stack:" .. named.stack_tid .. "]" and named.stack_tid ~= pid,
+        "the thread's stack is [stack:TID]")
     step("stack_return")
     step("stack_exit")
 end)

@@ -280,6 +280,46 @@ static void test_is_shmem(void **state)
     assert_false(mw_smaps_is_shmem("rw-s", "/var/db/file", 12));
 }
 
+static int syscall_sp(const char *text, uint64_t *sp)
+{
+    size_t n = strlen(text);
+    char *b = malloc(n ? n : 1);
+    int rc;
+    assert_non_null(b);
+    memcpy(b, text, n);
+    rc = mw_parse_syscall_sp(b, n, sp);
+    free(b);
+    return rc;
+}
+
+/* /proc/PID/task/TID/syscall as Linux 6.18 writes it (seen on this machine:
+ * a thread in futex, the main thread in read). */
+static void test_syscall_sp(void **state)
+{
+    uint64_t sp = 0;
+    (void)state;
+    assert_int_equal(
+        syscall_sp(
+            "230 0x1 0x1 0x7f4ea99f9ab0 0x0 0x0 0x7f4eaa74e6e8 0x7f4ea99f9a70 0x7f4eaa0ed545\n",
+            &sp),
+        0);
+    assert_int_equal(sp, 0x7f4ea99f9a70u);
+    assert_int_equal(
+        syscall_sp("0 0x3 0x562012e9da70 0x2000 0x0 0x0 0x0 0x7ffd60a5a070 0x7f4eaa1162ec", &sp),
+        0);
+    assert_int_equal(sp, 0x7ffd60a5a070u);
+    assert_int_equal(syscall_sp("-1 0x7ffd00001000 0x401000\n", &sp), 0);
+    assert_int_equal(sp, 0x7ffd00001000u);
+    assert_int_equal(syscall_sp("running\n", &sp), MW_EPARSE);
+    assert_int_equal(syscall_sp("", &sp), MW_EPARSE);
+    assert_int_equal(syscall_sp("7 0x1 0x2\n", &sp), MW_EPARSE);          /* not -1 */
+    assert_int_equal(syscall_sp("-1 0x 0x401000\n", &sp), MW_EPARSE);     /* no digits */
+    assert_int_equal(syscall_sp("-1 0x12g4 0x401000\n", &sp), MW_EPARSE); /* not hex */
+    assert_int_equal(syscall_sp("-1 1234 0x401000\n", &sp), MW_EPARSE);   /* no 0x */
+    assert_int_equal(syscall_sp("1 2 3 4 5 6 7 0x8 0x9 10\n", &sp), MW_EPARSE);
+    assert_int_equal(syscall_sp("-1 0x10000000000000000 0x1\n", &sp), MW_EPARSE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,7 +327,7 @@ int main(void)
         cmocka_unit_test(test_empty),       cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_cut_vmflags), cmocka_unit_test(test_tolerant),
         cmocka_unit_test(test_bad_headers), cmocka_unit_test(test_callback_stops),
-        cmocka_unit_test(test_is_shmem),
+        cmocka_unit_test(test_is_shmem),    cmocka_unit_test(test_syscall_sp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

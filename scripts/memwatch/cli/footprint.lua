@@ -257,10 +257,11 @@ one line per category (FOOTPRINT: the memory that counts, i.e. anonymous,
 swapped and shared-memory pages; CLEAN: resident file pages the kernel can
 drop; SWAPPED; REGIONS: how many mappings), largest first, then the total,
 which equals the record's footprint once page tables are counted, and a line
-saying whether it does. Categories: heap, stack, anonymous ([anon],
-[anon:NAME]; thread stacks too), shared memory (MAP_SHARED anonymous, memfd,
-SysV, /dev/shm), code, data (written) (file mappings with copy-on-write pages
-the process wrote), data, gpu, other, page tables.
+saying whether it does. Categories: heap, stack ([stack], and [stack:TID]
+where a thread's stack pointer is), anonymous ([anon], [anon:NAME]), shared
+memory (MAP_SHARED anonymous, memfd, SysV, /dev/shm), code, data (written)
+(file mappings with copy-on-write pages the process wrote), data, gpu, other,
+page tables.
 
 A NAME with several processes gives one breakdown per process, largest
 footprint first.

@@ -13,8 +13,10 @@
 #include "memwatch/alloc.h"
 #include "memwatch/backend.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -107,6 +109,52 @@ static int add_row(void *ud, const mw_smaps_row *row)
     return 0;
 }
 
+/*
+ * Linux has not labelled thread stacks in maps and smaps since 4.5 (only the
+ * main thread's [stack]); a thread's stack is an unnamed mapping like any
+ * other. Each thread's saved stack pointer (task/TID/syscall) places it. Best
+ * effort: a thread that is running, gone, or not ours to read leaves its
+ * stack unnamed.
+ */
+static void place_thread_stacks(const mw_sys *sys, int rootfd, int32_t pid, mw_regions *out)
+{
+    char path[64], buf[256];
+    struct dirent *de;
+    DIR *dir;
+    int fd;
+
+    snprintf(path, sizeof path, "%d/task", (int)pid);
+    fd = mw_sys_openat(sys, rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    dir = sys->fdopendir(fd);
+    if (!dir) {
+        sys->close(fd);
+        return;
+    }
+    while ((de = sys->readdir(dir)) != NULL) {
+        char *tail;
+        long tid = strtol(de->d_name, &tail, 10);
+        uint64_t sp;
+        ssize_t n;
+        if (*tail != '\0' || tid <= 0 || tid > INT32_MAX || tid == pid)
+            continue;
+        snprintf(path, sizeof path, "%d/task/%ld/syscall", (int)pid, tid);
+        n = mw_sys_read_file(sys, rootfd, path, buf, sizeof buf);
+        if (n <= 0 || mw_parse_syscall_sp(buf, (size_t)n, &sp) < 0)
+            continue;
+        for (size_t i = 0; i < out->count; i++) {
+            mw_region *r = &out->rows[i];
+            if (sp >= r->start && sp < r->end) {
+                if (!r->path && r->perms[3] == 'p' && !r->stack_tid)
+                    r->stack_tid = (int32_t)tid;
+                break;
+            }
+        }
+    }
+    sys->closedir(dir);
+}
+
 int mw_linux_read_regions(void *state, int32_t pid, mw_regions *out)
 {
     int rootfd, fd, rc;
@@ -126,5 +174,7 @@ int mw_linux_read_regions(void *state, int32_t pid, mw_regions *out)
         return rc;
     rc = mw_parse_smaps(buf, len, add_row, &c);
     mw_free(buf);
+    if (rc == 0)
+        place_thread_stacks(sys, rootfd, pid, out);
     return rc;
 }

@@ -176,6 +176,41 @@ int mw_parse_smaps(const char *buf, size_t len, mw_smaps_cb cb, void *ud)
     return MW_OK;
 }
 
+int mw_parse_syscall_sp(const char *buf, size_t len, uint64_t *sp)
+{
+    const char *p = buf, *end = buf + len;
+    const char *tok[9];
+    size_t toklen[9];
+    int n = 0;
+    uint64_t v;
+
+    while (p < end && *p != '\n') {
+        const char *start;
+        while (p < end && *p == ' ')
+            p++;
+        if (p >= end || *p == '\n')
+            break;
+        if (n == 9)
+            return MW_EPARSE; /* more fields than the kernel writes */
+        start = p;
+        while (p < end && *p != ' ' && *p != '\n')
+            p++;
+        tok[n] = start;
+        toklen[n++] = (size_t)(p - start);
+    }
+    /* "NR" + 6 arguments + SP + PC, or "-1 SP PC"; "running" is one field. */
+    if (!(n == 9 || (n == 3 && toklen[0] == 2 && memcmp(tok[0], "-1", 2) == 0)))
+        return MW_EPARSE;
+    p = tok[n - 2];
+    if (toklen[n - 2] < 3 || p[0] != '0' || p[1] != 'x')
+        return MW_EPARSE;
+    p += 2;
+    if (scan_num(&p, tok[n - 2] + toklen[n - 2], 16, &v) < 0 || p != tok[n - 2] + toklen[n - 2])
+        return MW_EPARSE;
+    *sp = v;
+    return MW_OK;
+}
+
 int mw_smaps_is_shmem(const char *perms, const char *path, size_t pathlen)
 {
     if (starts_with(path, pathlen, "/memfd:") || starts_with(path, pathlen, "/SYSV") ||

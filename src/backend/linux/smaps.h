@@ -60,4 +60,13 @@ int mw_parse_smaps(const char *buf, size_t len, mw_smaps_cb cb, void *ud);
  */
 int mw_smaps_is_shmem(const char *perms, const char *path, size_t pathlen);
 
+/*
+ * The stack pointer in /proc/PID/task/TID/syscall: "NR ARG1..ARG6 SP PC" for a
+ * thread in a system call, "-1 SP PC" for one blocked outside of one (the
+ * last two fields either way). MW_EPARSE for "running" (a thread on a CPU
+ * has no saved registers to show) and anything else. The file needs ptrace
+ * access to the process (its owner, or root; Yama may narrow that).
+ */
+int mw_parse_syscall_sp(const char *buf, size_t len, uint64_t *sp);
+
 #endif
