@@ -58,6 +58,9 @@ typedef struct mw_backend_ops {
      * where the system keeps none. */
     int (*oom_kill_count)(void *state, int64_t *count);
     int (*oom_kills)(void *state, uint64_t cursor, mw_oom_cb cb, void *ud, uint64_t *next);
+    /* Every mapping of one process (see mw_regions_read); the caller
+     * initialised out. NULL where the system cannot list them. */
+    int (*read_regions)(void *state, int32_t pid, mw_regions *out);
 } mw_backend_ops;
 
 /*

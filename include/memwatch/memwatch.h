@@ -144,6 +144,55 @@ void mw_ledger_refuse(mw_ledger *l, const char *group, const char *source);
 /* The row called name in group (group may be NULL for any), or NULL. */
 const mw_ledger_row *mw_ledger_find(const mw_ledger *l, const char *group, const char *name);
 
+/* ---- regions: a process's mappings (linux /proc/PID/smaps) ---------------- */
+
+/* The per-region sizes, in bytes: X(ID, smaps key, Lua name). */
+#define MW_REGION_LIST(X)                                                                          \
+    X(SIZE, "Size", "size")                                                                        \
+    X(RSS, "Rss", "resident")                                                                      \
+    X(PSS, "Pss", "pss")                                                                           \
+    X(SHARED_CLEAN, "Shared_Clean", "shared_clean")                                                \
+    X(SHARED_DIRTY, "Shared_Dirty", "shared_dirty")                                                \
+    X(PRIVATE_CLEAN, "Private_Clean", "private_clean")                                             \
+    X(PRIVATE_DIRTY, "Private_Dirty", "private_dirty")                                             \
+    X(ANONYMOUS, "Anonymous", "anonymous")                                                         \
+    X(LAZY_FREE, "LazyFree", "lazy_free")                                                          \
+    X(ANON_HUGE, "AnonHugePages", "anon_huge")                                                     \
+    X(SWAP, "Swap", "swap")                                                                        \
+    X(LOCKED, "Locked", "locked")
+
+#define MW_REGION_ENUM(id, key, name) MW_REGION_##id,
+enum mw_region_field { MW_REGION_LIST(MW_REGION_ENUM) MW_REGION_COUNT };
+#undef MW_REGION_ENUM
+
+enum mw_region_flag {
+    /* The pages are shared memory (shmem/tmpfs): MAP_SHARED anonymous memory,
+     * memfd, SysV segments, /dev/shm files. smaps has no per-region Shmem
+     * line, so this is decided from the mapping (see mw_smaps_is_shmem). */
+    MW_REGION_SHMEM = 1u << 0,
+    MW_REGION_DELETED = 1u << 1 /* the path ended in " (deleted)" (removed from there) */
+};
+
+typedef struct mw_region {
+    uint64_t start, end, offset, inode;
+    unsigned dev_major, dev_minor;
+    char perms[5];    /* "r-xp": read, write, execute, shared (s) or private (p) */
+    unsigned flags;   /* enum mw_region_flag */
+    uint64_t present; /* bit (1 << MW_REGION_x) when v[MW_REGION_x] was read */
+    int64_t v[MW_REGION_COUNT];
+    char *path;        /* path or pseudo-path ("[heap]"), heap; NULL for none */
+    int32_t stack_tid; /* an unnamed mapping holding this thread's stack pointer; 0 none */
+} mw_region;
+
+typedef struct mw_regions {
+    mw_region *rows;
+    size_t count, capacity;
+    int truncated; /* the listing ended inside a region (dropped): the process exited */
+} mw_regions;
+
+void mw_regions_init(mw_regions *r);
+void mw_regions_release(mw_regions *r);
+
 /* ---- the sampler context -------------------------------------------------- */
 
 typedef struct mw_ctx mw_ctx;
@@ -207,6 +256,14 @@ int mw_proc_read(mw_ctx *ctx, int32_t pid, unsigned want, mw_proc *out);
 
 int mw_system_read(mw_ctx *ctx, mw_system *out);
 int mw_ledger_read(mw_ctx *ctx, int32_t pid, mw_ledger *out);
+
+/*
+ * Every mapping of one process, read on demand (linux: /proc/PID/smaps, which
+ * holds the process's mmap_lock while it is read: never in scans). -ESRCH when
+ * the process is gone; MW_ENOTSUP where the backend cannot list regions.
+ * A kernel thread or a zombie has none (count 0).
+ */
+int mw_regions_read(mw_ctx *ctx, int32_t pid, mw_regions *out);
 
 /*
  * The app a process belongs to (linux: its systemd app/service unit from

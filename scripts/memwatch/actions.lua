@@ -93,7 +93,8 @@ function M.format(ev)
     else
         cond = string.format("%s %s %s", ev.metric, ev.direction, ev.threshold_text)
     end
-    return string.format("%s rule '%s' (%s)%s", base_line(ev), printable(ev.rule), cond, gone_suffix(ev))
+    return string.format("%s rule '%s' (%s)%s%s", base_line(ev), printable(ev.rule), cond, gone_suffix(ev),
+        ev.grew and "; grew: " .. printable(ev.grew.text) or "")
 end
 
 -- ---- log ---------------------------------------------------------------------------

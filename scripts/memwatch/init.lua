@@ -23,6 +23,8 @@ M.processes = scan.processes
 M.process = scan.process
 M.self = scan.self
 M.ledger = scan.ledger
+--- memwatch.regions(pid [, {by = "none"|"category"|"path"}]) -> rows | nil, msg, errno
+M.regions = require("memwatch.regions").read
 
 --- memwatch.system() -> {total=, available=, free=, swap_total=, swap_free=, pressure=} | nil, msg, errno
 M.system = core.system

@@ -251,6 +251,21 @@ int mw_ledger_read(mw_ctx *ctx, int32_t pid, mw_ledger *out)
     return rc;
 }
 
+int mw_regions_read(mw_ctx *ctx, int32_t pid, mw_regions *out)
+{
+    int rc;
+
+    mw_regions_init(out);
+    if (!ctx->ops->read_regions)
+        return MW_ENOTSUP;
+    rc = ctx->ops->read_regions(ctx->state, pid, out);
+    if (rc < 0) {
+        set_error(ctx, "pid %d: %s", (int)pid, mw_strerror(rc));
+        mw_regions_release(out);
+    }
+    return rc;
+}
+
 int mw_app_key(mw_ctx *ctx, int32_t pid, char *buf, size_t len)
 {
     if (!ctx->ops->app_key)

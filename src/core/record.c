@@ -30,6 +30,19 @@ void mw_ledger_release(mw_ledger *l)
     mw_ledger_init(l);
 }
 
+void mw_regions_init(mw_regions *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void mw_regions_release(mw_regions *r)
+{
+    for (size_t i = 0; i < r->count; i++)
+        mw_free(r->rows[i].path);
+    mw_free(r->rows);
+    mw_regions_init(r);
+}
+
 static void copy_text(char *dst, size_t cap, const char *src)
 {
     size_t n = strlen(src);

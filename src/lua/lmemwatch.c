@@ -2,7 +2,7 @@
  * memwatch.core: the C primitives under the memwatch Lua module. This file
  * only puts the bindings together; each concern has its own file:
  *
- *   lsampler.c  the sampler: records, system memory, ledgers, users
+ *   lsampler.c  the sampler: records, system memory, ledgers, regions, users
  *   loom.c      OOM-kill evidence: the kernel's kill count and log
  *   lunits.c    sizes, durations, clocks
  *   ltext.c     printable text and UTF-8 cleaning

@@ -19,6 +19,7 @@
 #include "memwatch/memwatch.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -296,8 +297,9 @@ static int l_scan(lua_State *L)
  * rows) are kept in a userdata while Lua tables are built from them, so a
  * memory error raised meanwhile still frees them (the box's __gc).
  */
-#define PROC_BOX   "memwatch.proc_box"
-#define LEDGER_BOX "memwatch.ledger_box"
+#define PROC_BOX    "memwatch.proc_box"
+#define LEDGER_BOX  "memwatch.ledger_box"
+#define REGIONS_BOX "memwatch.regions_box"
 
 static int proc_box_gc(lua_State *L)
 {
@@ -308,6 +310,12 @@ static int proc_box_gc(lua_State *L)
 static int ledger_box_gc(lua_State *L)
 {
     mw_ledger_release(luaL_checkudata(L, 1, LEDGER_BOX));
+    return 0;
+}
+
+static int regions_box_gc(lua_State *L)
+{
+    mw_regions_release(luaL_checkudata(L, 1, REGIONS_BOX));
     return 0;
 }
 
@@ -447,6 +455,74 @@ static int l_ledger(lua_State *L)
     return 2;
 }
 
+#define MW_REGION_NAME(id, key, name) [MW_REGION_##id] = (name),
+static const char *const region_names[MW_REGION_COUNT] = {MW_REGION_LIST(MW_REGION_NAME)};
+#undef MW_REGION_NAME
+
+static void push_region(lua_State *L, const mw_region *r)
+{
+    char dev[24];
+
+    lua_createtable(L, 0, 24);
+    set_int(L, "start", (int64_t)r->start);
+    set_int(L, "end", (int64_t)r->end);
+    set_int(L, "offset", (int64_t)r->offset);
+    set_int(L, "inode", (int64_t)r->inode);
+    snprintf(dev, sizeof dev, "%02x:%02x", r->dev_major, r->dev_minor);
+    lua_pushstring(L, dev);
+    lua_setfield(L, -2, "dev");
+    lua_pushstring(L, r->perms);
+    lua_setfield(L, -2, "perms");
+    if (r->path) {
+        lua_pushstring(L, r->path);
+        lua_setfield(L, -2, "path");
+    }
+    lua_pushboolean(L, (r->flags & MW_REGION_SHMEM) != 0);
+    lua_setfield(L, -2, "shmem");
+    if (r->flags & MW_REGION_DELETED) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "deleted");
+    }
+    for (int f = 0; f < MW_REGION_COUNT; f++) {
+        if ((r->present >> f) & 1u)
+            set_int(L, region_names[f], r->v[f]);
+    }
+    if (r->stack_tid)
+        set_int(L, "stack_tid", r->stack_tid);
+}
+
+/* core.regions(pid) -> {region, ...}, truncated | nil, msg, errno
+ * truncated: the listing ended inside a mapping (the process was exiting);
+ * that mapping is left out. */
+static int l_regions(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    mw_regions *rs;
+    int rc;
+
+    if (pid <= 0 || pid > INT32_MAX)
+        return mw_l_fail(L, -ESRCH, lua_pushfstring(L, "pid %I", pid));
+    rs = new_box(L, sizeof *rs, REGIONS_BOX);
+    rc = mw_regions_read(ctx, (int32_t)pid, rs);
+    if (rc == MW_ENOTSUP) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "regions: not supported on %s", mw_ctx_platform(ctx));
+        lua_pushinteger(L, ENOTSUP);
+        return 3;
+    }
+    if (rc < 0)
+        return mw_l_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
+    lua_createtable(L, (int)rs->count, 0);
+    for (size_t i = 0; i < rs->count; i++) {
+        push_region(L, &rs->rows[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_pushboolean(L, rs->truncated);
+    mw_regions_release(rs);
+    return 2;
+}
+
 static int l_app_key(lua_State *L)
 {
     mw_ctx *ctx = get_ctx(L);
@@ -556,6 +632,7 @@ static const luaL_Reg sampler_funcs[] = {
     {"cgroup_ids", l_cgroup_ids},
     {"ledger", l_ledger},
     {"read", l_read},
+    {"regions", l_regions},
     {"scan", l_scan},
     {"set_record_metatable", l_set_record_metatable},
     {"set_root", l_set_root},
@@ -584,6 +661,7 @@ void mw_lua_register_sampler(lua_State *L)
     new_metatable(L, CTX_KEY, ctx_gc);
     new_metatable(L, PROC_BOX, proc_box_gc);
     new_metatable(L, LEDGER_BOX, ledger_box_gc);
+    new_metatable(L, REGIONS_BOX, regions_box_gc);
     rc = open_ctx(L, root && *root ? root : NULL);
     if (rc < 0) {
         /* Leave the module usable for units and time; sampling calls report. */

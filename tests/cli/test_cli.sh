@@ -142,7 +142,7 @@ printf -- '-- rules\nmemwatch.watch {\n    name = "x",\n    abov = 1 }\n' >"$TMP
 mw "$TMP/rule.lua"
 expect_rc 1 "bad rule"
 expect_eq "$(first_line "$ERR")" "$TMP/rule.lua:2: memwatch.watch: rule 'x': unknown key 'abov' (expected name, \
-select, group, metric, fields, above, below, sustain, clear, repeat_every, every, growth, on_alert, on_resolve)" \
+select, group, metric, fields, above, below, sustain, clear, repeat_every, every, growth, on_alert, on_resolve, explain)" \
     "the rule's file and line"
 expect_eq "$(printf '%s\n' "$ERR" | sed -n 3p)" "	$TMP/rule.lua:2: in main chunk" "the traceback starts at the user's line"
 expect_not_contains "$ERR" "memwatch/" "no line of memwatch's own modules"

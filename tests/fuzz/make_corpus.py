@@ -63,6 +63,21 @@ put("smaps_rollup", "minimal", "Rss: 4 kB\nPss: 2 kB\n")
 put("smaps_rollup", "units", "Rss: 4 MiB\nPss: 3 GiB\nSwap: 1 KiB\nLocked: 7\nKSM: 9 TB\n")
 put("smaps_rollup", "overflow", "Rss: 18014398509481984 kB\nPss: 9007199254740991 kB\n")
 
+for name in ("threaded", "memfd_shm", "truncated", "kthread"):
+    with open(os.path.join(FIX, "smaps", name), "rb") as fh:
+        put("smaps", name, fh.read())
+put("smaps", "unknown-keys", "7f00-7f10 rw-p 00000000 00:00 0 \nSize: 64 kB\nFutureKey: 1 kB\n"
+    "AnonHugePages: 2048 kB\nSwap: x kB\nVmFlags: rd wr\n"
+    "8000-9000 r--s 00001000 08:01 42   /data/my file (deleted)\r\nRss: 4 kB\nVmFlags: rd sh")
+put("smaps", "bad-headers", "2000-1000 rw-p 0 00:00 0\nRss: 1 kB\n1000-2000 rw 0 00:00 0\n"
+    "7g00-1 rw-p 0 00:00 0 /x\n1000-2000 rw-p 0 1000:00 0\n10000000000000000-1 rw-p 0 0:0 0\n"
+    "1-2 rw-s 0 0:0 0 /dev/zero (deleted)\nSwap: 18446744073709551615 kB\n")
+put("smaps", "syscall", "230 0x1 0x1 0x7f4ea99f9ab0 0x0 0x0 0x7f4eaa74e6e8 0x7f4ea99f9a70 0x7f4eaa0ed545\n")
+put("smaps", "syscall-blocked", "-1 0x7ffd00001000 0x401000\n")
+put("smaps", "names", "1-2 rw-p 0 0:0 0 [anon:pool]\n3-4 rw-s 0 0:0 0 [anon_shmem:x]\n"
+    "5-6 r--p 0 0:0 0 /memfd:a (deleted)\n7-8 rw-s 0 0:0 0 /SYSV00000000 (deleted)\n"
+    "9-a rw-s 0 0:0 0  (deleted)\n")
+
 from_fixtures("meminfo", "meminfo")
 put("meminfo", "total-only", "MemTotal: 16384 kB")
 put("meminfo", "swapcached-first", "SwapCached: 1 kB\nMemTotal: 2 kB\nSwapFree: x kB\n")

@@ -140,6 +140,45 @@ static void heap_free(void)
     reply("ok");
 }
 
+/* ---- the brk heap and the main thread's stack (the [heap] and [stack]
+ * regions of smaps, for tests/integration/test_memkinds_regions.lua) ------- */
+
+static char *brk_start;
+
+/* sbrk directly: malloc only uses brk for small requests, and the [heap]
+ * region is where a program's many small allocations end up. */
+static void brk_grow(void)
+{
+    void *p = sbrk((intptr_t)KIND_SIZE);
+    if (p == (void *)-1) {
+        reply("err sbrk: %s", strerror(errno));
+        return;
+    }
+    brk_start = p;
+    touch_write(brk_start, KIND_SIZE, 1);
+    reply("ok");
+}
+
+static void brk_shrink(void)
+{
+    if (!brk_start || sbrk(-(intptr_t)KIND_SIZE) == (void *)-1) {
+        reply("err sbrk: %s", brk_start ? strerror(errno) : "nothing to shrink");
+        return;
+    }
+    brk_start = NULL;
+    reply("ok");
+}
+
+/* 1 MiB of the main thread's stack touched; the pages stay after return. */
+static __attribute__((noinline)) void main_stack_touch(void)
+{
+    size_t n = MIB;
+    unsigned char *p = alloca(n);
+    touch_write(p, n, 1);
+    sink = p[n / 2];
+    reply("ok");
+}
+
 /* ---- stack: a thread that grows its stack, then parks ---------------------- */
 
 enum stack_phase { STACK_NONE, STACK_GROWN, STACK_RETURNED, STACK_DONE };
@@ -596,6 +635,9 @@ static const struct step {
     {"ping", ping},
     {"heap_alloc", heap_alloc},
     {"heap_free", heap_free},
+    {"brk_grow", brk_grow},
+    {"brk_shrink", brk_shrink},
+    {"main_stack_touch", main_stack_touch},
     {"stack_grow", stack_grow},
     {"stack_return", stack_return},
     {"stack_exit", stack_exit},

@@ -325,7 +325,7 @@ memwatch.run()
     local bad = tmpfile("memwatch.watch { name = 'x', abov = '1G' }\n")
     local _, err = replay { path = FILE, script = bad }
     eq(tostring(err), bad .. ":1: memwatch.watch: rule 'x': unknown key 'abov' (expected name, select, group, " ..
-        "metric, fields, above, below, sustain, clear, repeat_every, every, growth, on_alert, on_resolve)")
+        "metric, fields, above, below, sustain, clear, repeat_every, every, growth, on_alert, on_resolve, explain)")
     local none = tmpfile("local x = 1\n")
     _, err = replay { path = FILE, script = none }
     eq(tostring(err), none .. " registers no rules (memwatch.watch{...})")

@@ -184,7 +184,7 @@ T.test("run: seconds, stop() from a callback, options", function()
     eq(e2:run { seconds = "3s", every = "1s" }, "elapsed")
     raises_exactly(function() W.engine { sampler = print, colck = 1 } end,
         "memwatch.watch.engine: unknown option 'colck' (expected app_key, budget, budget_time, clock, " ..
-        "error_interval, every, memory_limit, memory_total, notice, oom, report, sampler, script, signals, state)")
+        "error_interval, every, memory_limit, memory_total, notice, oom, regions, report, sampler, script, signals, state)")
 end)
 
 T.test("bad definitions fail at registration, naming the rule and the key", function()
@@ -198,7 +198,7 @@ T.test("bad definitions fail at registration, naming the rule and the key", func
     local sizes = "expected a number with an optional unit B, K, M, G, T, P or % (of physical memory; binary " ..
         "multiples: 1K = 1024 bytes; KB and KiB mean the same as K)"
     bad({ name = "x", abov = 1 }, "memwatch.watch: rule 'x': unknown key 'abov' (expected name, select, group, " ..
-        "metric, fields, above, below, sustain, clear, repeat_every, every, growth, on_alert, on_resolve)")
+        "metric, fields, above, below, sustain, clear, repeat_every, every, growth, on_alert, on_resolve, explain)")
     bad({ name = "x", above = "2Q" }, "memwatch.watch: rule 'x': 'above': invalid size '2Q': " .. sizes)
     bad({ name = "x", above = "1G", clear = "1x" }, "memwatch.watch: rule 'x': 'clear': invalid size '1x': " .. sizes)
     bad({ name = "x", above = -1 }, "memwatch.watch: rule 'x': 'above' must not be negative, got -1")

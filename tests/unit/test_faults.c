@@ -246,6 +246,8 @@ typedef struct outcome {
     char app[128];
     int read_rc;
     mw_proc one;
+    int regions_rc;
+    mw_regions regions;
     int count_rc;
     int64_t oom_count;
     int kills_rc;
@@ -337,6 +339,9 @@ static void run_workload(outcome *o)
     o->read_rc = mw_proc_read(ctx, 100, MW_SRC_ALL, &o->one);
     if (o->read_rc < 0)
         errmsg_names(ctx, o->read_rc);
+    o->regions_rc = mw_regions_read(ctx, 100, &o->regions);
+    if (o->regions_rc < 0)
+        errmsg_names(ctx, o->regions_rc);
     o->count_rc = mw_oom_kill_count(ctx, &o->oom_count);
     if (o->count_rc < 0)
         errmsg_names(ctx, o->count_rc);
@@ -355,6 +360,7 @@ static void outcome_release(outcome *o)
     for (size_t i = 0; i < NLEDGERS; i++)
         mw_ledger_release(&o->ledger[i]);
     mw_proc_release(&o->one);
+    mw_regions_release(&o->regions);
 }
 
 /* ---- comparing with the fault-free run ------------------------------------------------- */
@@ -468,6 +474,21 @@ static void outcome_within(const outcome *got, const outcome *base, int exact, i
         assert_int_equal(got->read_rc, base->read_rc);
     if (got->read_rc == 0)
         proc_within(&got->one, &base->one, exact, short_read);
+    if (exact) {
+        assert_int_equal(got->regions_rc, base->regions_rc);
+        assert_int_equal(got->regions.count, base->regions.count);
+    }
+    /* A read cut short lists fewer mappings, each one whole and as it was. */
+    if (got->regions_rc == 0) {
+        assert_true(got->regions.count <= base->regions.count);
+        for (size_t i = 0; i < got->regions.count; i++) {
+            const mw_region *g = &got->regions.rows[i], *b = &base->regions.rows[i];
+            assert_int_equal(g->start, b->start);
+            assert_int_equal(g->present, b->present);
+            assert_memory_equal(g->v, b->v, sizeof g->v);
+            assert_true(str_eq(g->path, b->path));
+        }
+    }
     if (exact) {
         assert_int_equal(got->count_rc, base->count_rc);
         assert_int_equal(got->kills_rc, base->kills_rc);

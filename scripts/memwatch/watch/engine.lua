@@ -14,7 +14,8 @@
 --       report = function(line) ... end,
 --       memory_total = function() return bytes end, -- what "20%" is a share of
 --       notice = function(rule, text) ... end,      -- "no process matches ..."
---       oom = { count = function() -> n, kills_since = function(cursor) -> kills, next } }
+--       oom = { count = function() -> n, kills_since = function(cursor) -> kills, next },
+--       regions = function(pid) -> regions | nil }   -- for event.grew; false: none
 -- The defaults (a scan of the system, the real clock, the kernel's OOM-kill
 -- evidence) are injected by
 -- memwatch.watch; what runs on every tick besides the rules (the actions'
@@ -30,6 +31,7 @@ local group_ = require "memwatch.group"
 local rule_ = require "memwatch.watch.rule"
 local event = require "memwatch.watch.event"
 local trend = require "memwatch.watch.trend"
+local grew_ = require "memwatch.watch.grew"
 
 local M = {}
 
@@ -78,7 +80,7 @@ local default -- the engine behind memwatch.watch{} and memwatch.run()
 
 local ENGINE_OPTS = { sampler = true, clock = true, app_key = true, report = true, every = true,
     budget = true, budget_time = true, memory_limit = true, error_interval = true, script = true,
-    signals = true, memory_total = true, notice = true, oom = true, state = true }
+    signals = true, memory_total = true, notice = true, oom = true, regions = true, state = true }
 
 -- Option checks, shared with the run loop (memwatch.watch.run): they raise
 -- naming the user's line, not ours.
@@ -141,6 +143,12 @@ function M.new(opts)
     -- The live system's OOM evidence goes with the live sampler only: a
     -- replay's vanished group says nothing about this machine's kernel.
     if opts.oom ~= nil then e.oom = opts.oom or nil elseif not opts.sampler then e.oom = injected.oom end
+    -- What grew, for event.grew (watch/grew.lua): a process's regions by pid.
+    if opts.regions ~= nil then
+        e.regions_fn = opts.regions or nil
+    elseif not opts.sampler then
+        e.regions_fn = function(pid) return (require("memwatch.regions").read(pid)) end
+    end
     e.report_fn = opts.report or function(line, level)
         -- Reports quote callback errors, which may quote process names.
         log.write(io.stderr, level, text.printable(line))
@@ -393,7 +401,8 @@ function Engine:step(rule, st, v, now)
                 st.repeated = 0
                 st.last_alert = now
                 self:oom_mark(st)
-                self:emit(rule, st, "alert", now)
+                local grew = rule.grew_window and self.regions_fn and grew_.at_fire(st, self.regions_fn, now)
+                self:emit(rule, st, "alert", now, grew and { grew = grew } or nil)
             end
         else
             st.pending, st.hits, st.since_wall = nil, 0, nil
@@ -455,6 +464,10 @@ function Engine:evaluate(rule, ctx, now)
         st.key = g.key
         st.processes = g.processes
         local v = self:value(rule, g)
+        if v ~= nil and rule.grew_window and self.regions_fn then
+            grew_.track(st, g.processes, now, rule.grew_window, self.regions_fn,
+                not rule.growth or (st.slope ~= nil and st.slope > 0))
+        end
         if v ~= nil then self:step(rule, st, v, now) end
     end
     -- Groups that are gone: a firing one resolves (its processes exited or

@@ -52,7 +52,9 @@ function event_mt.__index.describe(ev)
     end
     parts[#parts + 1] = string.format("%d %s", ev.count, ev.count == 1 and "process" or "processes")
     parts[#parts + 1] = M.gone_text(ev)
-    return table.concat(parts, " ")
+    local line = table.concat(parts, " ")
+    if ev.grew then line = line .. "; grew: " .. printable(ev.grew.text) end
+    return line
 end
 event_mt.__tostring = function(ev) return ev:describe() end
 

@@ -8,7 +8,7 @@ local select_ = require "memwatch.select"
 local M = {}
 
 local KEYS = { "name", "select", "group", "metric", "fields", "above", "below", "sustain", "clear",
-    "repeat_every", "every", "growth", "on_alert", "on_resolve" }
+    "repeat_every", "every", "growth", "on_alert", "on_resolve", "explain" }
 local KEY_SET = {}
 for _, k in ipairs(KEYS) do KEY_SET[k] = true end
 
@@ -383,6 +383,14 @@ function M.compile(def, default_name, env)
     if def.every ~= nil then
         r.every = duration(fail, "every", def.every)
         if r.every <= 0 then fail("'every' must be greater than 0") end
+    end
+    -- event.grew (watch/grew.lua): growth rules explain by default, over
+    -- their window; others when asked, over ten minutes.
+    if def.explain ~= nil and type(def.explain) ~= "boolean" then
+        fail("'explain' must be true or false, got %s", type(def.explain))
+    end
+    if def.explain or (def.explain == nil and r.growth) then
+        r.grew_window = r.growth and r.growth.window or 600
     end
 
     if r.growth then M.check_samples(r, r.every or env.every, fail) end

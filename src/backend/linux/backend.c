@@ -487,4 +487,5 @@ const mw_backend_ops mw_backend_native = {
     .scan_end = linux_scan_end,
     .oom_kill_count = mw_linux_oom_kill_count,
     .oom_kills = mw_linux_oom_kills,
+    .read_regions = mw_linux_read_regions,
 };

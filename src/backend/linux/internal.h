@@ -20,5 +20,7 @@ const char *mw_linux_kmsg(void *state);
 /* backend_ops.oom_kill_count and .oom_kills for Linux (oomlog.c). */
 int mw_linux_oom_kill_count(void *state, int64_t *count);
 int mw_linux_oom_kills(void *state, uint64_t cursor, mw_oom_cb cb, void *ud, uint64_t *next);
+/* backend_ops.read_regions for Linux (regions.c). */
+int mw_linux_read_regions(void *state, int32_t pid, mw_regions *out);
 
 #endif
