@@ -147,7 +147,7 @@ void mw_auth_stop(struct mw_auth *a)
     a->started = 0;
     for (size_t i = 0; i < a->nqueue; i++) {
         explicit_bzero(a->queue[i].password, sizeof a->queue[i].password);
-        a->queue[i].ok = 0;
+        a->queue[i].ok = -1;
         a->done[a->ndone++] = a->queue[i];
     }
     a->nqueue = 0;
@@ -250,7 +250,7 @@ int mw_auth_take(struct mw_auth *a, void **tag, int *ok)
     pthread_mutex_unlock(&a->lock);
     *tag = j.tag;
     *ok = j.ok;
-    if (j.ok) {
+    if (j.ok > 0) {
         memcpy(a->cache[a->next_slot], j.key, DIGEST);
         a->next_slot = (a->next_slot + 1) % MW_AUTH_CACHE;
         if (a->ncache < MW_AUTH_CACHE)

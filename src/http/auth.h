@@ -28,8 +28,8 @@ int mw_auth_available(void);
 
 int mw_auth_start(struct mw_auth **out);
 
-/* Stops the worker (after the check it is running) and turns the checks not
- * yet started into failures, which mw_auth_take still returns. */
+/* Stops the worker (after the check it is running); the checks not yet
+ * started come back from mw_auth_take with ok = -1 (not checked). */
 void mw_auth_stop(struct mw_auth *a);
 
 void mw_auth_free(struct mw_auth *a);
@@ -46,8 +46,8 @@ int mw_auth_cached(struct mw_auth *a, const char *user, const char *password, co
 int mw_auth_submit(struct mw_auth *a, const char *user, const char *password, const char *hash,
                    void *tag);
 
-/* One result: 1 and *tag, *ok set (a success is remembered in the cache),
- * or 0 when none is waiting. */
+/* One result: 1 and *tag, *ok set (1 a match, remembered in the cache; 0 no
+ * match; -1 not checked, after mw_auth_stop), or 0 when none is waiting. */
 int mw_auth_take(struct mw_auth *a, void **tag, int *ok);
 
 #endif

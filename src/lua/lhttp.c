@@ -516,6 +516,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (st->phase != P_ALLOWED)
             return MHD_YES;
     } else if (st->phase == P_AUTH_WAIT) { /* resumed: the check is done */
+        if (st->auth_ok < 0) { /* never checked: the server is closing */
+            st->phase = P_ANSWERED;
+            return queue_static(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down\n");
+        }
         if (!st->auth_ok) {
             char addr[INET6_ADDRSTRLEN];
             client_address(conn, addr, sizeof addr);
@@ -695,8 +699,11 @@ static const char *check_tls(const struct tls *t, const char **field, char *buf,
 
     *field = "cert";
     rc = gnutls_x509_crt_list_import(crts, &ncrt, &cert, GNUTLS_X509_FMT_PEM, 0);
-    if (rc < 0 || ncrt == 0)
-        return rc < 0 ? gnutls_strerror(rc) : "no certificate in it";
+    if (rc < 0 || ncrt == 0) {
+        snprintf(buf, len, "not a PEM certificate (GnuTLS: %s)",
+                 rc < 0 ? gnutls_strerror(rc) : "no certificate found");
+        return buf;
+    }
     for (unsigned i = 0; i < ncrt; i++)
         gnutls_x509_crt_deinit(crts[i]);
     *field = "key";
@@ -704,8 +711,10 @@ static const char *check_tls(const struct tls *t, const char **field, char *buf,
         return "out of memory";
     rc = gnutls_x509_privkey_import2(pk, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
     gnutls_x509_privkey_deinit(pk);
-    if (rc < 0)
-        return gnutls_strerror(rc);
+    if (rc < 0) {
+        snprintf(buf, len, "not an unencrypted PEM private key (GnuTLS: %s)", gnutls_strerror(rc));
+        return buf;
+    }
     if (gnutls_certificate_allocate_credentials(&cred) < 0)
         return "out of memory";
     rc = gnutls_certificate_set_x509_key_mem2(cred, &cert, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
@@ -715,7 +724,9 @@ static const char *check_tls(const struct tls *t, const char **field, char *buf,
         if (n <= 0) {
             gnutls_certificate_free_credentials(cred);
             *field = "client_ca";
-            return n < 0 ? gnutls_strerror(n) : "no certificate in it";
+            snprintf(buf, len, "not a PEM certificate (GnuTLS: %s)",
+                     n < 0 ? gnutls_strerror(n) : "no certificate found");
+            return buf;
         }
     }
     gnutls_certificate_free_credentials(cred);
