@@ -61,7 +61,7 @@ local function read_all(path)
     if not f then return nil, err end
     local text, rerr = f:read("a")
     f:close()
-    if not text then return nil, rerr end
+    if not text then return nil, path .. ": " .. tostring(rerr) end
     return text
 end
 
@@ -104,7 +104,7 @@ function M.load_web_config(path)
                 settings.files[#settings.files + 1] = full
                 local body, rerr = read_all(full)
                 if not body then
-                    return nil, string.format("%s:%d: cannot read %s_file %s", path, t[k .. "_file_line"], k,
+                    return nil, string.format("%s:%d: cannot read %s_file: %s", path, t[k .. "_file_line"], k,
                         rerr)
                 end
                 tls[k] = body
