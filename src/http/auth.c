@@ -171,8 +171,7 @@ int mw_auth_fd(const struct mw_auth *a)
     return a->pipe[0];
 }
 
-static int cache_key(const char *user, const char *password, const char *hash,
-                     uint8_t key[DIGEST])
+static int cache_key(const char *user, const char *password, const char *hash, uint8_t key[DIGEST])
 {
     gnutls_hash_hd_t h;
     if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)

@@ -315,10 +315,10 @@ static int tls_priorities(struct parser *p, struct mw_webconfig *c, const struct
     if (min > max)
         return failf(p, t->min_version.line, "min_version %s is above max_version %s",
                      versions[min], versions[max]);
-    strcpy(prio, "NORMAL:-VERS-ALL");
+    snprintf(prio, cap, "%s", "NORMAL:-VERS-ALL");
     for (int v = min; v <= max; v++) {
-        static const char *const vers[] = {NULL, ":+VERS-TLS1.0", ":+VERS-TLS1.1",
-                                           ":+VERS-TLS1.2", ":+VERS-TLS1.3"};
+        static const char *const vers[] = {NULL, ":+VERS-TLS1.0", ":+VERS-TLS1.1", ":+VERS-TLS1.2",
+                                           ":+VERS-TLS1.3"};
         append(prio, cap, vers[v]);
     }
     if (t->cipher_suites.n && min <= 3 &&
@@ -578,8 +578,8 @@ int mw_webconfig_bcrypt_shape(const char *h)
     static const char b64[] = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     int cost;
     if (strlen(h) != 60 || h[0] != '$' || h[1] != '2' ||
-        (h[2] != 'a' && h[2] != 'b' && h[2] != 'y') || h[3] != '$' || h[6] != '$' ||
-        h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9')
+        (h[2] != 'a' && h[2] != 'b' && h[2] != 'y') || h[3] != '$' || h[6] != '$' || h[4] < '0' ||
+        h[4] > '9' || h[5] < '0' || h[5] > '9')
         return 0;
     cost = (h[4] - '0') * 10 + (h[5] - '0');
     if (cost < 4 || cost > 31)

@@ -370,7 +370,8 @@ static int client_cert_ok(const struct server *s, struct MHD_Connection *conn)
         return 1;
     if (gnutls_x509_crt_init(&crt) < 0)
         return 0;
-    ok = gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) >= 0 && san_allowed(s->tls, crt);
+    ok = gnutls_x509_crt_import(crt, &chain[0], GNUTLS_X509_FMT_DER) >= 0 &&
+         san_allowed(s->tls, crt);
     gnutls_x509_crt_deinit(crt);
     return ok;
 }
@@ -406,8 +407,7 @@ static enum phase admit(struct server *s, struct req_state *st, struct MHD_Conne
     if (s->rate_interval > 0 &&
         !mw_bucket_take(&s->rate, mw_l_monotonic(), 1.0 / s->rate_interval, s->rate_burst)) {
         s->stats.rate_limited++;
-        queue_text(s, conn, MHD_HTTP_TOO_MANY_REQUESTS, "too many requests\n", "Retry-After",
-                   "1");
+        queue_text(s, conn, MHD_HTTP_TOO_MANY_REQUESTS, "too many requests\n", "Retry-After", "1");
         return P_ANSWERED;
     }
     if (s->tls && s->tls->client_auth && !client_cert_ok(s, conn)) {
@@ -433,10 +433,9 @@ static enum phase admit(struct server *s, struct req_state *st, struct MHD_Conne
         now = mw_l_monotonic();
         client_address(conn, addr, sizeof addr);
         b = mw_addr_bucket(s->fails, addr, now, FAIL_BURST);
-        rc = 0;
         if (!mw_bucket_has(b, now, FAIL_RATE, FAIL_BURST))
             rc = -EBUSY;
-        else if (!s->auth && (rc = mw_auth_start(&s->auth)) < 0)
+        else if (!s->auth && mw_auth_start(&s->auth) < 0)
             rc = -EAGAIN;
         else
             rc = mw_auth_submit(s->auth, user, password, u ? u->hash : NULL, st);
@@ -452,8 +451,8 @@ static enum phase admit(struct server *s, struct req_state *st, struct MHD_Conne
         return P_AUTH_WAIT;
     s->stats.auth_throttled++;
     if (rc == -EBUSY)
-        queue_text(s, conn, MHD_HTTP_TOO_MANY_REQUESTS, "too many failed logins\n",
-                   "Retry-After", "2");
+        queue_text(s, conn, MHD_HTTP_TOO_MANY_REQUESTS, "too many failed logins\n", "Retry-After",
+                   "2");
     else
         queue_text(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too many logins in progress\n",
                    "Retry-After", "1");
@@ -516,7 +515,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (st->phase != P_ALLOWED)
             return MHD_YES;
     } else if (st->phase == P_AUTH_WAIT) { /* resumed: the check is done */
-        if (st->auth_ok < 0) { /* never checked: the server is closing */
+        if (st->auth_ok < 0) {             /* never checked: the server is closing */
             st->phase = P_ANSWERED;
             return queue_static(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down\n");
         }
@@ -652,8 +651,11 @@ static struct tls *read_tls(lua_State *L, int idx)
     idx = lua_absindex(L, idx);
     check_tls_table(L, idx);
     t = (struct tls *)calloc(1, sizeof *t);
-    if (!t)
+    if (!t) {
         luaL_error(L, "http: out of memory");
+        return NULL; /* not reached */
+    }
+    /* check_tls_table took the option: nothing below raises before the end. */
     lua_getfield(L, idx, "client_auth");
     t->client_auth = lua_isnil(L, -1) ? 0 : luaL_checkoption(L, -1, NULL, client_auth_modes);
     lua_pop(L, 1);
@@ -793,8 +795,8 @@ static int start_daemon(struct server *s)
     }
     OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, o,
-                                 MHD_OPTION_END);
+    s->daemon =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, o, MHD_OPTION_END);
     if (!s->daemon)
         return -EIO;
     if (s->epoll && !MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD)) {
@@ -1271,9 +1273,15 @@ static int l_tostring(lua_State *L)
 }
 
 static const luaL_Reg server_methods[] = {
-    {"serve", l_serve},         {"port", l_port},   {"address", l_address},
-    {"loopback", l_loopback},   {"close", l_close}, {"set_tls", l_set_tls},
-    {"configure", l_configure}, {"stats", l_stats}, {"tls", l_tls},
+    {"serve", l_serve},
+    {"port", l_port},
+    {"address", l_address},
+    {"loopback", l_loopback},
+    {"close", l_close},
+    {"set_tls", l_set_tls},
+    {"configure", l_configure},
+    {"stats", l_stats},
+    {"tls", l_tls},
     {NULL, NULL},
 };
 
