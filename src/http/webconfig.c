@@ -312,6 +312,10 @@ static int tls_priorities(struct parser *p, struct mw_webconfig *c, const struct
         return rc;
     if (t->max_version.text && (rc = get_version(p, &t->max_version, &max)) < 0)
         return rc;
+    if (min > max && !t->min_version.text)
+        return failf(p, t->max_version.line,
+                     "max_version %s is below the default min_version TLS12 (set min_version too)",
+                     versions[max]);
     if (min > max)
         return failf(p, t->min_version.line, "min_version %s is above max_version %s",
                      versions[min], versions[max]);

@@ -356,6 +356,10 @@ refused 'tls_server_config:
 refused 'tls_server_config:
   cert_file: server.crt
   key_file: server.key
+  max_version: TLS11' "$B:4: max_version TLS11 is below the default min_version TLS12 (set min_version too)"
+refused 'tls_server_config:
+  cert_file: server.crt
+  key_file: server.key
   cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]' "$B:4: cipher_suites: GnuTLS enables key exchanges, ciphers and MACs separately, so this list would also enable TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (TLS 1.3 needs the AEAD ciphers): list it too"
 refused 'tls_server_config:
   cert_file: server.crt
