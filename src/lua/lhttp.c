@@ -778,6 +778,8 @@ static int start_daemon(struct server *s)
     size_t n = 0;
     unsigned flags = s->flags | MHD_ALLOW_SUSPEND_RESUME;
 
+    if (s->listen_fd < 0)
+        return -EBADF;
 #define OPT(opt, v, p) o[n++] = (struct MHD_OptionItem){(opt), (intptr_t)(v), (p)}
     OPT(MHD_OPTION_LISTEN_SOCKET, s->listen_fd, NULL);
     OPT(MHD_OPTION_CONNECTION_LIMIT, s->max_connections, NULL);
@@ -823,8 +825,9 @@ static void stop_daemon(struct server *s, int quiesce)
         mw_auth_free(s->auth);
         s->auth = NULL;
     }
-    if (quiesce)
-        MHD_quiesce_daemon(s->daemon);
+    /* Without the socket back, MHD closes it: no restart then (start_daemon fails). */
+    if (quiesce && MHD_quiesce_daemon(s->daemon) == MHD_INVALID_SOCKET)
+        s->listen_fd = -1;
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
 }
