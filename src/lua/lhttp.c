@@ -776,7 +776,7 @@ static int start_daemon(struct server *s)
 {
     struct MHD_OptionItem o[12];
     size_t n = 0;
-    unsigned flags = s->flags | MHD_ALLOW_SUSPEND_RESUME;
+    unsigned flags = s->flags;
 
     if (s->listen_fd < 0)
         return -EBADF;
@@ -832,7 +832,9 @@ static void stop_daemon(struct server *s, int quiesce)
     s->daemon = NULL;
 }
 
-/* http_listen(address, port [, {max_connections=, memory_limit=, timeout=, tls=}]) */
+/* http_listen(address, port [, {max_connections=, memory_limit=, timeout=, tls=, access=}])
+ * access = true: the server may get users (configure), whose requests wait
+ * suspended for their password check. */
 static int l_http_listen(lua_State *L)
 {
     size_t alen;
@@ -939,6 +941,11 @@ static int l_http_listen(lua_State *L)
         s->epoll = 1;
     }
 #endif
+    /* Requests wait (suspended) for their password check: only a server
+     * made for access checks has MHD's suspend/resume (and its ITC). */
+    if (!lua_isnil(L, 3) && lua_getfield(L, 3, "access") != LUA_TNIL && lua_toboolean(L, -1))
+        flags |= MHD_ALLOW_SUSPEND_RESUME;
+    lua_settop(L, 4);
     s->flags = flags;
     s->max_connections = (unsigned)maxc;
     s->timeout = (unsigned)tmo;
@@ -1036,6 +1043,9 @@ static int l_configure(lua_State *L)
         }
         if (nusers && !mw_auth_available())
             return luaL_error(L, "http: configure: this build cannot check bcrypt passwords");
+        if (nusers && !(s->flags & MHD_ALLOW_SUSPEND_RESUME))
+            return luaL_error(L,
+                              "http: configure: users need a server listening with access = true");
     }
     if (lua_getfield(L, 2, "headers") != LUA_TNIL) {
         luaL_checktype(L, 4, LUA_TTABLE);

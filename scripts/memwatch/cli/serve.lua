@@ -376,7 +376,7 @@ local function run_http(cfg, scrape)
     local protected = web and web.tls and web.has_users
     -- Said before binding, so even a failed attempt beyond loopback is loud.
     if not M.is_loopback(cfg.host) and not protected then say(string.format(M.WARNING, cfg.listen)) end
-    local server, err, errno = core.http_listen(cfg.host, cfg.port, { tls = web and web.tls })
+    local server, err, errno = core.http_listen(cfg.host, cfg.port, { tls = web and web.tls, access = web ~= nil })
     if not server then
         if errno == EINVAL and not web then return false, "--listen: " .. err end
         if errno == EINVAL then return false, err end
