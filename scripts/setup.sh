@@ -30,13 +30,17 @@ jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 # Debian 12 no smaller package has it, and installing it in a container
 # starts nothing); dpkg-dev and file (CPack's dpkg-shlibdeps) and debootstrap
 # for the .deb step (scripts/ci-deb.sh); prometheus-alertmanager (the fleet
-# rules test). libcurl is for alert delivery (src/delivery).
-debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev libcurl4-openssl-dev gnuplot-nox"
-debian_test="libcmocka-dev clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus prometheus-alertmanager curl valgrind clang libclang-rt-dev luarocks systemd dpkg-dev file debootstrap"
+# rules test). libcurl is for alert delivery (src/delivery). libyaml, GnuTLS
+# and libxcrypt are for serve --web-config (src/http: the YAML file, client
+# certificates, bcrypt); openssl makes the TLS tests' certificates.
+debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev libcurl4-openssl-dev gnuplot-nox libyaml-dev libgnutls28-dev libcrypt-dev"
+debian_test="libcmocka-dev clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus prometheus-alertmanager curl valgrind clang libclang-rt-dev luarocks systemd dpkg-dev file debootstrap openssl"
 # Homebrew: llvm brings clang-tidy and a clang with libFuzzer; macOS has
-# python3 and script(1) already.
-brew_build="cmake pkg-config lua jansson readline libmicrohttpd curl gnuplot"
-brew_test="cmocka clang-format llvm luacheck tmux prometheus curl luarocks"
+# python3 and script(1) already. macOS's libc crypt has no bcrypt: Homebrew's
+# libxcrypt (keg-only) gives serve's basic auth one; without it the build
+# leaves basic auth out and serve refuses basic_auth_users.
+brew_build="cmake pkg-config lua jansson readline libmicrohttpd curl gnuplot libyaml gnutls libxcrypt"
+brew_test="cmocka clang-format llvm luacheck tmux prometheus curl luarocks openssl"
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then
@@ -89,9 +93,9 @@ if [ "${MEMWATCH_NO_INSTALL:-0}" != 1 ]; then
     fi
 fi
 
-# Homebrew keeps readline and curl (keg-only) out of the default search paths.
+# Homebrew keeps readline, curl and libxcrypt (keg-only) out of the default search paths.
 if command -v brew >/dev/null 2>&1; then
-    for keg in readline curl; do
+    for keg in readline curl libxcrypt; do
         if [ -d "$(brew --prefix)/opt/$keg/lib/pkgconfig" ]; then
             PKG_CONFIG_PATH="$(brew --prefix)/opt/$keg/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
             export PKG_CONFIG_PATH

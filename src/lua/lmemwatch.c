@@ -31,6 +31,7 @@
 #include "lua/lsignal.h"
 #include "lua/ltext.h"
 #include "lua/lunits.h"
+#include "lua/lwebconfig.h"
 
 #include "memwatch/version.h"
 
@@ -47,6 +48,7 @@ int luaopen_memwatch_core(lua_State *L)
     mw_lua_register_limits(L);
     mw_lua_register_json(L);
     mw_lua_register_http(L);
+    mw_lua_register_webconfig(L);
     mw_lua_register_notify(L);
     mw_lua_register_datagram(L);
     mw_lua_register_sampler(L);

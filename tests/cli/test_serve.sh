@@ -298,7 +298,7 @@ case_ "loopback warning"
 # warning, so the test never listens beyond loopback.
 serve_rc --listen 192.0.2.1:9187
 expect_eq "$RC" 1 "exit code"
-expect_eq "$(sed -n 1p "$TMP/fg.err")" "memwatch serve: WARNING: listening on 192.0.2.1:9187, beyond loopback. Any host that can reach this address can read the name, user and memory of every exported process, without authentication or TLS. Keep the default 127.0.0.1, or put it behind a firewall or an authenticating proxy." "warning text"
+expect_eq "$(sed -n 1p "$TMP/fg.err")" "memwatch serve: WARNING: listening on 192.0.2.1:9187, beyond loopback. Any host that can reach this address can read the name, user and memory of every exported process, without authentication or TLS. Keep the default 127.0.0.1, or put it behind a firewall or an authenticating proxy, or give --web-config a file with tls_server_config and basic_auth_users." "warning text"
 expect_eq "$(sed -n 2p "$TMP/fg.err")" "memwatch serve: cannot listen on 192.0.2.1:9187: Cannot assign requested address" "bind error"
 serve_rc --listen "[2001:db8::1]:9187"
 expect_contains "$ERR" "memwatch serve: WARNING: listening on [2001:db8::1]:9187, beyond loopback." "IPv6 warning"

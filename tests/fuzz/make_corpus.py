@@ -148,6 +148,38 @@ csv_cases = ["a\x1fb\x1fc", "comma,inside\x1f\"quoted\"\x1fnew\nline\x1fcr\rhere
 for i, c in enumerate(csv_cases):
     put("csv", "%02d" % i, c)
 
+# webconfig: exporter-toolkit web configurations, valid and broken.
+HASH = "$2y$10$mDwo.lAisC94iLAyP81MCesa29IzH37oigHC/42V2pdJlUprsJPze"
+webconfig_cases = [
+    "",
+    "# nothing\n",
+    "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
+    "tls_server_config:\n  cert: |\n    -----BEGIN CERTIFICATE-----\n    MIIB\n    -----END CERTIFICATE-----\n"
+    "  key: |\n    -----BEGIN PRIVATE KEY-----\n    MIIE\n    -----END PRIVATE KEY-----\n",
+    "tls_server_config:\n  cert_file: a\n  key_file: b\n  client_ca_file: c\n"
+    "  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [x.example, 10.0.0.1]\n"
+    "  min_version: TLS12\n  max_version: TLS13\n  prefer_server_cipher_suites: false\n"
+    "  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,"
+    " TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256]\n  curve_preferences: [X25519, CurveP256, CurveP384]\n",
+    "tls_server_config:\n  cert_file: a\n  key_file: b\n  max_version: TLS12\n"
+    "  cipher_suites:\n    - TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA\n",
+    "http_server_config:\n  http2: true\n  headers:\n    X-Frame-Options: deny\n"
+    "    X-Content-Type-Options: nosniff\n    Content-Security-Policy: default-src 'self'\n"
+    "    X-XSS-Protection: 1; mode=block\n    Strict-Transport-Security: max-age=1\n",
+    "basic_auth_users:\n  alice: %s\n  bob: '%s'\n" % (HASH, HASH.replace("$2y$", "$2b$")),
+    "rate_limit:\n  interval: 1m30.5s\n  burst: 20\n",
+    "rate_limit:\n  interval: 0\n",
+    "basic_auth_users:\n  a: &h x\n  b: *h\n",
+    "tls_server_config: ~\nhttp_server_config: null\nbasic_auth_users:\nrate_limit: {}\n",
+    "a: 1\n---\nb: 2\n",
+    "{tls_server_config: {cert_file: a, key_file: b}}",
+    "basic_auth_users: [alice\n",
+    "basic_auth_users:\n  \"nul\\0user\": x\n",
+    "tls_server_config:\n  cert_file: a\n  cert_file: b\n",
+]
+for i, c in enumerate(webconfig_cases):
+    put("webconfig", "%02d" % i, c)
+
 # darwin: selector byte (0 proc, 1 system, 2 ledger, 3 time) and raw rows.
 rng = random.Random(7)
 for sel in range(4):

@@ -51,7 +51,131 @@ end
 
 M.WARNING = "WARNING: listening on %s, beyond loopback. Any host that can reach this address can read the " ..
     "name, user and memory of every exported process, without authentication or TLS. Keep the default " ..
-    "127.0.0.1, or put it behind a firewall or an authenticating proxy."
+    "127.0.0.1, or put it behind a firewall or an authenticating proxy, or give --web-config a file with " ..
+    "tls_server_config and basic_auth_users."
+
+-- ---- --web-config: the exporter-toolkit web configuration ----------------------------
+
+local function read_all(path)
+    local f, err = io.open(path, "rb")
+    if not f then return nil, err end
+    local text, rerr = f:read("a")
+    f:close()
+    if not text then return nil, path .. ": " .. tostring(rerr) end
+    return text
+end
+
+-- A file the configuration names, relative to the configuration's directory
+-- (as exporter-toolkit resolves them).
+local function named_path(config_path, name)
+    if name:sub(1, 1) == "/" then return name end
+    local dir = config_path:match("^(.*)/[^/]*$") or "."
+    return dir .. "/" .. name
+end
+
+local TLS_FILES = { "cert", "key", "client_ca" }
+
+--- load_web_config(path) -> settings | nil, "FILE:LINE: message"
+-- settings = {tls = nil | {cert=, key=, client_ca=, client_auth=, priorities=,
+-- allowed_sans=} (PEM text, checked by GnuTLS), access = {users=, headers=,
+-- rate_limit=}, http2 = true when the file says so, files = {paths read}}
+function M.load_web_config(path)
+    local text, err = read_all(path)
+    if not text then return nil, "--web-config: cannot read " .. err end
+    local cfg, perr = core.web_config(text, path)
+    if not cfg then return nil, perr end
+    local settings = {
+        access = { users = cfg.users, headers = cfg.headers, rate_limit = cfg.rate_limit },
+        http2 = cfg.http2_line ~= nil and cfg.http2,
+        files = { path },
+        has_users = next(cfg.users) ~= nil,
+    }
+    if settings.has_users and not core.bcrypt then
+        return nil, string.format("%s: basic_auth_users: this build of memwatch cannot check bcrypt " ..
+            "passwords (it was built without libxcrypt)", path)
+    end
+    local t = cfg.tls
+    if t then
+        local tls = { client_auth = t.client_auth, priorities = t.priorities, allowed_sans = t.allowed_sans }
+        for _, k in ipairs(TLS_FILES) do
+            local file = t[k .. "_file"]
+            if file then
+                local full = named_path(path, file)
+                settings.files[#settings.files + 1] = full
+                local body, rerr = read_all(full)
+                if not body then
+                    return nil, string.format("%s:%d: cannot read %s_file: %s", path, t[k .. "_file_line"], k,
+                        rerr)
+                end
+                tls[k] = body
+            else
+                tls[k] = t[k]
+            end
+        end
+        local ok, why, field = core.tls_check(tls)
+        if not ok then
+            if field == "priorities" then
+                return nil, string.format("%s:%d: tls_server_config: GnuTLS refuses the settings: %s", path,
+                    t.line, why)
+            end
+            local file = t[field .. "_file"]
+            return nil, string.format("%s:%d: %s: %s", path, t[field .. "_file_line"] or t[field .. "_line"] or t.line,
+                file and (field .. "_file " .. file) or field, why)
+        end
+        settings.tls = tls
+    end
+    return settings
+end
+
+-- The bytes of every file the configuration was made from: a change in any
+-- of them (a renewed certificate too) is a change of the configuration.
+local function snapshot(files)
+    local parts = {}
+    for i, f in ipairs(files) do parts[i] = read_all(f) or ("\0missing " .. f) end
+    return table.concat(parts, "\0")
+end
+
+local function same_tls(a, b)
+    if (a == nil) ~= (b == nil) then return false end
+    if a == nil then return true end
+    for _, k in ipairs { "cert", "key", "client_ca", "client_auth", "priorities" } do
+        if a[k] ~= b[k] then return false end
+    end
+    return table.concat(a.allowed_sans or {}, "\n") == table.concat(b.allowed_sans or {}, "\n")
+end
+
+--- web_config_watcher(path, settings, server) -> check(force)
+-- check() re-reads the files at most once a second, check(true) at once
+-- (SIGHUP); a changed configuration is applied if it is valid, else reported
+-- and the one in use kept.
+function M.web_config_watcher(path, settings, server)
+    local current = settings
+    local seen = snapshot(current.files)
+    local next_check = core.now() + 1
+    return function(force)
+        if not force and core.now() < next_check then return end
+        next_check = core.now() + 1
+        local now_seen = snapshot(current.files)
+        if not force and now_seen == seen then return end
+        seen = now_seen
+        local new, err = M.load_web_config(path)
+        if new then seen = snapshot(new.files) end
+        if new and (new.tls == nil) ~= (current.tls == nil) then
+            new, err = nil, path .. ": switching TLS on or off needs a restart of memwatch serve"
+        end
+        if new and not same_tls(new.tls, current.tls) then
+            local ok, terr = server:set_tls(new.tls)
+            if not ok then new, err = nil, path .. ": " .. terr end
+        end
+        if not new then
+            say("--web-config: ", err, " (the configuration in use is kept)")
+            return
+        end
+        server:configure(new.access)
+        current = new
+        say("--web-config: reloaded ", path)
+    end
+end
 
 -- One scrape: the records, grouped and cut to the top N, through the
 -- prometheus format, followed by the script's metrics and memwatch's own.
@@ -71,6 +195,22 @@ local function scraper(cfg)
         if me and me.resident then
             fams[#fams + 1] = { name = "memwatch_self_resident_bytes", help = "memwatch's own resident set size.",
                 type = "gauge", samples = { { labels = {}, value = me.resident } } }
+        end
+        if cfg.http_stats then
+            local st = cfg.http_stats()
+            local function counter(name, help, samples)
+                fams[#fams + 1] = { name = name, help = help, type = "counter", samples = samples }
+            end
+            counter("memwatch_http_auth_failures_total",
+                "Basic-auth logins refused for a wrong password or an unknown user.",
+                { { labels = {}, value = st.auth_failures } })
+            counter("memwatch_http_throttled_requests_total",
+                "Requests refused by a limit: failed logins from one address, logins in progress, rate_limit.",
+                { { labels = { reason = "login" }, value = st.auth_throttled },
+                    { labels = { reason = "rate_limit" }, value = st.rate_limited } })
+            counter("memwatch_http_client_cert_refusals_total",
+                "Requests refused for a missing or unverified client certificate.",
+                { { labels = {}, value = st.cert_refused } })
         end
         -- The host's memory: fleet rules compare percentage thresholds with it.
         local sys = memwatch.system()
@@ -231,17 +371,31 @@ local function run_textfile(cfg, scrape)
 end
 
 local function run_http(cfg, scrape)
+    local web = cfg.web
+    -- TLS and passwords together protect a listener beyond loopback; anything less gets the warning.
+    local protected = web and web.tls and web.has_users
     -- Said before binding, so even a failed attempt beyond loopback is loud.
-    if not M.is_loopback(cfg.host) then say(string.format(M.WARNING, cfg.listen)) end
-    local server, err, errno = core.http_listen(cfg.host, cfg.port)
+    if not M.is_loopback(cfg.host) and not protected then say(string.format(M.WARNING, cfg.listen)) end
+    local server, err, errno = core.http_listen(cfg.host, cfg.port, { tls = web and web.tls, access = web ~= nil })
     if not server then
-        if errno == EINVAL then return false, "--listen: " .. err end
+        if errno == EINVAL and not web then return false, "--listen: " .. err end
+        if errno == EINVAL then return false, err end
         return nil, err
     end
-    if not server:loopback() and M.is_loopback(cfg.host) then say(string.format(M.WARNING, cfg.listen)) end
+    if not server:loopback() and M.is_loopback(cfg.host) and not protected then
+        say(string.format(M.WARNING, cfg.listen))
+    end
+    local reload
+    if web then
+        server:configure(web.access)
+        cfg.http_stats = function() return server:stats() end
+        reload = M.web_config_watcher(cfg.web_config, web, server)
+        if web.http2 then say("--web-config: http2: memwatch serves HTTP/1.1 only (clients fall back to it)") end
+    end
+    local scheme = server:tls() and "https" or "http"
     local shown = server:address():find(":", 1, true) and "[" .. server:address() .. "]" or server:address()
-    say(string.format("listening on http://%s:%d/metrics", shown, server:port()))
-    service.ready(string.format("listening on http://%s:%d/metrics", shown, server:port()))
+    say(string.format("listening on %s://%s:%d/metrics", scheme, shown, server:port()))
+    service.ready(string.format("listening on %s://%s:%d/metrics", scheme, shown, server:port()))
     local handler = M.handler(scrape)
     core.catch_signals(true)
     local ok, result = pcall(function()
@@ -261,6 +415,7 @@ local function run_http(cfg, scrape)
                 say("stopped (SIG", sig, ")")
                 return exit_code(sig)
             end
+            if reload then reload(sig == "HUP") end
         end
     end)
     core.catch_signals(false)
@@ -276,6 +431,7 @@ M.command = options.command {
     usage = [[
 usage: memwatch serve [--listen=ADDRESS:PORT] [--group=none|name|tree|app|user]...
                       [--top=N] [selection options] [--pss] [--all] [--rules=FILE.lua]
+                      [--web-config=FILE.yml]
        memwatch serve --textfile=PATH [--every=15s] [--once] [same selection options]
 
 Serves GET /metrics on 127.0.0.1:9187 (the default --listen) in the
@@ -295,6 +451,13 @@ rename), for node_exporter's textfile collector; --once writes once and exits.
 --rules runs a Lua script first: it may add metrics (memwatch.metrics) and
 watch rules, which are run between requests. Ctrl-C or SIGTERM stops.
 
+--web-config reads an exporter-toolkit web configuration (the file of
+node_exporter's --web.config.file): tls_server_config (HTTPS, client
+certificates), basic_auth_users (bcrypt hashes), http_server_config.headers
+and rate_limit. A key memwatch cannot honour is refused (exit 2, with
+FILE:LINE). The file (and the certificates it names) is re-read when it
+changes and on SIGHUP; a bad new file keeps the one in use.
+
 ]] .. options.SELECTION_HELP,
     options = options.with_selection {
         listen = { arg = true, short = "l" },
@@ -310,6 +473,7 @@ watch rules, which are run between requests. Ctrl-C or SIGTERM stops.
         pss = {},
         all = { short = "a" },
         rules = { arg = true },
+        ["web-config"] = { arg = true },
         help = { short = "h" },
     },
     run = function(opts, pos)
@@ -321,6 +485,9 @@ watch rules, which are run between requests. Ctrl-C or SIGTERM stops.
             seen_group[g] = true
         end
         if opts.textfile and opts.listen then return false, "--textfile and --listen cannot be used together" end
+        if opts.textfile and opts["web-config"] then
+            return false, "--web-config is for serving over HTTP, not --textfile"
+        end
         if not opts.textfile and (opts.every or opts.once) then
             return false, (opts.every and "--every" or "--once") .. " needs --textfile"
         end
@@ -351,6 +518,11 @@ watch rules, which are run between requests. Ctrl-C or SIGTERM stops.
         if opts.rules then
             local rok, rerr = load_rules(opts.rules)
             if not rok then return nil, rerr end
+        end
+        if opts["web-config"] then
+            local web, werr = M.load_web_config(opts["web-config"])
+            if not web then return false, werr end
+            cfg.web, cfg.web_config = web, opts["web-config"]
         end
         local scrape = scraper(cfg)
         if opts.textfile then return run_textfile(cfg, scrape) end

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Integration (issue 16): a real Prometheus scrapes `memwatch serve
+# --web-config` over HTTPS with basic auth (scheme: https, tls_config.ca_file,
+# basic_auth), as it scrapes node_exporter with the same file; its target must
+# be up and its API must return the footprint of a known child. The
+# certificate is made here with openssl, the bcrypt hash with python's crypt.
+# Loopback only, a temporary data directory, bounded to ~40 s.
+set -u
+export LC_ALL=C
+
+: "${MEMWATCH:?MEMWATCH must name the memwatch binary}"
+for tool in prometheus curl python3 openssl; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "SKIP: $tool is not installed (Debian: apt-get install $tool; scripts/setup.sh test installs it)"
+        exit 77
+    fi
+done
+if ! python3 -W ignore -c 'import crypt; assert crypt.METHOD_BLOWFISH' 2>/dev/null; then
+    echo "SKIP: python3's crypt module with bcrypt is missing (it makes the test's password hash)"
+    exit 77
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-promtls.XXXXXX")
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    sleep 0.2
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+START=$(date +%s)
+DEADLINE=$((START + 40))
+
+die() {
+    echo "FAIL: $*" >&2
+    for f in serve.err prometheus.log; do
+        [ -s "$TMP/$f" ] && { echo "--- $f (tail)" >&2; tail -n 15 "$TMP/$f" >&2; }
+    done
+    exit 1
+}
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=memwatch-test \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$TMP/server.key" -out "$TMP/server.crt" 2>/dev/null ||
+    die "openssl cannot make a certificate"
+HASH=$(python3 -W ignore -c 'import crypt; print(crypt.crypt("scrape pw", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2 ** 10)))')
+cat >"$TMP/web.yml" <<EOF
+tls_server_config:
+  cert_file: server.crt
+  key_file: server.key
+basic_auth_users:
+  prometheus: '$HASH'
+EOF
+printf 'scrape pw' >"$TMP/password"
+
+CHILD_NAME="mwptls$$"
+CHILD_NAME=${CHILD_NAME:0:15}
+cp "$(command -v sleep)" "$TMP/$CHILD_NAME"
+"$TMP/$CHILD_NAME" 120 &
+CHILD=$!
+PIDS+=("$CHILD")
+
+"$MEMWATCH" serve --listen 127.0.0.1:0 --web-config "$TMP/web.yml" >"$TMP/serve.out" 2>"$TMP/serve.err" </dev/null &
+SERVE=$!
+PIDS+=("$SERVE")
+MW_PORT=""
+while [ -z "$MW_PORT" ] && [ "$(date +%s)" -lt "$DEADLINE" ]; do
+    MW_PORT=$(sed -n 's|^memwatch serve: listening on https://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$TMP/serve.err")
+    kill -0 "$SERVE" 2>/dev/null || die "memwatch serve exited"
+    sleep 0.05
+done
+[ -n "$MW_PORT" ] || die "memwatch serve did not start"
+
+PROM_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+cat >"$TMP/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: memwatch
+    scheme: https
+    tls_config:
+      ca_file: $TMP/server.crt
+    basic_auth:
+      username: prometheus
+      password_file: $TMP/password
+    static_configs:
+      - targets: ["127.0.0.1:$MW_PORT"]
+EOF
+mkdir "$TMP/data"
+prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/data" \
+    --web.listen-address="127.0.0.1:$PROM_PORT" >"$TMP/prometheus.log" 2>&1 </dev/null &
+PROM=$!
+PIDS+=("$PROM")
+
+query() {
+    curl -s -m 2 -G "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1"
+}
+value_of() {
+    python3 -c '
+import json, sys
+try:
+    d = json.loads(sys.argv[1])
+except ValueError:
+    sys.exit(0)
+r = d.get("data", {}).get("result", [])
+if d.get("status") == "success" and r:
+    print(r[0]["value"][1], r[0]["metric"].get("name", ""))
+' "$1"
+}
+
+FOUND=""
+while [ "$(date +%s)" -lt "$DEADLINE" ]; do
+    kill -0 "$PROM" 2>/dev/null || die "prometheus exited"
+    kill -0 "$SERVE" 2>/dev/null || die "memwatch serve exited"
+    FOUND=$(value_of "$(query "process_memory_footprint_bytes{pid=\"$CHILD\"}")")
+    [ -n "$FOUND" ] && break
+    sleep 0.5
+done
+[ -n "$FOUND" ] || die "Prometheus has no process_memory_footprint_bytes{pid=\"$CHILD\"} after 40 s (targets: $(curl -s -m 2 "http://127.0.0.1:$PROM_PORT/api/v1/targets"))"
+
+read -r VALUE NAME <<<"$FOUND"
+FAIL=0
+check() { # cond-exit-status what
+    if [ "$1" -eq 0 ]; then echo "ok: $2"; else echo "FAIL: $2" >&2; FAIL=$((FAIL + 1)); fi
+}
+[ "$NAME" = "$CHILD_NAME" ]
+check $? "name label is $CHILD_NAME (got $NAME)"
+WANT=$("$MEMWATCH" -e "print(memwatch.process($CHILD).footprint)")
+[ "$VALUE" = "$WANT" ] && [ "$VALUE" -gt 0 ]
+check $? "footprint $VALUE bytes = memwatch's reading $WANT"
+UP=$(value_of "$(query 'up{job="memwatch"}')")
+[ "${UP%% *}" = 1 ]
+check $? "up{job=\"memwatch\"} is 1 over https with basic auth (got ${UP%% *})"
+FAILS=$(value_of "$(query 'memwatch_http_auth_failures_total')")
+[ "${FAILS%% *}" = 0 ]
+check $? "no failed logins from Prometheus (got ${FAILS%% *})"
+
+echo "finished in $(($(date +%s) - START)) s"
+[ "$FAIL" -eq 0 ]
