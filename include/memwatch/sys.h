@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct bpf_object;
+
 typedef struct mw_sys {
     int (*openat)(int dirfd, const char *path, int flags);
     ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
@@ -21,6 +23,9 @@ typedef struct mw_sys {
     int (*closedir)(DIR *dir);
     /* Streams read in order (/dev/kmsg: one record a read). */
     ssize_t (*read)(int fd, void *buf, size_t len);
+    /* Linux, the BPF sampler: load its program into the kernel (the step
+     * the verifier may refuse). NULL: libbpf's bpf_object__load. */
+    int (*bpf_object_load)(struct bpf_object *obj);
 } mw_sys;
 
 extern const mw_sys mw_sys_default;

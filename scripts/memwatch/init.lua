@@ -27,6 +27,10 @@ M.ledger = scan.ledger
 --- memwatch.system() -> {total=, available=, free=, swap_total=, swap_free=, pressure=} | nil, msg, errno
 M.system = core.system
 
+--- memwatch.sampler() -> "bpf" | "proc", why: which sampler scans use (Linux: the BPF
+-- task iterator where it loads, else /proc), and how it reads or why /proc
+M.sampler = core.sampler
+
 --- memwatch.fields: field name -> {kind = "bytes"|"count"|"seconds"|"epoch"}
 M.fields = {}
 for name, info in pairs(fields) do M.fields[name] = { kind = info.kind, order = info.order } end
