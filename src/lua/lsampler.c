@@ -151,6 +151,20 @@ static int open_ctx(lua_State *L, const char *root, const char *mode)
     return 0;
 }
 
+/* Open the context unless that was tried already (here or by set_root). */
+static void open_once(lua_State *L)
+{
+    const char *root = getenv("MEMWATCH_ROOT"), *mode = getenv("MEMWATCH_SAMPLER");
+    int tried = lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY "_tried") != LUA_TNIL;
+
+    lua_pop(L, 1);
+    if (tried)
+        return;
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, CTX_KEY "_tried");
+    open_ctx(L, root && *root ? root : NULL, mode && *mode ? mode : "auto");
+}
+
 /*
  * The context, opened on first use: loading the BPF program costs more than
  * a command that never scans (units, the prompt's help) should pay. Opened
@@ -159,13 +173,7 @@ static int open_ctx(lua_State *L, const char *root, const char *mode)
 static mw_ctx *get_ctx(lua_State *L)
 {
     ctx_box *box;
-    if (lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY "_tried") == LUA_TNIL) {
-        const char *root = getenv("MEMWATCH_ROOT"), *mode = getenv("MEMWATCH_SAMPLER");
-        lua_pushboolean(L, 1);
-        lua_setfield(L, LUA_REGISTRYINDEX, CTX_KEY "_tried");
-        open_ctx(L, root && *root ? root : NULL, mode && *mode ? mode : "auto");
-    }
-    lua_pop(L, 1);
+    open_once(L);
     lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY "_instance");
     box = lua_touserdata(L, -1);
     lua_pop(L, 1);
@@ -632,11 +640,15 @@ static int l_set_root(lua_State *L)
 }
 
 /* core.sampler() -> "bpf" | "proc" (the platform's name elsewhere), why:
- * how the BPF sampler reads this kernel, or why /proc is used. */
+ * how the BPF sampler reads this kernel, or why /proc is used; opens the
+ * sampler. nil, why when it cannot open (sampling calls raise that). */
 static int l_sampler(lua_State *L)
 {
-    get_ctx(L); /* opens it, or raises why it cannot */
-    lua_getfield(L, LUA_REGISTRYINDEX, SAMPLER_KEY);
+    open_once(L);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, SAMPLER_KEY) == LUA_TNIL) {
+        lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY "_error");
+        return 2;
+    }
     lua_getfield(L, LUA_REGISTRYINDEX, SAMPLER_KEY "_why");
     return 2;
 }
