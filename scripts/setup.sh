@@ -30,9 +30,11 @@ jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 # Debian 12 no smaller package has it, and installing it in a container
 # starts nothing); dpkg-dev and file (CPack's dpkg-shlibdeps) and debootstrap
 # for the .deb step (scripts/ci-deb.sh); prometheus-alertmanager (the fleet
-# rules test). libcurl is for alert delivery (src/delivery).
-debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev libcurl4-openssl-dev gnuplot-nox"
-debian_test="libcmocka-dev clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus prometheus-alertmanager curl valgrind clang libclang-rt-dev luarocks systemd dpkg-dev file debootstrap"
+# rules test). libcurl is for alert delivery (src/delivery). clang, libbpf-dev
+# and bpftool build the BPF sampler (Linux only, -DMEMWATCH_BPF; Homebrew: not
+# applicable, macOS has no BPF); util-linux gives its tests setpriv and unshare.
+debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev libcurl4-openssl-dev gnuplot-nox clang libbpf-dev bpftool"
+debian_test="libcmocka-dev util-linux clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus prometheus-alertmanager curl valgrind clang libclang-rt-dev luarocks systemd dpkg-dev file debootstrap"
 # Homebrew: llvm brings clang-tidy and a clang with libFuzzer; macOS has
 # python3 and script(1) already.
 brew_build="cmake pkg-config lua jansson readline libmicrohttpd curl gnuplot"

@@ -2,7 +2,7 @@
 -- /proc/PID/status and stat is opened) and then REPS-1 repeated scans (warm:
 -- the descriptors are kept and re-read with pread).
 --
---   memwatch tests/bench/scan.lua REPS
+--   memwatch tests/bench/scan.lua REPS [NAME]   (NAME: processes{name = NAME})
 --   lua5.4   tests/bench/scan.lua REPS    (loads build-bench/lua/memwatch/core.so
 --                                          and scripts/memwatch/*.lua; set
 --                                          MEMWATCH_BUILD to use another build dir)
@@ -13,6 +13,7 @@
 -- written to stderr, so an strace log can count the syscalls inside scans.
 
 local reps = tonumber(arg and arg[1]) or 100
+local filter = arg and arg[2] and { name = arg[2] } or nil
 
 local mw = rawget(_G, "memwatch")
 if not mw then
@@ -39,7 +40,7 @@ local times, n = {}, 0
 for i = 1, reps do
     if mark then err:write("@@scan-begin\n") end
     local t0 = now()
-    local list = mw.processes()
+    local list = mw.processes(filter)
     local t1 = now()
     if mark then err:write("@@scan-end\n") end
     times[i] = (t1 - t0) * 1e6
