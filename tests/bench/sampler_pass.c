@@ -64,9 +64,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "sampler_pass: built without the BPF sampler\n");
         return 1;
     }
-    rc = mw_ctx_open(&(mw_ctx_cfg){.backend = ops, .max_cached_fds = -1, .why = why,
-                                   .whylen = sizeof why},
-                     &ctx);
+    rc = mw_ctx_open(
+        &(mw_ctx_cfg){.backend = ops, .max_cached_fds = -1, .why = why, .whylen = sizeof why},
+        &ctx);
     if (rc < 0) {
         fprintf(stderr, "sampler_pass: %s: %s\n", argv[1], why[0] ? why : mw_strerror(rc));
         return 1;

@@ -13,6 +13,7 @@
 #include <linux/capability.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -83,14 +84,22 @@ static int privileged(void)
 static void kernel_version(int *major, int *minor, char *release, size_t len)
 {
     struct utsname u;
+    char *end;
+    long a, b;
 
     *major = *minor = 0;
     release[0] = '\0';
     if (uname(&u) != 0)
         return;
     snprintf(release, len, "%s", u.release);
-    if (sscanf(u.release, "%d.%d", major, minor) != 2)
-        *major = *minor = 0;
+    a = strtol(u.release, &end, 10);
+    if (*end != '.')
+        return;
+    b = strtol(end + 1, &end, 10);
+    if (a > 0 && a < 1000 && b >= 0 && b < 1000) {
+        *major = (int)a;
+        *minor = (int)b;
+    }
 }
 
 static int checks(const mw_sys *sys, int *sum_percpu, char *why, size_t whylen)
