@@ -54,17 +54,19 @@ nprocs() {
 }
 median() { sort -g | awk '{a[NR]=$1} END{if (NR) print a[int((NR+1)/2)]}'; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
-# row NAME COMMAND...: the median of ROUNDS runs' median_us
+# row NAME COMMAND...: the median over ROUNDS runs of CPU time per scan
+# (cpu_us: user and system time, which holds on a loaded machine where wall
+# time includes waiting for a CPU) and of the median wall time per scan
 row() {
-    local name=$1 r out t=()
+    local name=$1 r out c=() w=()
     shift
     for r in $(seq "$ROUNDS"); do
         out=$("$@")
-        t+=("$(field median_us "$out")")
-        procs=$(field procs "$out")
+        c+=("$(field cpu_us "$out")")
+        w+=("$(field median_us "$out")")
     done
-    us=$(printf '%s\n' "${t[@]}" | median)
-    printf '%s\t%s\t%s\n' "$name" "$us" "${procs:-}" >>"$RAW"
+    printf '%s\t%s\t%s\n' "$name" "$(printf '%s\n' "${c[@]}" | median)" \
+        "$(printf '%s\n' "${w[@]}" | median)" >>"$RAW"
 }
 
 RAW=$(mktemp)
@@ -95,14 +97,15 @@ for size in "${SIZES[@]}"; do
     row "Lua records, proc" env MEMWATCH_SAMPLER=proc "$MW" "$SRC/scan.lua" "$reps"
     row "Lua filtered, bpf" env MEMWATCH_SAMPLER=bpf "$MW" "$SRC/scan.lua" "$reps" sleep
     row "Lua filtered, proc" env MEMWATCH_SAMPLER=proc "$MW" "$SRC/scan.lua" "$reps" sleep
-    row "ps -eo pid,rss,comm" "$BIN/timeit" "$preps" ps -eo pid,rss,comm
+    row "ps -eo pid,rss,comm (whole command)" "$BIN/timeit" "$preps" ps -eo pid,rss,comm
     ((have_psutil)) && row "psutil" python3 "$SRC/psutil_scan.py" "$preps"
     bpf=$(awk -F'\t' '$1 == "bpf pass (C)" { print $2 }' "$RAW")
     bpff=$(awk -F'\t' '$1 == "bpf pass, filtered (C)" { print $2 }' "$RAW")
-    printf '\n### %s processes (%s, kernel %s, %s CPUs)\n\n' "$n" "$(date +%F)" "$(uname -r)" "$(nproc)"
-    printf '| what | per scan | per process | vs the BPF pass |\n|---|---:|---:|---:|\n'
+    printf '\n### %s processes (%s, kernel %s, %s CPUs, load average %s)\n\n' "$n" "$(date +%F)" \
+        "$(uname -r)" "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)"
+    printf '| what | CPU per scan | per process | vs the BPF pass | wall per scan |\n|---|---:|---:|---:|---:|\n'
     awk -F'\t' -v n="$n" -v bpf="$bpf" -v bpff="$bpff" '{
         base = ($1 ~ /filtered/) ? bpff : bpf
-        printf "| %s | %.0f µs | %.2f µs | %.1f× |\n", $1, $2, $2 / n, $2 / base }' "$RAW"
+        printf "| %s | %.0f µs | %.2f µs | %.1f× | %.0f µs |\n", $1, $2, $2 / n, $2 / base, $3 }' "$RAW"
 done
 rm -f "$RAW" "$RAW.spawn"

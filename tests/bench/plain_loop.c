@@ -8,7 +8,10 @@
  * Scans REPS times (default 100; 0 only starts and exits, the baseline for
  * strace and callgrind) and prints one line:
  *
- *   procs=N scans=R first_us=.. median_us=.. mean_us=.. min_us=.. rss_kb=..
+ *   procs=N scans=R first_us=.. median_us=.. mean_us=.. min_us=.. rss_kb=.. cpu_us=..
+ *
+ * cpu_us: this process's CPU time (user and system) per scan, the measure
+ * that holds on a loaded machine, where wall time includes waiting for a CPU.
  *
  * Each scan is bracketed by writes of "@@scan-begin" / "@@scan-end" to fd 2
  * when MW_BENCH_MARK=1, so an strace log can count the syscalls inside scans.
@@ -21,6 +24,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+static double cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
 
 static double now_us(void)
 {
@@ -99,7 +109,7 @@ int main(int argc, char **argv)
     const char *root = "/proc";
     long reps = 100, procs = 0, rss = 0;
     int opt, procfd, mark = getenv("MW_BENCH_MARK") && strcmp(getenv("MW_BENCH_MARK"), "1") == 0;
-    double *t, sum = 0;
+    double *t, sum = 0, cpu0;
 
     while ((opt = getopt(argc, argv, "r:p:")) != -1) {
         if (opt == 'r')
@@ -121,6 +131,7 @@ int main(int argc, char **argv)
         return 0;
     }
     t = calloc((size_t)reps, sizeof *t);
+    cpu0 = cpu_us();
     for (long i = 0; i < reps; i++) {
         double t0;
         if (mark)
@@ -132,10 +143,11 @@ int main(int argc, char **argv)
             (void)!write(2, "@@scan-end\n", 11);
         sum += t[i];
     }
+    cpu0 = (cpu_us() - cpu0) / (double)reps;
     printf("procs=%ld scans=%ld first_us=%.1f", procs, reps, t[0]);
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    printf(" median_us=%.1f mean_us=%.1f min_us=%.1f rss_kb=%ld\n", t[reps / 2], sum / (double)reps,
-           t[0], rss);
+    printf(" median_us=%.1f mean_us=%.1f min_us=%.1f rss_kb=%ld cpu_us=%.1f\n", t[reps / 2],
+           sum / (double)reps, t[0], rss, cpu0);
     free(t);
     return 0;
 }

@@ -29,6 +29,7 @@ if reps <= 0:
 
 times = []
 n = 0
+cpu0 = time.process_time()
 for _ in range(reps):
     if mark:
         os.write(2, b"@@scan-begin\n")
@@ -41,7 +42,8 @@ for _ in range(reps):
     n = len(procs)
     del procs
 
+cpu = (time.process_time() - cpu0) * 1e6 / reps
 cold = times[0]
 warm = sorted(times[1:]) or [cold]
-print("procs=%d scans=%d cold_us=%.1f median_us=%.1f mean_us=%.1f min_us=%.1f" % (
-    n, reps, cold, warm[len(warm) // 2], sum(warm) / len(warm), warm[0]))
+print("procs=%d scans=%d cold_us=%.1f median_us=%.1f mean_us=%.1f min_us=%.1f cpu_us=%.1f" % (
+    n, reps, cold, warm[len(warm) // 2], sum(warm) / len(warm), warm[0], cpu))

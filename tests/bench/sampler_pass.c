@@ -7,7 +7,8 @@
  *
  *   sampler_pass proc|bpf REPS [NAME]
  *
- * Prints: procs=N scans=R first_us=.. median_us=.. mean_us=.. min_us=..
+ * Prints: procs=N scans=R first_us=.. median_us=.. mean_us=.. min_us=.. cpu_us=..
+ * (cpu_us: CPU time, user and system, per scan, as plain_loop's).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,13 @@
 
 #include "memwatch/backend.h"
 #include "memwatch/memwatch.h"
+
+static double cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
 
 static double now_us(void)
 {
@@ -45,7 +53,7 @@ int main(int argc, char **argv)
     mw_scan_opts opts;
     mw_ctx *ctx = NULL;
     long reps, procs = 0;
-    double *t, sum = 0;
+    double *t, sum = 0, cpu0;
     struct rlimit rl;
     int rc;
 
@@ -78,17 +86,20 @@ int main(int argc, char **argv)
     t = calloc((size_t)reps, sizeof *t);
     if (!t)
         return 1;
+    cpu0 = cpu_us();
     for (long i = 0; i < reps; i++) {
         double t0 = now_us();
         procs = 0;
         mw_scan(ctx, &opts, count, &procs);
         t[i] = now_us() - t0;
     }
+    cpu0 = (cpu_us() - cpu0) / (double)reps;
     printf("procs=%ld scans=%ld first_us=%.1f", procs, reps, t[0]);
     for (long i = 0; i < reps; i++)
         sum += t[i];
     qsort(t, (size_t)reps, sizeof *t, by_value);
-    printf(" median_us=%.1f mean_us=%.1f min_us=%.1f\n", t[reps / 2], sum / (double)reps, t[0]);
+    printf(" median_us=%.1f mean_us=%.1f min_us=%.1f cpu_us=%.1f\n", t[reps / 2],
+           sum / (double)reps, t[0], cpu0);
     free(t);
     mw_ctx_close(ctx);
     return 0;

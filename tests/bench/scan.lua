@@ -8,7 +8,8 @@
 --                                          MEMWATCH_BUILD to use another build dir)
 --
 -- REPS = 0 only loads the module (the baseline for strace and callgrind).
--- Prints: procs=N scans=R cold_us=.. median_us=.. mean_us=.. min_us=..
+-- Prints: procs=N scans=R cold_us=.. median_us=.. mean_us=.. min_us=.. cpu_us=..
+-- (cpu_us: os.clock()'s CPU time per scan, garbage collection included).
 -- With MW_BENCH_MARK=1 each scan is bracketed by "@@scan-begin"/"@@scan-end"
 -- written to stderr, so an strace log can count the syscalls inside scans.
 
@@ -37,6 +38,7 @@ if reps <= 0 then
 end
 
 local times, n = {}, 0
+local cpu0 = os.clock()
 for i = 1, reps do
     if mark then err:write("@@scan-begin\n") end
     local t0 = now()
@@ -48,6 +50,7 @@ for i = 1, reps do
     list = nil -- luacheck: ignore (garbage for the next scan's collector, as in a watch loop)
 end
 
+local cpu = (os.clock() - cpu0) * 1e6 / reps
 local cold = times[1]
 local warm = {}
 for i = 2, #times do warm[#warm + 1] = times[i] end
@@ -59,5 +62,5 @@ if #warm > 0 then
     for _, t in ipairs(warm) do sum = sum + t end
     mean = sum / #warm
 end
-print(string.format("procs=%d scans=%d cold_us=%.1f median_us=%.1f mean_us=%.1f min_us=%.1f",
-    n, reps, cold, median, mean, min))
+print(string.format("procs=%d scans=%d cold_us=%.1f median_us=%.1f mean_us=%.1f min_us=%.1f cpu_us=%.1f",
+    n, reps, cold, median, mean, min, cpu))
