@@ -29,8 +29,10 @@ if reps <= 0:
 
 times = []
 n = 0
-cpu0 = time.process_time()
-for _ in range(reps):
+cpu0 = None
+for i in range(reps):
+    if i == 1:
+        cpu0 = time.process_time()
     if mark:
         os.write(2, b"@@scan-begin\n")
     t0 = time.perf_counter()
@@ -42,7 +44,7 @@ for _ in range(reps):
     n = len(procs)
     del procs
 
-cpu = (time.process_time() - cpu0) * 1e6 / reps
+cpu = (time.process_time() - cpu0) * 1e6 / (reps - 1) if reps > 1 else 0
 cold = times[0]
 warm = sorted(times[1:]) or [cold]
 print("procs=%d scans=%d cold_us=%.1f median_us=%.1f mean_us=%.1f min_us=%.1f cpu_us=%.1f" % (
