@@ -46,6 +46,12 @@ struct {
 __u64 cpu_off[MAX_CPUS];
 __u32 have_offsets;
 
+/* The reader's pid namespace and its level, for the pass (session) it was
+ * found in. */
+__u64 ns_session = ~0ULL;
+__u32 ns_level;
+void *my_ns;
+
 /* A pointer's value as a plain number (the verifier keeps pointer types
  * through a stack slot, not through a helper's copy). */
 static __always_inline __u64 address_of(void *p)
@@ -93,8 +99,8 @@ struct task_struct___real_start {
 
 static __always_inline __s64 percpu_sum(struct percpu_counter *c)
 {
-    __s64 sum = BPF_CORE_READ(c, count);
-    __s32 *counters = BPF_CORE_READ(c, counters);
+    __s64 sum = c->count;
+    __s32 *counters = c->counters;
 
     if (!sum_percpu || !counters)
         return sum;
@@ -119,10 +125,7 @@ static __always_inline __u64 mm_counter(struct mm_struct *mm, int member)
         char *counts = (char *)mm + bpf_core_field_offset(struct mm_struct___atomic, rss_stat);
         bpf_probe_read_kernel(&v, sizeof v, counts + (__u64)member * sizeof(long));
     } else {
-        /* percpu_counter's size depends on the kernel's configuration */
-        char *counters = (char *)mm + bpf_core_field_offset(struct mm_struct, rss_stat);
-        v = percpu_sum(
-            (void *)(counters + (__u64)member * bpf_core_type_size(struct percpu_counter)));
+        v = percpu_sum(&mm->rss_stat[member]);
     }
     return v > 0 ? (__u64)v : 0;
 }
@@ -134,7 +137,7 @@ static __always_inline __s32 pid_in(struct pid *pid, unsigned int level, void *n
     struct upid up = {};
     char *numbers;
 
-    if (!pid || BPF_CORE_READ(pid, level) < level)
+    if (!pid || pid->level < level)
         return 0;
     numbers = (char *)pid + bpf_core_field_offset(struct pid, numbers);
     bpf_probe_read_kernel(&up, sizeof up, numbers + (__u64)level * bpf_core_type_size(struct upid));
@@ -146,10 +149,10 @@ static __always_inline __s32 pid_in(struct pid *pid, unsigned int level, void *n
  * string: a static array would share .rodata with the loader's settings.) */
 static __always_inline char state_letter(struct task_struct *t)
 {
-    unsigned int st, exit = BPF_CORE_READ(t, exit_state), s;
+    unsigned int st, exit = t->exit_state, s;
 
     if (bpf_core_field_exists(t->__state)) {
-        st = BPF_CORE_READ(t, __state);
+        st = t->__state;
     } else {
         struct task_struct___long_state *o = (void *)t;
         st = (unsigned int)BPF_CORE_READ(o, state);
@@ -182,69 +185,68 @@ SEC("iter/task")
 int memwatch_tasks(struct bpf_iter__task *ctx)
 {
     struct seq_file *seq = ctx->meta->seq;
-    struct task_struct *t = ctx->task, *me, *parent;
+    struct task_struct *t = ctx->task;
     struct signal_struct *sig;
     struct mw_bpf_rec r = {};
-    struct pid *mypid;
     struct mm_struct *mm;
-    unsigned int level;
-    void *ns;
 
     if (!t)
         return 0;
-    /* memwatch's own pid namespace: the reader's. */
-    me = bpf_get_current_task_btf();
-    mypid = BPF_CORE_READ(me, thread_pid);
-    level = BPF_CORE_READ(mypid, level);
-    ns = BPF_CORE_READ(mypid, numbers[0].ns);
-    if (level > 0) {
+    /* memwatch's own pid namespace, the reader's: found once a pass. */
+    if (ctx->meta->session_id != ns_session) {
+        struct task_struct *me = bpf_get_current_task_btf();
+        struct pid *mypid = me->thread_pid;
         struct upid up = {};
         char *numbers = (char *)mypid + bpf_core_field_offset(struct pid, numbers);
+
+        ns_level = mypid->level;
         bpf_probe_read_kernel(&up, sizeof up,
-                              numbers + (__u64)level * bpf_core_type_size(struct upid));
-        ns = up.ns;
+                              numbers + (__u64)ns_level * bpf_core_type_size(struct upid));
+        my_ns = up.ns;
+        ns_session = ctx->meta->session_id;
     }
-    sig = BPF_CORE_READ(t, signal);
-    r.pid = pid_in(BPF_CORE_READ(sig, pids[PIDTYPE_TGID]), level, ns);
+    /* Fields are read directly (the verifier makes each load fault-safe),
+     * never through a helper call, but where the offset is not a constant. */
+    sig = t->signal;
+    r.pid = pid_in(sig->pids[PIDTYPE_TGID], ns_level, my_ns);
     if (r.pid <= 0)
         return 0; /* outside memwatch's namespace, or on its way out */
-    r.runtime = BPF_CORE_READ(t, se.sum_exec_runtime);
-    if (BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid)) {
+    r.runtime = t->se.sum_exec_runtime;
+    if (t->pid != t->tgid) {
         r.kind = MW_BPF_THREAD;
         bpf_seq_write(seq, &r, sizeof r);
         return 0;
     }
     r.kind = MW_BPF_PROC;
-    r.runtime += BPF_CORE_READ(sig, sum_sched_runtime);
-    parent = BPF_CORE_READ(t, real_parent);
-    r.ppid = pid_in(BPF_CORE_READ(parent, signal, pids[PIDTYPE_TGID]), level, ns);
-    r.euid = BPF_CORE_READ(t, real_cred, euid.val);
-    r.threads = BPF_CORE_READ(sig, nr_threads);
+    r.runtime += sig->sum_sched_runtime;
+    r.ppid = pid_in(t->real_parent->signal->pids[PIDTYPE_TGID], ns_level, my_ns);
+    r.euid = t->real_cred->euid.val;
+    r.threads = sig->nr_threads;
     r.state = state_letter(t);
-    BPF_CORE_READ_STR_INTO(&r.comm, t, comm);
+    bpf_probe_read_kernel_str(&r.comm, sizeof r.comm, t->comm);
     if (bpf_core_field_exists(t->start_boottime)) {
-        r.start_boottime = BPF_CORE_READ(t, start_boottime);
+        r.start_boottime = t->start_boottime;
     } else {
         struct task_struct___real_start *o = (void *)t;
         r.start_boottime = BPF_CORE_READ(o, real_start_time);
     }
-    if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
+    if (t->flags & PF_KTHREAD)
         r.flags |= MW_BPF_KTHREAD;
-    mm = BPF_CORE_READ(t, mm);
+    mm = t->mm;
     /* The counter indexes (enum mm_counter) are the same from 4.5 on. */
     if (mm && !(r.flags & MW_BPF_KTHREAD)) {
         r.anon = mm_counter(mm, MM_ANONPAGES);
         r.file = mm_counter(mm, MM_FILEPAGES);
         r.shmem = mm_counter(mm, MM_SHMEMPAGES);
         r.swapents = mm_counter(mm, MM_SWAPENTS);
-        r.hiwater_rss = BPF_CORE_READ(mm, hiwater_rss);
-        r.total_vm = BPF_CORE_READ(mm, total_vm);
-        r.locked_vm = BPF_CORE_READ(mm, locked_vm);
-        r.pgtables_bytes = BPF_CORE_READ(mm, pgtables_bytes.counter);
+        r.hiwater_rss = mm->hiwater_rss;
+        r.total_vm = mm->total_vm;
+        r.locked_vm = mm->locked_vm;
+        r.pgtables_bytes = mm->pgtables_bytes.counter;
         /* The address space was let go while we read it (exit_mm clears
          * task->mm before dropping it): its numbers may be torn, so the
          * record carries none, as status shows none past that point. */
-        if (BPF_CORE_READ(t, mm) == mm)
+        if (t->mm == mm)
             r.flags |= MW_BPF_HAS_MM;
     }
     bpf_seq_write(seq, &r, sizeof r);
