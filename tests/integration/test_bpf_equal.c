@@ -8,8 +8,8 @@
  *    cputime_adjust's split of the same run time, each rounded down);
  *  - passes taken while processes start and exit (churn) give records whose
  *    numbers belong together, and never crash;
- *  - a load the kernel refuses (injected through the mw_sys table) leaves
- *    no descriptor open and says why.
+ *  - a load the kernel refuses, or a kernel without BTF (both injected
+ *    through the mw_sys table), leaves no descriptor open and says why.
  * SKIPPED (77) where the BPF sampler cannot load (not root, no BTF, ...).
  *
  * Environment: MW_MEMKINDS_CHILD (the memkinds_child program), MW_CHURN
@@ -378,6 +378,16 @@ static int refuse_load(struct bpf_object *obj)
     return -EPERM;
 }
 
+/* The kernel's BTF missing: its openat fails. */
+static int no_btf_openat(int dirfd, const char *path, int flags)
+{
+    if (strcmp(path, "/sys/kernel/btf/vmlinux") == 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    return mw_sys_default.openat(dirfd, path, flags);
+}
+
 static int open_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");
@@ -412,6 +422,17 @@ static void test_refused_load(void **state)
         assert_null(ctx);
     }
     assert_string_equal(why, "the kernel refused the BPF program: Operation not permitted");
+    assert_int_equal(open_fds(), before);
+    sys = mw_sys_default;
+    sys.openat = no_btf_openat;
+    rc = mw_ctx_open(&(mw_ctx_cfg){.backend = &mw_backend_bpf,
+                                   .sys = &sys,
+                                   .max_cached_fds = -1,
+                                   .why = why,
+                                   .whylen = sizeof why},
+                     &ctx);
+    assert_int_equal(rc, -ENOENT);
+    assert_string_equal(why, "no kernel BTF (/sys/kernel/btf/vmlinux: No such file or directory)");
     assert_int_equal(open_fds(), before);
     /* The /proc sampler opens as before. */
     assert_int_equal(
