@@ -121,7 +121,10 @@ static int open_ctx(lua_State *L, const char *root, const char *mode)
         return MW_EINVAL;
     }
     if (!bpf_backend()) {
-        snprintf(why, sizeof why, "this memwatch is built without it");
+        snprintf(why, sizeof why, "%s",
+                 strcmp(sampler_backend->platform, "linux") == 0
+                     ? "this memwatch is built without it"
+                     : "there is no BPF on this platform");
     } else if (strcmp(mode, "proc") != 0) {
         rc = open_with(L, bpf_backend(), root ? root : "/proc", why, sizeof why);
         if (rc == 0) {
