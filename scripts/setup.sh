@@ -32,9 +32,12 @@ jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 # for the .deb step (scripts/ci-deb.sh); prometheus-alertmanager (the fleet
 # rules test). libcurl is for alert delivery (src/delivery). libyaml, GnuTLS
 # and libxcrypt are for serve --web-config (src/http: the YAML file, client
-# certificates, bcrypt); openssl makes the TLS tests' certificates.
-debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev libcurl4-openssl-dev gnuplot-nox libyaml-dev libgnutls28-dev libcrypt-dev"
-debian_test="libcmocka-dev clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus prometheus-alertmanager curl valgrind clang libclang-rt-dev luarocks systemd dpkg-dev file debootstrap openssl"
+# certificates, bcrypt); openssl makes the TLS tests' certificates. clang,
+# libbpf-dev and bpftool build the BPF sampler (Linux only, -DMEMWATCH_BPF;
+# Homebrew: not applicable, macOS has no BPF); util-linux gives its tests
+# setpriv and unshare.
+debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev libcurl4-openssl-dev gnuplot-nox libyaml-dev libgnutls28-dev libcrypt-dev clang libbpf-dev bpftool"
+debian_test="libcmocka-dev util-linux clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus prometheus-alertmanager curl valgrind clang libclang-rt-dev luarocks systemd dpkg-dev file debootstrap openssl"
 # Homebrew: llvm brings clang-tidy and a clang with libFuzzer; macOS has
 # python3 and script(1) already. macOS's libc crypt has no bcrypt: Homebrew's
 # libxcrypt (keg-only) gives serve's basic auth one; without it the build

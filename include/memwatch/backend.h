@@ -26,6 +26,8 @@ typedef struct mw_backend_cfg {
     const struct mw_sys *sys; /* never NULL: the core fills in the default */
     int max_cached_fds;       /* descriptors a backend may keep between scans */
     const char *kmsg;         /* linux: the kernel log device (never NULL) */
+    char *why;                /* where open says why it failed (whylen bytes); may be NULL */
+    size_t whylen;
 } mw_backend_cfg;
 
 typedef struct mw_backend_ops {
@@ -54,6 +56,9 @@ typedef struct mw_backend_ops {
      * scan did not see. Both may be NULL. */
     void (*scan_begin)(void *state);
     void (*scan_end)(void *state);
+    /* Any scan is over, full or not (after scan_end): data taken for it
+     * alone may go. May be NULL. */
+    void (*scan_over)(void *state);
     /* OOM-kill evidence (see mw_oom_kill_count, mw_oom_kills_since); NULL
      * where the system keeps none. */
     int (*oom_kill_count)(void *state, int64_t *count);
@@ -61,6 +66,8 @@ typedef struct mw_backend_ops {
     /* Every mapping of one process (see mw_regions_read); the caller
      * initialised out. NULL where the system cannot list them. */
     int (*read_regions)(void *state, int32_t pid, mw_regions *out);
+    /* How this backend reads, in a sentence (memwatch.sampler()); may be NULL. */
+    const char *(*detail)(void *state);
 } mw_backend_ops;
 
 /*
@@ -76,5 +83,13 @@ static inline int mw_refused(int rc)
 
 /* The backend this build uses natively (linux or darwin). */
 extern const mw_backend_ops mw_backend_native;
+
+/* Linux builds with the BPF sampler (-DMEMWATCH_BPF): scans from a BPF task
+ * iterator, the rest from /proc (src/backend/linux/bpf). Its open fails,
+ * saying why, where the program cannot load. Builds without it do not
+ * define it. */
+#ifdef __linux__
+extern const mw_backend_ops mw_backend_bpf __attribute__((weak));
+#endif
 
 #endif

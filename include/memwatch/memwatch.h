@@ -209,6 +209,8 @@ typedef struct mw_ctx_cfg {
     const struct mw_sys *sys;             /* syscall table; NULL = the real one */
     int max_cached_fds;                   /* descriptors kept between scans; <0: default */
     const char *kmsg;                     /* linux: the kernel log; NULL = "/dev/kmsg" */
+    char *why; /* where a failed open says why (whylen bytes); may be NULL */
+    size_t whylen;
 } mw_ctx_cfg;
 
 /* MW_EINVAL when cfg or its backend is NULL. */
@@ -216,6 +218,9 @@ int mw_ctx_open(const mw_ctx_cfg *cfg, mw_ctx **out);
 void mw_ctx_close(mw_ctx *ctx);
 /* The backend's platform name: "linux" or "darwin". */
 const char *mw_ctx_platform(const mw_ctx *ctx);
+/* The backend the context was opened with (backend.h), and its state. */
+const struct mw_backend_ops *mw_ctx_backend(const mw_ctx *ctx);
+void *mw_ctx_backend_state(const mw_ctx *ctx);
 /* Details of the last failure (function, path, pid) or "" when none. */
 const char *mw_ctx_errmsg(const mw_ctx *ctx);
 

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+struct bpf_object;
+
 typedef struct mw_sys {
     int (*openat)(int dirfd, const char *path, int flags);
     ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
@@ -26,6 +28,9 @@ typedef struct mw_sys {
     int (*socket)(int domain, int type, int protocol);
     ssize_t (*sendto)(int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr,
                       socklen_t addrlen);
+    /* Linux, the BPF sampler: load its program into the kernel (the step
+     * the verifier may refuse). NULL: libbpf's bpf_object__load. */
+    int (*bpf_object_load)(struct bpf_object *obj);
 } mw_sys;
 
 extern const mw_sys mw_sys_default;

@@ -29,6 +29,11 @@ M.regions = require("memwatch.regions").read
 --- memwatch.system() -> {total=, available=, free=, swap_total=, swap_free=, pressure=} | nil, msg, errno
 M.system = core.system
 
+--- memwatch.sampler() -> "bpf" | "proc", why | nil, why: which sampler scans use
+-- (Linux: the BPF task iterator where it loads, else /proc), and how it reads
+-- or why /proc; nil and why when the sampler MEMWATCH_SAMPLER names cannot open
+M.sampler = core.sampler
+
 --- memwatch.fields: field name -> {kind = "bytes"|"count"|"seconds"|"epoch"}
 M.fields = {}
 for name, info in pairs(fields) do M.fields[name] = { kind = info.kind, order = info.order } end

@@ -162,6 +162,16 @@ function M.command(def)
                 io.stderr:write("memwatch ", self.name, ": ", pos, "\n", try)
                 return 2
             end
+            -- A sampler asked for by name (MEMWATCH_SAMPLER) that cannot open
+            -- is the command's failure, said once, before it starts.
+            local mode = os.getenv("MEMWATCH_SAMPLER")
+            if mode and mode ~= "" and mode ~= "auto" then
+                local ok, why = require("memwatch.core").sampler()
+                if not ok then
+                    log.write(io.stderr, log.ERR, "memwatch " .. self.name .. ": " .. why)
+                    return 1
+                end
+            end
             local code, err = self.run(opts, pos)
             if code == nil and err then
                 log.write(io.stderr, log.ERR, "memwatch " .. self.name .. ": " .. err)

@@ -23,8 +23,23 @@ function M.send(msg)
     return ok, err, errno
 end
 
---- ready(status): READY=1 and a one-line STATUS
+local announced = false
+
+--- sampler_line() -> the line a service logs once: which sampler its scans
+-- use and why (memwatch.sampler())
+function M.sampler_line()
+    local name, why = core.sampler()
+    return string.format("memwatch: sampler %s (%s)", name or "none", why)
+end
+
+--- ready(status): READY=1 and a one-line STATUS; under a service manager
+-- the first one also logs which sampler the scans use and why
 function M.ready(status)
+    local sock = os.getenv("NOTIFY_SOCKET")
+    if not announced and sock and sock ~= "" then
+        announced = true
+        log.write(io.stderr, log.INFO, M.sampler_line())
+    end
     return M.send("READY=1\nSTATUS=" .. tostring(status):gsub("[\r\n]", " "))
 end
 

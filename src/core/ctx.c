@@ -37,7 +37,7 @@ static void set_error(mw_ctx *ctx, const char *fmt, ...)
 
 int mw_ctx_open(const mw_ctx_cfg *cfg, mw_ctx **out)
 {
-    mw_backend_cfg bcfg = {"/proc", &mw_sys_default, -1, "/dev/kmsg"};
+    mw_backend_cfg bcfg = {"/proc", &mw_sys_default, -1, "/dev/kmsg", NULL, 0};
     mw_ctx *ctx;
     int rc;
 
@@ -57,6 +57,8 @@ int mw_ctx_open(const mw_ctx_cfg *cfg, mw_ctx **out)
     bcfg.max_cached_fds = cfg->max_cached_fds;
     if (cfg->kmsg)
         bcfg.kmsg = cfg->kmsg;
+    bcfg.why = cfg->why;
+    bcfg.whylen = cfg->whylen;
     rc = ctx->ops->open(&bcfg, &ctx->state);
     if (rc < 0) {
         mw_free(ctx);
@@ -80,6 +82,16 @@ void mw_ctx_close(mw_ctx *ctx)
 const char *mw_ctx_platform(const mw_ctx *ctx)
 {
     return ctx->ops->platform;
+}
+
+const struct mw_backend_ops *mw_ctx_backend(const mw_ctx *ctx)
+{
+    return ctx->ops;
+}
+
+void *mw_ctx_backend_state(const mw_ctx *ctx)
+{
+    return ctx->state;
 }
 
 const char *mw_ctx_errmsg(const mw_ctx *ctx)
@@ -207,6 +219,8 @@ int mw_scan(mw_ctx *ctx, const mw_scan_opts *opts, mw_scan_cb cb, void *ud)
      * early has not seen them all). */
     if (ctx->ops->scan_end && !opts->pids && rc == 0)
         ctx->ops->scan_end(ctx->state);
+    if (ctx->ops->scan_over)
+        ctx->ops->scan_over(ctx->state);
     return rc;
 }
 

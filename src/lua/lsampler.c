@@ -4,8 +4,10 @@
  * Policy (filters, lazy fields, formats, rules) lives in the bundled Lua
  * modules; this file only moves data between the sampler core and Lua.
  *
- * The binding picks the backend: the native one (backend.h), named here and
- * nowhere else in the bindings; what it is called comes from the context.
+ * The binding picks the backend, here and nowhere else in the bindings: on
+ * Linux built with the BPF sampler, that one where it loads (or as
+ * MEMWATCH_SAMPLER=proc|bpf|auto says), else the native one (backend.h);
+ * what it is called comes from the context.
  *
  * Conventions (as Lua's own libraries): misuse raises an error; a failure of
  * the environment returns nil, message, errno.
@@ -27,6 +29,16 @@
 
 static const mw_backend_ops *const sampler_backend = &mw_backend_native;
 
+/* The BPF sampler, or NULL in a build without it. */
+static const mw_backend_ops *bpf_backend(void)
+{
+#ifdef __linux__
+    return &mw_backend_bpf;
+#else
+    return NULL;
+#endif
+}
+
 #define CTX_KEY       "memwatch.ctx"
 #define RECORD_MT_KEY "memwatch.record_mt"
 
@@ -42,16 +54,39 @@ static int ctx_gc(lua_State *L)
     return 0;
 }
 
-static int open_ctx(lua_State *L, const char *root)
+static mw_ctx *get_ctx(lua_State *L);
+
+/* Which sampler the context uses, and why (core.sampler()). */
+#define SAMPLER_KEY "memwatch.sampler"
+
+static void set_sampler(lua_State *L, const char *name, const char *why)
+{
+    lua_pushstring(L, name);
+    lua_setfield(L, LUA_REGISTRYINDEX, SAMPLER_KEY);
+    lua_pushstring(L, why);
+    lua_setfield(L, LUA_REGISTRYINDEX, SAMPLER_KEY "_why");
+}
+
+/* Why sampling calls fail ("" when they do not). */
+static void set_open_error(lua_State *L, const char *text)
+{
+    lua_pushstring(L, text);
+    lua_setfield(L, LUA_REGISTRYINDEX, CTX_KEY "_error");
+}
+
+static int open_with(lua_State *L, const mw_backend_ops *ops, const char *root, char *why,
+                     size_t whylen)
 {
     mw_ctx_cfg cfg;
     ctx_box *box;
     int rc;
 
     memset(&cfg, 0, sizeof cfg);
-    cfg.backend = sampler_backend;
+    cfg.backend = ops;
     cfg.root = root;
     cfg.max_cached_fds = -1;
+    cfg.why = why;
+    cfg.whylen = whylen;
     box = lua_newuserdatauv(L, sizeof *box, 0);
     box->ctx = NULL; /* closed state first, so __gc is always safe */
     luaL_setmetatable(L, CTX_KEY);
@@ -64,15 +99,91 @@ static int open_ctx(lua_State *L, const char *root)
     return 0;
 }
 
+/* The native sampler's name in memwatch.sampler(): "proc" on Linux. */
+static const char *native_name(void)
+{
+    return strcmp(sampler_backend->platform, "linux") == 0 ? "proc" : sampler_backend->platform;
+}
+
+/*
+ * Open the sampler MEMWATCH_SAMPLER asks for (auto when unset): the BPF
+ * sampler where it loads, else /proc with the reason. Asked for by name, a
+ * sampler that cannot open leaves no context: sampling calls raise why.
+ * Returns 0 or the failure's code (its text then set as the open error).
+ */
+static int open_ctx(lua_State *L, const char *root, const char *mode)
+{
+    char why[256] = "", text[320];
+    int rc;
+
+    if (strcmp(mode, "proc") != 0 && strcmp(mode, "bpf") != 0 && strcmp(mode, "auto") != 0) {
+        snprintf(text, sizeof text, "MEMWATCH_SAMPLER is '%s'; it takes proc, bpf or auto", mode);
+        set_open_error(L, text);
+        return MW_EINVAL;
+    }
+    if (!bpf_backend()) {
+        snprintf(why, sizeof why, "%s",
+                 strcmp(sampler_backend->platform, "linux") == 0
+                     ? "this memwatch is built without it"
+                     : "there is no BPF on this platform");
+    } else if (strcmp(mode, "proc") != 0) {
+        rc = open_with(L, bpf_backend(), root ? root : "/proc", why, sizeof why);
+        if (rc == 0) {
+            mw_ctx *ctx = get_ctx(L);
+            set_sampler(L, "bpf", mw_ctx_backend(ctx)->detail(mw_ctx_backend_state(ctx)));
+            set_open_error(L, "");
+            return 0;
+        }
+    }
+    if (strcmp(mode, "bpf") == 0) {
+        snprintf(text, sizeof text, "MEMWATCH_SAMPLER=bpf: the BPF sampler cannot load: %s", why);
+        set_open_error(L, text);
+        return -EPERM;
+    }
+    if (strcmp(mode, "proc") == 0)
+        snprintf(text, sizeof text, "MEMWATCH_SAMPLER=proc");
+    else
+        snprintf(text, sizeof text, "the BPF sampler cannot load: %s", why);
+    rc = open_with(L, sampler_backend, root, NULL, 0);
+    if (rc < 0) {
+        snprintf(text, sizeof text, "%s: %s", root ? root : "/proc", mw_strerror(rc));
+        set_open_error(L, text);
+        return rc;
+    }
+    set_sampler(L, native_name(), text);
+    set_open_error(L, "");
+    return 0;
+}
+
+/* Open the context unless that was tried already (here or by set_root). */
+static void open_once(lua_State *L)
+{
+    const char *root = getenv("MEMWATCH_ROOT"), *mode = getenv("MEMWATCH_SAMPLER");
+    int tried = lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY "_tried") != LUA_TNIL;
+
+    lua_pop(L, 1);
+    if (tried)
+        return;
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, CTX_KEY "_tried");
+    open_ctx(L, root && *root ? root : NULL, mode && *mode ? mode : "auto");
+}
+
+/*
+ * The context, opened on first use: loading the BPF program costs more than
+ * a command that never scans (units, the prompt's help) should pay. Opened
+ * on MEMWATCH_ROOT (or /proc) with the sampler MEMWATCH_SAMPLER names.
+ */
 static mw_ctx *get_ctx(lua_State *L)
 {
     ctx_box *box;
+    open_once(L);
     lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY "_instance");
     box = lua_touserdata(L, -1);
     lua_pop(L, 1);
     if (!box || !box->ctx) {
-        luaL_error(L, "memwatch: the sampler is not open (%s)",
-                   "its /proc root could not be opened");
+        lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY "_error");
+        luaL_error(L, "memwatch: the sampler is not open (%s)", lua_tostring(L, -1));
         return NULL; /* not reached: luaL_error raises */
     }
     return box->ctx;
@@ -590,15 +701,35 @@ static int l_user_name(lua_State *L)
     return 1;
 }
 
-/* core.set_root(path): reopen the sampler on another /proc tree (fixtures). */
+/* core.set_root(path): reopen the sampler on another /proc tree (fixtures):
+ * the /proc sampler, the only one that reads a tree. */
 static int l_set_root(lua_State *L)
 {
     const char *root = luaL_checkstring(L, 1);
-    int rc = open_ctx(L, root);
+    int rc;
+
+    lua_pushboolean(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, CTX_KEY "_tried");
+    rc = open_ctx(L, root, "proc");
     if (rc < 0)
         return mw_l_fail(L, rc, root);
+    set_sampler(L, native_name(), lua_pushfstring(L, "the /proc root is %s", root));
     lua_pushboolean(L, 1);
     return 1;
+}
+
+/* core.sampler() -> "bpf" | "proc" (the platform's name elsewhere), why:
+ * how the BPF sampler reads this kernel, or why /proc is used; opens the
+ * sampler. nil, why when it cannot open (sampling calls raise that). */
+static int l_sampler(lua_State *L)
+{
+    open_once(L);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, SAMPLER_KEY) == LUA_TNIL) {
+        lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY "_error");
+        return 2;
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, SAMPLER_KEY "_why");
+    return 2;
 }
 
 /* core.set_record_metatable(mt): the metatable every record gets. */
@@ -633,6 +764,7 @@ static const luaL_Reg sampler_funcs[] = {
     {"ledger", l_ledger},
     {"read", l_read},
     {"regions", l_regions},
+    {"sampler", l_sampler},
     {"scan", l_scan},
     {"set_record_metatable", l_set_record_metatable},
     {"set_root", l_set_root},
@@ -653,24 +785,14 @@ static void new_metatable(lua_State *L, const char *name, lua_CFunction gc)
 
 void mw_lua_register_sampler(lua_State *L)
 {
-    const char *root = getenv("MEMWATCH_ROOT");
-    int rc;
-
     luaL_setfuncs(L, sampler_funcs, 0);
     make_names(L);
     new_metatable(L, CTX_KEY, ctx_gc);
     new_metatable(L, PROC_BOX, proc_box_gc);
     new_metatable(L, LEDGER_BOX, ledger_box_gc);
     new_metatable(L, REGIONS_BOX, regions_box_gc);
-    rc = open_ctx(L, root && *root ? root : NULL);
-    if (rc < 0) {
-        /* Leave the module usable for units and time; sampling calls report. */
-        lua_pushfstring(L, "%s: %s", root && *root ? root : "/proc", mw_strerror(rc));
-        lua_setfield(L, -2, "open_error");
-        lua_pushstring(L, sampler_backend->platform);
-    } else {
-        lua_pushstring(L, mw_ctx_platform(get_ctx(L)));
-    }
+    /* The sampler opens on first use (get_ctx); the platform is its backend's. */
+    lua_pushstring(L, sampler_backend->platform);
     lua_setfield(L, -2, "platform");
     push_field_catalogue(L);
     lua_setfield(L, -2, "fields");

@@ -6,9 +6,10 @@
 #include <lua.h>
 
 /*
- * Opens the sampler on MEMWATCH_ROOT (or /proc) and adds its functions and
- * tables to the memwatch.core table on top of the stack. When the sampler
- * cannot open, the table gets open_error and sampling calls raise.
+ * Adds the sampler's functions and tables to the memwatch.core table on top
+ * of the stack. The sampler opens on first use, on MEMWATCH_ROOT (or /proc),
+ * with the sampler MEMWATCH_SAMPLER names (proc, bpf, auto: the default);
+ * when it cannot open, sampling calls raise why.
  */
 void mw_lua_register_sampler(lua_State *L);
 

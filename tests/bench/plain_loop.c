@@ -8,7 +8,11 @@
  * Scans REPS times (default 100; 0 only starts and exits, the baseline for
  * strace and callgrind) and prints one line:
  *
- *   procs=N scans=R first_us=.. median_us=.. mean_us=.. min_us=.. rss_kb=..
+ *   procs=N scans=R first_us=.. median_us=.. mean_us=.. min_us=.. rss_kb=.. cpu_us=..
+ *
+ * cpu_us: this process's CPU time (user and system) per scan after the
+ * first, the measure that holds on a loaded machine, where wall time
+ * includes waiting for a CPU.
  *
  * Each scan is bracketed by writes of "@@scan-begin" / "@@scan-end" to fd 2
  * when MW_BENCH_MARK=1, so an strace log can count the syscalls inside scans.
@@ -21,6 +25,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+static double cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
 
 static double now_us(void)
 {
@@ -99,7 +110,7 @@ int main(int argc, char **argv)
     const char *root = "/proc";
     long reps = 100, procs = 0, rss = 0;
     int opt, procfd, mark = getenv("MW_BENCH_MARK") && strcmp(getenv("MW_BENCH_MARK"), "1") == 0;
-    double *t, sum = 0;
+    double *t, sum = 0, cpu0;
 
     while ((opt = getopt(argc, argv, "r:p:")) != -1) {
         if (opt == 'r')
@@ -121,7 +132,10 @@ int main(int argc, char **argv)
         return 0;
     }
     t = calloc((size_t)reps, sizeof *t);
+    cpu0 = 0;
     for (long i = 0; i < reps; i++) {
+        if (i == 1)
+            cpu0 = cpu_us(); /* after the first scan: cold caches, dentries */
         double t0;
         if (mark)
             (void)!write(2, "@@scan-begin\n", 13);
@@ -132,10 +146,11 @@ int main(int argc, char **argv)
             (void)!write(2, "@@scan-end\n", 11);
         sum += t[i];
     }
+    cpu0 = reps > 1 ? (cpu_us() - cpu0) / (double)(reps - 1) : 0;
     printf("procs=%ld scans=%ld first_us=%.1f", procs, reps, t[0]);
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    printf(" median_us=%.1f mean_us=%.1f min_us=%.1f rss_kb=%ld\n", t[reps / 2], sum / (double)reps,
-           t[0], rss);
+    printf(" median_us=%.1f mean_us=%.1f min_us=%.1f rss_kb=%ld cpu_us=%.1f\n", t[reps / 2],
+           sum / (double)reps, t[0], rss, cpu0);
     free(t);
     return 0;
 }

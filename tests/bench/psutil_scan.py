@@ -29,7 +29,10 @@ if reps <= 0:
 
 times = []
 n = 0
-for _ in range(reps):
+cpu0 = None
+for i in range(reps):
+    if i == 1:
+        cpu0 = time.process_time()
     if mark:
         os.write(2, b"@@scan-begin\n")
     t0 = time.perf_counter()
@@ -41,7 +44,8 @@ for _ in range(reps):
     n = len(procs)
     del procs
 
+cpu = (time.process_time() - cpu0) * 1e6 / (reps - 1) if reps > 1 else 0
 cold = times[0]
 warm = sorted(times[1:]) or [cold]
-print("procs=%d scans=%d cold_us=%.1f median_us=%.1f mean_us=%.1f min_us=%.1f" % (
-    n, reps, cold, warm[len(warm) // 2], sum(warm) / len(warm), warm[0]))
+print("procs=%d scans=%d cold_us=%.1f median_us=%.1f mean_us=%.1f min_us=%.1f cpu_us=%.1f" % (
+    n, reps, cold, warm[len(warm) // 2], sum(warm) / len(warm), warm[0], cpu))

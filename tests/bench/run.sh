@@ -95,6 +95,9 @@ MEMWATCH=$BUILD/memwatch
 SCAN_LUA=$BENCH_SRC/scan.lua
 PSUTIL_PY=$BENCH_SRC/psutil_scan.py
 export MEMWATCH_BUILD=$BUILD
+# The memwatch rows measure the /proc sampler unless asked otherwise (the BPF
+# sampler has its own benchmark, bpf.sh).
+export MEMWATCH_SAMPLER=${MEMWATCH_SAMPLER:-proc}
 
 # memwatch keeps two descriptors per process between scans, up to half the soft
 # limit; the executable raises its own limit, a stock lua5.4 inherits ours.

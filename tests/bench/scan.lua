@@ -2,17 +2,20 @@
 -- /proc/PID/status and stat is opened) and then REPS-1 repeated scans (warm:
 -- the descriptors are kept and re-read with pread).
 --
---   memwatch tests/bench/scan.lua REPS
+--   memwatch tests/bench/scan.lua REPS [NAME]   (NAME: processes{name = NAME})
 --   lua5.4   tests/bench/scan.lua REPS    (loads build-bench/lua/memwatch/core.so
 --                                          and scripts/memwatch/*.lua; set
 --                                          MEMWATCH_BUILD to use another build dir)
 --
 -- REPS = 0 only loads the module (the baseline for strace and callgrind).
--- Prints: procs=N scans=R cold_us=.. median_us=.. mean_us=.. min_us=..
+-- Prints: procs=N scans=R cold_us=.. median_us=.. mean_us=.. min_us=.. cpu_us=..
+-- (cpu_us: os.clock()'s CPU time per scan after the first, garbage
+-- collection included; the first opens the sampler and loads its program).
 -- With MW_BENCH_MARK=1 each scan is bracketed by "@@scan-begin"/"@@scan-end"
 -- written to stderr, so an strace log can count the syscalls inside scans.
 
 local reps = tonumber(arg and arg[1]) or 100
+local filter = arg and arg[2] and { name = arg[2] } or nil
 
 local mw = rawget(_G, "memwatch")
 if not mw then
@@ -36,10 +39,12 @@ if reps <= 0 then
 end
 
 local times, n = {}, 0
+local cpu0
 for i = 1, reps do
+    if i == 2 then cpu0 = os.clock() end
     if mark then err:write("@@scan-begin\n") end
     local t0 = now()
-    local list = mw.processes()
+    local list = mw.processes(filter)
     local t1 = now()
     if mark then err:write("@@scan-end\n") end
     times[i] = (t1 - t0) * 1e6
@@ -47,6 +52,7 @@ for i = 1, reps do
     list = nil -- luacheck: ignore (garbage for the next scan's collector, as in a watch loop)
 end
 
+local cpu = reps > 1 and (os.clock() - cpu0) * 1e6 / (reps - 1) or 0
 local cold = times[1]
 local warm = {}
 for i = 2, #times do warm[#warm + 1] = times[i] end
@@ -58,5 +64,5 @@ if #warm > 0 then
     for _, t in ipairs(warm) do sum = sum + t end
     mean = sum / #warm
 end
-print(string.format("procs=%d scans=%d cold_us=%.1f median_us=%.1f mean_us=%.1f min_us=%.1f",
-    n, reps, cold, median, mean, min))
+print(string.format("procs=%d scans=%d cold_us=%.1f median_us=%.1f mean_us=%.1f min_us=%.1f cpu_us=%.1f",
+    n, reps, cold, median, mean, min, cpu))

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,15 @@ static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+static double children_cpu_us(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 static int run(char **argv)
@@ -49,7 +59,7 @@ static int run(char **argv)
 int main(int argc, char **argv)
 {
     long reps = argc > 2 ? atol(argv[1]) : 0;
-    double *t, sum = 0;
+    double *t, sum = 0, cpu0;
 
     if (reps <= 0) {
         fprintf(stderr, "usage: timeit REPS PROGRAM [ARGS...]\n");
@@ -60,6 +70,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "timeit: %s failed\n", argv[2]);
         return 1;
     }
+    cpu0 = children_cpu_us();
     for (long i = 0; i < reps; i++) {
         double t0 = now_us();
         run(argv + 2);
@@ -67,7 +78,9 @@ int main(int argc, char **argv)
         sum += t[i];
     }
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
-    printf("runs=%ld median_us=%.1f mean_us=%.1f min_us=%.1f\n", reps, t[reps / 2],
-           sum / (double)reps, t[0]);
+    /* The runs' CPU time, user and system (their children included). */
+    cpu0 = (children_cpu_us() - cpu0) / (double)reps;
+    printf("runs=%ld median_us=%.1f mean_us=%.1f min_us=%.1f cpu_us=%.1f\n", reps, t[reps / 2],
+           sum / (double)reps, t[0], cpu0);
     return 0;
 }

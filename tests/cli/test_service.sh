@@ -64,6 +64,10 @@ ready=$(grep -n -m1 '^READY=1' <<<"$N1" | cut -d: -f1)
 check "[ -n '$first' ] && [ -n '$ready' ] && [ '$first' -lt '$ready' ]" \
     "READY=1 comes after the first scan: $N1"
 expect_match "$N1" '^READY=1\|STATUS=watching 1 rules$' "READY=1 with a STATUS"
+# Which sampler the scans use, and why, said once (memwatch.sampler()).
+sampler=$("$MEMWATCH" -e 'print((memwatch.sampler()))')
+expect_eq "$(grep -c '^memwatch: sampler ' "$TMP/err1")" 1 "the sampler is logged once"
+expect_match "$(cat "$TMP/err1")" "^memwatch: sampler $sampler \\(.+\\)$" "the sampler line names memwatch.sampler()"
 # 0.3 s watchdog: fed every 0.15 s, though the rule ticks once a second.
 nwd=$(grep -c '^WATCHDOG=1$' <<<"$N1")
 check "[ '$nwd' -ge 8 ]" "WATCHDOG=1 about every 0.15 s over ~2 s, got $nwd: $N1"
@@ -139,9 +143,9 @@ out=$("$MEMWATCH" -e 'print(pcall(require("memwatch.core").notify, ""))' 2>&1)
 expect_eq "$out" "false	bad argument #1 to 'memwatch.core.notify' (empty notification)" "an empty notification raises"
 # A service whose socket went away says so once, and goes on watching.
 NOTIFY_SOCKET="$TMP/nobody.sock" WATCHDOG_USEC=100000 "$MEMWATCH" \
-    -e 'memwatch.watch { name = "x", select = { pid = 1 }, above = "1T" } memwatch.run(0.5)' 2>"$TMP/err5"
+    -e 'memwatch.watch { name = "x", select = { pid = require("memwatch.core").getpid() }, above = "1T" } memwatch.run(0.5)' 2>"$TMP/err5"
 expect_eq "$?" 0 "exit status with an unreachable socket"
-expect_eq "$(cat "$TMP/err5")" "memwatch: notify: No such file or directory; the service manager is not told of readiness or fed its watchdog" \
+expect_eq "$(grep -v '^memwatch: sampler ' "$TMP/err5")" "memwatch: notify: No such file or directory; the service manager is not told of readiness or fed its watchdog" \
     "one warning for an unreachable socket"
 
 # ---------------------------------------------------------------------------

@@ -61,7 +61,8 @@ print(memwatch.bytes(me.footprint or 0), #led)
 LUA
 
 vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite
-    --errors-for-leak-kinds=definite --track-fds=no --num-callers=30)
+    --errors-for-leak-kinds=definite --track-fds=no --num-callers=30
+    --suppressions="$(dirname "$0")/valgrind.supp")
 failed=0
 run() { # name, command...
     local name=$1

@@ -151,6 +151,10 @@ Ctrl-C (exit 130) or SIGTERM (exit 0) stops it. Replay it with
 
         local select_desc = { tree = opts.tree or nil, all = opts.all or nil }
         for k in pairs(options.SELECTION) do select_desc[k] = opts[k] end
+        -- The sampler opens first (loading the BPF sampler's program takes a
+        -- moment), so the first sample is taken at the start.
+        local sampler, why = core.sampler()
+        if not sampler then return nil, why end
         local start, t0 = core.time(), core.now()
         local w, werr = R.open(path, R.header { every = cfg.every, fields = cfg.fields, select = select_desc,
             start = start })

@@ -312,9 +312,8 @@ static int read_stat(linux_state *st, int32_t pid, mw_proc *out, int have_status
 static void resolve_name(linux_state *st, int32_t pid, mw_proc *out, int status_cached)
 {
     mw_fdc_entry *e = mw_fdcache_entry(&st->fds, pid);
-    char link[64], exe[4096], name[MW_NAME_MAX];
+    char name[MW_NAME_MAX];
     size_t clen = strnlen(out->name, sizeof out->comm - 1);
-    ssize_t n, nargs;
     int longer;
 
     memcpy(out->comm, out->name, clen);
@@ -326,13 +325,7 @@ static void resolve_name(linux_state *st, int32_t pid, mw_proc *out, int status_
             snprintf(out->name, sizeof out->name, "%s", e->full_name);
         return;
     }
-    snprintf(link, sizeof link, "%d/exe", (int)pid);
-    n = st->sys->readlinkat(st->rootfd, link, exe, sizeof exe - 1);
-    if (n >= 0)
-        exe[n] = '\0';
-    nargs = read_file(st, pid, "cmdline");
-    longer = mw_full_name(out->comm, n >= 0 ? exe : NULL, nargs > 0 ? st->buf : NULL,
-                          nargs > 0 ? (size_t)nargs : 0, name, sizeof name);
+    longer = mw_linux_full_name(st, pid, out->comm, name, sizeof name);
     memcpy(out->name, name, sizeof out->name);
     /* Kept only with a status descriptor, the thing that says "same process"
      * on the next scan; out of memory only costs the next scan these reads. */
@@ -465,6 +458,26 @@ const mw_sys *mw_linux_sys(void *state, int *rootfd)
     linux_state *st = state;
     *rootfd = st->rootfd;
     return st->sys;
+}
+
+int64_t mw_linux_btime(void *state)
+{
+    return ((linux_state *)state)->btime;
+}
+
+int mw_linux_full_name(void *state, int32_t pid, const char *comm, char *out, size_t len)
+{
+    linux_state *st = state;
+    char link[64], exe[4096];
+    ssize_t n, nargs;
+
+    snprintf(link, sizeof link, "%d/exe", (int)pid);
+    n = st->sys->readlinkat(st->rootfd, link, exe, sizeof exe - 1);
+    if (n >= 0)
+        exe[n] = '\0';
+    nargs = read_file(st, pid, "cmdline");
+    return mw_full_name(comm, n >= 0 ? exe : NULL, nargs > 0 ? st->buf : NULL,
+                        nargs > 0 ? (size_t)nargs : 0, out, len);
 }
 
 const char *mw_linux_kmsg(void *state)

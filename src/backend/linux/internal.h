@@ -15,6 +15,11 @@ int mw_linux_read_rel(void *state, int32_t pid, const char *file, const char **d
 const mw_sys *mw_linux_sys(void *state, int *rootfd);
 /* backend_ops.read_ledger for Linux (ledger.c). */
 int mw_linux_read_ledger(void *state, int32_t pid, mw_ledger *out);
+/* The boot time of a state (epoch seconds), -1 when unknown. */
+int64_t mw_linux_btime(void *state);
+/* The full name of pid whose comm is at the kernel's limit (fullname.h),
+ * from its exe and cmdline: 1 when a longer name was found (in out). */
+int mw_linux_full_name(void *state, int32_t pid, const char *comm, char *out, size_t len);
 /* The kernel log device path of a state. */
 const char *mw_linux_kmsg(void *state);
 /* backend_ops.oom_kill_count and .oom_kills for Linux (oomlog.c). */

@@ -1,0 +1,457 @@
+/*
+ * Integration test of the BPF sampler (src/backend/linux/bpf) against the
+ * /proc one on the running kernel:
+ *  - every field the pass gives, for processes held still by SIGSTOP (one
+ *    child per kind of memory of memkinds_child, a zombie, kthreadd), is
+ *    what status and stat say: memory, ids, threads, state, start time
+ *    exactly; cpu_time within one clock tick (stat's utime + stime are
+ *    cputime_adjust's split of the same run time, each rounded down);
+ *  - passes taken while processes start and exit (churn) give records whose
+ *    numbers belong together, and never crash;
+ *  - a load the kernel refuses, or a kernel without BTF (both injected
+ *    through the mw_sys table), leaves no descriptor open and says why.
+ * SKIPPED (77) where the BPF sampler cannot load (not root, no BTF, ...).
+ *
+ * Environment: MW_MEMKINDS_CHILD (the memkinds_child program), MW_CHURN
+ * (tests/bench/churn, for the churn case).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "memwatch/backend.h"
+#include "memwatch/memwatch.h"
+#include "memwatch/sys.h"
+
+#define MAX_KIDS 16
+
+/* A child: memkinds_child made to hold one kind of memory, then stopped. */
+typedef struct kid {
+    pid_t pid;
+    int to, from;
+    const char *kind;
+    int skipped;
+} kid;
+
+static kid kids[MAX_KIDS];
+static int nkids;
+static pid_t zombie = -1;
+static char skip_why[256];
+
+static void say(kid *k, const char *step, char *reply, size_t len)
+{
+    char line[128];
+    size_t n = 0;
+    int l = snprintf(line, sizeof line, "%s\n", step);
+
+    if (write(k->to, line, (size_t)l) != l)
+        fail_msg("%s: writing to the child: %s", step, strerror(errno));
+    for (;;) {
+        struct pollfd pfd = {k->from, POLLIN, 0};
+        ssize_t r;
+        char c;
+        if (poll(&pfd, 1, 30000) == 0)
+            fail_msg("%s: no answer within 30 s", step);
+        r = read(k->from, &c, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            fail_msg("%s: the child exited", step);
+        if (c == '\n')
+            break;
+        if (n + 1 < len)
+            reply[n++] = c;
+    }
+    reply[n] = '\0';
+}
+
+/* Start a child and run its steps (NULL-terminated); a "skip" reply marks
+ * the kind as one this machine cannot make. */
+static void start_kid(const char *kind, const char *const *steps)
+{
+    const char *child = getenv("MW_MEMKINDS_CHILD");
+    kid *k = &kids[nkids++];
+    int down[2], up[2];
+    char reply[256];
+
+    assert_non_null(child);
+    assert_int_equal(pipe2(down, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(up, O_CLOEXEC), 0);
+    k->kind = kind;
+    k->pid = fork();
+    assert_true(k->pid >= 0);
+    if (k->pid == 0) {
+        char name[] = "memkinds_child", dirs[] = "/var/tmp:/tmp";
+        char *argv[] = {name, dirs, NULL};
+        if (dup2(down[0], STDIN_FILENO) < 0 || dup2(up[1], STDOUT_FILENO) < 0)
+            _exit(126);
+        execv(child, argv);
+        _exit(127);
+    }
+    close(down[0]);
+    close(up[1]);
+    k->to = down[1];
+    k->from = up[0];
+    say(k, "ping", reply, sizeof reply);
+    for (; *steps; steps++) {
+        say(k, *steps, reply, sizeof reply);
+        if (strncmp(reply, "skip", 4) == 0) {
+            k->skipped = 1;
+            break;
+        }
+        if (strncmp(reply, "ok", 2) != 0)
+            fail_msg("%s: %s: %s", kind, *steps, reply);
+    }
+}
+
+/* The one-letter state /proc/PID/stat shows. */
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512];
+    ssize_t n;
+    int fd;
+    const char *p;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    return p && p[1] == ' ' ? p[2] : 0;
+}
+
+static void wait_state(pid_t pid, char want)
+{
+    for (int i = 0; i < 500; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        if (proc_state(pid) == want)
+            return;
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("pid %d never reached state %c", (int)pid, want);
+}
+
+static int bpf_usable(void)
+{
+    mw_ctx *ctx = NULL;
+    int rc;
+
+    if (!&mw_backend_bpf) {
+        snprintf(skip_why, sizeof skip_why, "built without the BPF sampler");
+        return 0;
+    }
+    rc = mw_ctx_open(&(mw_ctx_cfg){.backend = &mw_backend_bpf,
+                                   .max_cached_fds = -1,
+                                   .why = skip_why,
+                                   .whylen = sizeof skip_why},
+                     &ctx);
+    mw_ctx_close(ctx);
+    return rc == 0;
+}
+
+static int setup_kids(void **state)
+{
+    static const char *const heap[] = {"heap_alloc", NULL};
+    static const char *const stack[] = {"stack_grow", NULL};
+    static const char *const shared_file[] = {"file_create", "shared_file_read",
+                                              "shared_file_write", NULL};
+    static const char *const private_file[] = {"file_create", "private_file_read",
+                                               "private_file_write", NULL};
+    static const char *const shared_anon[] = {"shared_anon_touch", NULL};
+    static const char *const memfd[] = {"memfd_touch", NULL};
+    static const char *const madv_free[] = {"anon_touch", "anon_madv_free", NULL};
+    static const char *const mlock[] = {"mlock_touch", NULL};
+    static const char *const swap[] = {"anon_touch", "anon_madv_pageout", NULL};
+
+    (void)state;
+    start_kid("heap", heap);
+    start_kid("stack", stack);
+    start_kid("shared_file", shared_file);
+    start_kid("private_file", private_file);
+    start_kid("shared_anon", shared_anon);
+    start_kid("memfd", memfd);
+    start_kid("madv_free", madv_free);
+    start_kid("mlock", mlock);
+    start_kid("swap", swap);
+    for (int i = 0; i < nkids; i++)
+        kill(kids[i].pid, SIGSTOP);
+    for (int i = 0; i < nkids; i++)
+        wait_state(kids[i].pid, 'T');
+    zombie = fork();
+    assert_true(zombie >= 0);
+    if (zombie == 0)
+        _exit(0);
+    wait_state(zombie, 'Z');
+    return 0;
+}
+
+static int teardown_kids(void **state)
+{
+    (void)state;
+    for (int i = 0; i < nkids; i++) {
+        kill(kids[i].pid, SIGKILL);
+        waitpid(kids[i].pid, NULL, 0);
+        close(kids[i].to);
+        close(kids[i].from);
+    }
+    if (zombie > 0)
+        waitpid(zombie, NULL, 0);
+    nkids = 0;
+    return 0;
+}
+
+struct found {
+    mw_proc p[MAX_KIDS + 2];
+    int32_t want[MAX_KIDS + 2];
+    int n;
+};
+
+static int keep(void *ud, const mw_proc *p)
+{
+    struct found *f = ud;
+    for (int i = 0; i < f->n; i++) {
+        if (f->want[i] == p->pid) {
+            f->p[i] = *p;
+            f->p[i].path = f->p[i].cmdline = NULL;
+        }
+    }
+    return 0;
+}
+
+static void compare(const char *what, const mw_proc *b, const mw_proc *p)
+{
+    int64_t tick = 1000000000 / sysconf(_SC_CLK_TCK);
+
+    assert_int_equal(b->pid, p->pid);
+    if (strcmp(b->name, p->name) != 0 || strcmp(b->comm, p->comm) != 0)
+        fail_msg("%s: name %s/%s, /proc %s/%s", what, b->name, b->comm, p->name, p->comm);
+    if (b->state != p->state)
+        fail_msg("%s: state %c, /proc %c", what, b->state, p->state);
+    assert_int_equal(b->flags, p->flags);
+    for (int f = 0; f < MW_F_COUNT; f++) {
+        const char *name = mw_field_get((enum mw_field)f)->name;
+        if (mw_proc_has(b, (enum mw_field)f) != mw_proc_has(p, (enum mw_field)f))
+            fail_msg("%s: %s %s by the BPF sampler, %s by /proc", what, name,
+                     mw_proc_has(b, (enum mw_field)f) ? "given" : "not given",
+                     mw_proc_has(p, (enum mw_field)f) ? "given" : "not given");
+        if (!mw_proc_has(b, (enum mw_field)f))
+            continue;
+        if (f == MW_F_CPU_TIME) {
+            if (llabs(b->v[f] - p->v[f]) > tick)
+                fail_msg("%s: cpu_time %lld ns, /proc %lld ns: more than one tick apart", what,
+                         (long long)b->v[f], (long long)p->v[f]);
+        } else if (b->v[f] != p->v[f]) {
+            fail_msg("%s: %s %lld, /proc %lld", what, name, (long long)b->v[f], (long long)p->v[f]);
+        }
+    }
+}
+
+static void test_equal_stopped(void **state)
+{
+    const unsigned want = MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT;
+    mw_ctx *bpf = NULL, *proc = NULL;
+    struct found f;
+    mw_scan_opts opts;
+    int compared = 0;
+
+    (void)state;
+    memset(&f, 0, sizeof f);
+    for (int i = 0; i < nkids; i++)
+        f.want[f.n++] = kids[i].pid;
+    f.want[f.n++] = zombie;
+    f.want[f.n++] = 2; /* kthreadd: a kernel thread, no memory */
+    assert_int_equal(
+        mw_ctx_open(&(mw_ctx_cfg){.backend = &mw_backend_bpf, .max_cached_fds = -1}, &bpf), 0);
+    assert_int_equal(
+        mw_ctx_open(&(mw_ctx_cfg){.backend = &mw_backend_native, .max_cached_fds = -1}, &proc), 0);
+    memset(&opts, 0, sizeof opts);
+    opts.want = want;
+    opts.uid = -1;
+    assert_int_equal(mw_scan(bpf, &opts, keep, &f), 0);
+    for (int i = 0; i < f.n; i++) {
+        mw_proc p;
+        char what[64];
+        const char *kind = i < nkids ? kids[i].kind : f.want[i] == zombie ? "zombie" : "kthreadd";
+        if (i < nkids && kids[i].skipped) {
+            printf("bpf_equal: %s: not on this machine\n", kind);
+            continue;
+        }
+        snprintf(what, sizeof what, "%s (pid %d)", kind, (int)f.want[i]);
+        if (f.p[i].pid != f.want[i])
+            fail_msg("%s: not in the BPF sampler's pass", what);
+        assert_int_equal(mw_proc_read(proc, f.want[i], want, &p), 0);
+        if (f.want[i] == 2)
+            mw_proc_unset(&p, MW_F_CPU_TIME), mw_proc_unset(&f.p[i], MW_F_CPU_TIME);
+        compare(what, &f.p[i], &p);
+        printf("bpf_equal: %s: equal (resident %lld, footprint %lld)\n", what,
+               (long long)p.v[MW_F_RESIDENT], (long long)p.v[MW_F_FOOTPRINT]);
+        mw_proc_release(&p);
+        compared++;
+    }
+    assert_true(compared >= 8);
+    mw_ctx_close(bpf);
+    mw_ctx_close(proc);
+}
+
+/* A mw_scan callback checking one record's numbers against each other. */
+static int consistent(void *ud, const mw_proc *p)
+{
+    int *n = ud;
+    (*n)++;
+    if (p->pid <= 0)
+        fail_msg("pid %d", (int)p->pid);
+    if (!mw_proc_has(p, MW_F_RESIDENT))
+        return 0;
+    if (p->v[MW_F_RESIDENT] != p->v[MW_F_RSS_ANON] + p->v[MW_F_RSS_FILE] + p->v[MW_F_RSS_SHMEM])
+        fail_msg("pid %d: resident is not anon + file + shmem", (int)p->pid);
+    if (p->v[MW_F_RESIDENT_PEAK] < p->v[MW_F_RESIDENT])
+        fail_msg("pid %d: resident_peak below resident", (int)p->pid);
+    if (p->v[MW_F_FOOTPRINT] !=
+        p->v[MW_F_RSS_ANON] + p->v[MW_F_RSS_SHMEM] + p->v[MW_F_SWAP] + p->v[MW_F_PAGE_TABLE])
+        fail_msg("pid %d: footprint is not anon + shmem + swap + page tables", (int)p->pid);
+    if (p->v[MW_F_VIRTUAL] < p->v[MW_F_RESIDENT] - p->v[MW_F_RSS_SHMEM])
+        fail_msg("pid %d: virtual below resident", (int)p->pid);
+    return 0;
+}
+
+/* Passes while processes start and exit (churn.c at 400 a second, living
+ * 1-30 ms): every record's numbers belong together, nothing crashes. */
+static void test_churn_consistent(void **state)
+{
+    const char *churn = getenv("MW_CHURN");
+    mw_ctx *bpf = NULL;
+    pid_t cp;
+    int status, seen = 0;
+
+    (void)state;
+    if (!churn || access(churn, X_OK) != 0)
+        skip();
+    cp = fork();
+    assert_true(cp >= 0);
+    if (cp == 0) {
+        char name[] = "churn", rate[] = "400", lo[] = "1", hi[] = "30";
+        char *argv[] = {name, rate, lo, hi, NULL};
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, STDOUT_FILENO);
+        execv(churn, argv);
+        _exit(127);
+    }
+    assert_int_equal(
+        mw_ctx_open(&(mw_ctx_cfg){.backend = &mw_backend_bpf, .max_cached_fds = -1}, &bpf), 0);
+    for (int pass = 0; pass < 300; pass++) {
+        mw_scan_opts opts;
+        memset(&opts, 0, sizeof opts);
+        opts.want = MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT;
+        opts.uid = -1;
+        assert_int_equal(mw_scan(bpf, &opts, consistent, &seen), 0);
+    }
+    kill(cp, SIGTERM);
+    waitpid(cp, &status, 0);
+    mw_ctx_close(bpf);
+    printf("bpf_equal: churn: %d records over 300 passes, each consistent\n", seen);
+}
+
+/* ---- a load the kernel refuses --------------------------------------------------- */
+
+static int refuse_load(struct bpf_object *obj)
+{
+    (void)obj;
+    return -EPERM;
+}
+
+/* The kernel's BTF missing: its openat fails. */
+static int no_btf_openat(int dirfd, const char *path, int flags)
+{
+    if (strcmp(path, "/sys/kernel/btf/vmlinux") == 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    return mw_sys_default.openat(dirfd, path, flags);
+}
+
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    struct dirent *de;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static void test_refused_load(void **state)
+{
+    mw_sys sys = mw_sys_default;
+    mw_ctx *ctx = NULL;
+    char why[256] = "";
+    int before, rc;
+
+    (void)state;
+    sys.bpf_object_load = refuse_load;
+    before = open_fds();
+    for (int i = 0; i < 3; i++) {
+        rc = mw_ctx_open(&(mw_ctx_cfg){.backend = &mw_backend_bpf,
+                                       .sys = &sys,
+                                       .max_cached_fds = -1,
+                                       .why = why,
+                                       .whylen = sizeof why},
+                         &ctx);
+        assert_int_equal(rc, -EPERM);
+        assert_null(ctx);
+    }
+    assert_string_equal(why, "the kernel refused the BPF program: Operation not permitted");
+    assert_int_equal(open_fds(), before);
+    sys = mw_sys_default;
+    sys.openat = no_btf_openat;
+    rc = mw_ctx_open(&(mw_ctx_cfg){.backend = &mw_backend_bpf,
+                                   .sys = &sys,
+                                   .max_cached_fds = -1,
+                                   .why = why,
+                                   .whylen = sizeof why},
+                     &ctx);
+    assert_int_equal(rc, -ENOENT);
+    assert_string_equal(why, "no kernel BTF (/sys/kernel/btf/vmlinux: No such file or directory)");
+    assert_int_equal(open_fds(), before);
+    /* The /proc sampler opens as before. */
+    assert_int_equal(
+        mw_ctx_open(&(mw_ctx_cfg){.backend = &mw_backend_native, .max_cached_fds = -1}, &ctx), 0);
+    mw_ctx_close(ctx);
+    assert_int_equal(open_fds(), before);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_equal_stopped, setup_kids, teardown_kids),
+        cmocka_unit_test(test_churn_consistent),
+        cmocka_unit_test(test_refused_load),
+    };
+
+    if (!bpf_usable()) {
+        printf("SKIP: the BPF sampler cannot load here: %s\n", skip_why);
+        return 77;
+    }
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
