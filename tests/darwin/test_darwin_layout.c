@@ -33,6 +33,19 @@
 
 #include "backend/darwin/darwin_private.h"
 
+/*
+ * Whose declarations are checked, as a macOS SDK major version: the shim
+ * follows xnu-11417 (macOS 15); a real SDK says its own (Availability.h).
+ * rusage_info_v6 is the SDK's from 13 on (darwin_private.h's before), and
+ * names more of its reserved words from 14 (ri_secure_*) and 15 (ri_neural_*).
+ */
+#ifdef MW_SHIM_SYS_RESOURCE_H
+#define MW_LAYOUT_SDK 15
+#else
+#include <Availability.h>
+#define MW_LAYOUT_SDK (__MAC_OS_X_VERSION_MAX_ALLOWED / 10000)
+#endif
+
 typedef struct layout_row {
     const char *what;
     size_t got;  /* ours */
@@ -177,12 +190,21 @@ static const layout_row rusage_info_v6_rows[] = {
     FIELD(rusage_info_v6, ri_pcycles, 328, 8),
     FIELD(rusage_info_v6, ri_energy_nj, 336, 8),
     FIELD(rusage_info_v6, ri_penergy_nj, 344, 8),
+/* Later SDKs name reserved words; the size stays 464. */
+#if MW_LAYOUT_SDK >= 14
     FIELD(rusage_info_v6, ri_secure_time_in_system, 352, 8),
     FIELD(rusage_info_v6, ri_secure_ptime_in_system, 360, 8),
+#endif
+#if MW_LAYOUT_SDK >= 15
     FIELD(rusage_info_v6, ri_neural_footprint, 368, 8),
     FIELD(rusage_info_v6, ri_lifetime_max_neural_footprint, 376, 8),
     FIELD(rusage_info_v6, ri_interval_max_neural_footprint, 384, 8),
     FIELD(rusage_info_v6, ri_reserved, 392, 72),
+#elif MW_LAYOUT_SDK == 14
+    FIELD(rusage_info_v6, ri_reserved, 368, 96),
+#else
+    FIELD(rusage_info_v6, ri_reserved, 352, 112), /* the 13 SDK's, and darwin_private.h's */
+#endif
 };
 
 /* struct proc_bsdinfo: xnu bsd/sys/proc_info.h */
@@ -481,7 +503,11 @@ static const layout_row constant_rows[] = {
     CONST(RUSAGE_INFO_V4, 4),
     CONST(RUSAGE_INFO_V5, 5),
     CONST(RUSAGE_INFO_V6, 6),
+#if MW_LAYOUT_SDK >= 13
     CONST(RUSAGE_INFO_CURRENT, 6),
+#else
+    CONST(RUSAGE_INFO_CURRENT, 5),
+#endif
     /* osfmk/kern/ledger.h */
     CONST(LEDGER_INFO, 0),
     CONST(LEDGER_ENTRY_INFO, 1),

@@ -115,13 +115,15 @@ struct rusage_info_v6 {
 #endif
 /* Whichever declaration is in force, the kernel's V6 layout: */
 _Static_assert(sizeof(struct rusage_info_v6) == 464, "rusage_info_v6 is 464 bytes");
-_Static_assert(offsetof(struct rusage_info_v6, ri_phys_footprint) == 72, "rusage_info_v6 footprint");
+_Static_assert(offsetof(struct rusage_info_v6, ri_phys_footprint) == 72,
+               "rusage_info_v6 footprint");
 _Static_assert(offsetof(struct rusage_info_v6, ri_lifetime_max_phys_footprint) == 240,
                "rusage_info_v6 lifetime peak");
 _Static_assert(offsetof(struct rusage_info_v6, ri_interval_max_phys_footprint) == 280,
                "rusage_info_v6 interval peak");
 _Static_assert(offsetof(struct rusage_info_v6, ri_flags) == 296, "rusage_info_v6 V5 flags");
-_Static_assert(offsetof(struct rusage_info_v6, ri_penergy_nj) == 344, "rusage_info_v6 last 13 SDK field");
+_Static_assert(offsetof(struct rusage_info_v6, ri_penergy_nj) == 344,
+               "rusage_info_v6 last 13 SDK field");
 
 /* ---- coalitions: osfmk/mach/coalition.h, bsd/sys/coalition.h ------------------ */
 
