@@ -303,6 +303,14 @@ static const layout_row proc_pidcoalitioninfo_rows[] = {
     FIELD(proc_pidcoalitioninfo, reserved3, 32, 8),
 };
 
+/* struct procinfo_coalinfo: xnu osfmk/mach/coalition.h (PRIVATE) */
+static const layout_row procinfo_coalinfo_rows[] = {
+    STRUCT(procinfo_coalinfo, 16, 8),
+    FIELD(procinfo_coalinfo, coalition_id, 0, 8),
+    FIELD(procinfo_coalinfo, coalition_type, 8, 4),
+    FIELD(procinfo_coalinfo, coalition_tasks, 12, 4),
+};
+
 /* struct ledger_info: xnu osfmk/kern/ledger.h */
 static const layout_row ledger_info_rows[] = {
     STRUCT(ledger_info, 48, 8),
@@ -457,6 +465,7 @@ static void test_coalition(void **state)
 {
     (void)state;
     check_rows(ROWS(coalition_resource_usage_rows));
+    check_rows(ROWS(procinfo_coalinfo_rows));
 }
 
 static void test_mach_and_sysctl(void **state)
@@ -520,6 +529,9 @@ static const layout_row constant_rows[] = {
     CONST(COALITION_TYPE_JETSAM, 1),
     CONST(COALITION_NUM_TYPES, 2),
     CONST(MW_COALITION_NUM_THREAD_QOS_TYPES, 7),
+    CONST(MW_COALITION_TASKROLE_LEADER, 1),
+    /* bsd/sys/proc_info_private.h */
+    CONST(MW_LISTCOALITIONS_SINGLE_TYPE, 2),
     /* bsd/sys/sysctl.h */
     CONST(CTL_KERN, 1),
     CONST(KERN_ARGMAX, 8),

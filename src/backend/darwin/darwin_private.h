@@ -197,6 +197,23 @@ _Static_assert(offsetof(struct coalition_resource_usage, phys_footprint) == (siz
 /* A libsystem_kernel export (libsyscall/wrappers/coalition.c). */
 int coalition_info_resource_usage(uint64_t cid, struct coalition_resource_usage *cru, size_t sz);
 
+/* Listing coalitions: libproc's proc_listcoalitions (bsd/sys/proc_info_private.h,
+ * libsyscall/wrappers/libproc). It answers the bytes copied, or the bytes
+ * needed with a NULL buffer; -1 and errno on failure. */
+#define MW_LISTCOALITIONS_SINGLE_TYPE 2
+struct procinfo_coalinfo {
+    uint64_t coalition_id;
+    uint32_t coalition_type;
+    uint32_t coalition_tasks; /* tasks in it now, every user's */
+};
+_Static_assert(sizeof(struct procinfo_coalinfo) == 16, "procinfo_coalinfo layout");
+int proc_listcoalitions(int flavor, int coaltype, void *buffer, int buffersize);
+
+/* A task's role in each of its coalitions: sysctl kern.coalition_roles, the
+ * pid as new value, int[COALITION_NUM_TYPES] out (osfmk/mach/coalition.h). */
+#define MW_COALITION_ROLES_SYSCTL    "kern.coalition_roles"
+#define MW_COALITION_TASKROLE_LEADER 1
+
 /* ---- the ledger() syscall: osfmk/kern/ledger.h, bsd/kern/sys_generic.c --------- */
 
 #define LEDGER_INFO          0 /* arg1 pid, arg2 struct ledger_info * */
