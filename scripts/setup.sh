@@ -35,6 +35,10 @@ debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-d
 debian_test="libcmocka-dev clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus prometheus-alertmanager curl valgrind clang libclang-rt-dev luarocks systemd dpkg-dev file debootstrap"
 # Homebrew: llvm brings clang-tidy and a clang with libFuzzer; macOS has
 # python3 and script(1) already.
+# npm installs zig 0.11 for the macOS cross-build (.ci/run, scripts/cross-macos.sh,
+# the darwin_sdk_headers test); a Node.js that brings its own npm (NodeSource's
+# conflicts with Debian's npm) is kept as it is.
+command -v npm >/dev/null 2>&1 || debian_test="$debian_test npm"
 brew_build="cmake pkg-config lua jansson readline libmicrohttpd curl gnuplot"
 brew_test="cmocka clang-format llvm luacheck tmux prometheus curl luarocks"
 
