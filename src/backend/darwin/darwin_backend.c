@@ -517,7 +517,7 @@ static int darwin_apps(void *state, mw_app_list *out)
     if (rc)
         return rc;
     usage = calloc(n ? n : 1, sizeof *usage);
-    cru = calloc(n ? n : 1, sizeof *cru);
+    cru = calloc(n ? n : 1, sizeof(const struct coalition_resource_usage *));
     if (!usage || !cru)
         rc = -ENOMEM;
     for (size_t i = 0; i < n && rc == 0; i++) {
