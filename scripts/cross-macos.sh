@@ -303,6 +303,6 @@ for p in "${libs[@]}"; do
         say "  LEFT OUT $p ${ver[$p]}: did not build (logs in $cache/build)"
     fi
 done
-say "  LEFT OUT TLS: libcurl without TLS, libmicrohttpd without HTTPS (a Mac with Homebrew has both)"
+say "  LEFT OUT TLS: no TLS library is cross-built (libmicrohttpd without HTTPS, libcurl without TLS); Homebrew has them"
 say "took $(($(date +%s) - t0)) s"
 [ "$fail" = 0 ] || die "a built file failed its check (above)"
