@@ -39,7 +39,12 @@ jobs=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
 debian_build="build-essential cmake pkg-config liblua5.4-dev lua5.4 libjansson-dev libreadline-dev libncurses-dev libmicrohttpd-dev libcurl4-openssl-dev gnuplot-nox libyaml-dev libgnutls28-dev libcrypt-dev clang libbpf-dev bpftool"
 debian_test="libcmocka-dev util-linux clang-format clang-tidy lua-check python3 bsdutils procps strace tmux prometheus prometheus-alertmanager curl valgrind clang libclang-rt-dev luarocks systemd dpkg-dev file debootstrap openssl"
 # Homebrew: llvm brings clang-tidy and a clang with libFuzzer; macOS has
-# python3 and script(1) already. macOS's libc crypt has no bcrypt: Homebrew's
+# python3 and script(1) already.
+# npm installs zig 0.11 for the macOS cross-build (.ci/run, scripts/cross-macos.sh,
+# the darwin_sdk_headers test); a Node.js that brings its own npm (NodeSource's
+# conflicts with Debian's npm) is kept as it is.
+command -v npm >/dev/null 2>&1 || debian_test="$debian_test npm"
+# macOS's libc crypt has no bcrypt: Homebrew's
 # libxcrypt (keg-only) gives serve's basic auth one; without it the build
 # leaves basic auth out and serve refuses basic_auth_users.
 brew_build="cmake pkg-config lua jansson readline libmicrohttpd curl gnuplot libyaml gnutls libxcrypt"

@@ -50,6 +50,10 @@ typedef struct mw_backend_ops {
     int (*read_ledger)(void *state, int32_t pid, mw_ledger *out);
     /* The process's app key (see mw_app_key), or -ENOENT. */
     int (*app_key)(void *state, int32_t pid, char *buf, size_t len);
+    /* The kernel's own app totals (see mw_apps_read, mw_app_totals); NULL
+     * where the system keeps none. */
+    int (*apps)(void *state, mw_app_list *out);
+    int (*app_totals)(void *state, const char *key, mw_ledger *out);
     /* Where the process runs (see mw_cgroup_ids_read); may be NULL. */
     int (*cgroup_ids)(void *state, int32_t pid, mw_cgroup_ids *out);
     /* A scan begins / ends: lets a backend drop cached state of processes the

@@ -276,6 +276,33 @@ int mw_regions_read(mw_ctx *ctx, int32_t pid, mw_regions *out);
  */
 int mw_app_key(mw_ctx *ctx, int32_t pid, char *buf, size_t len);
 
+/* ---- apps as the kernel keeps them (darwin: resource coalitions) ------------ */
+
+/* One app with the kernel's own totals over all its processes, including
+ * those this user may not read and those that have exited. */
+typedef struct mw_app {
+    char key[64];     /* what mw_app_key answers for its members: "coalition:<id>" */
+    int32_t leader;   /* the process leading it; 0 when that has exited */
+    uint32_t tasks;   /* processes in it now, by the kernel's count */
+    mw_ledger totals; /* rows of group "coalition": phys_footprint, cpu_time, ... */
+} mw_app;
+
+typedef struct mw_app_list {
+    mw_app *apps;
+    size_t count;
+} mw_app_list;
+
+void mw_app_list_release(mw_app_list *l);
+
+/* Every app the kernel keeps totals for (out is set here). MW_ENOTSUP where
+ * the system keeps none (linux). */
+int mw_apps_read(mw_ctx *ctx, mw_app_list *out);
+
+/* The kernel's totals of the app called key (out is initialised here), as
+ * in mw_app. MW_ENOTSUP where the system keeps none; -ESRCH when no such app
+ * exists (any more). */
+int mw_app_totals(mw_ctx *ctx, const char *key, mw_ledger *out);
+
 /* Where a process runs, from its cgroup path (Linux): the innermost systemd
  * unit or scope, the container and its runtime, the Kubernetes pod. */
 typedef struct mw_cgroup_ids {

@@ -224,8 +224,11 @@ local function app_key(rec)
     return core.app_key(rec.pid)
 end
 
--- group(records, how) -> array of {key, label, procs, count, footprint, resident, swap, pss}
+-- group(records, how) -> array of {key, label, procs, count, footprint, resident, swap, pss,
+-- coalition_footprint}
 -- how: "none", "name", "tree", "app", "user" or a function of a record.
+-- coalition_footprint: macOS, grouped by app: the kernel's footprint total of
+-- the coalition (every member's, readable or not).
 function M.group(recs, how)
     how = how or "none"
     if type(how) ~= "function" and
@@ -256,6 +259,15 @@ function M.group(recs, how)
         end
         row.pss = pss_ok and pss or nil
         out[#out + 1] = row
+    end
+    if how == "app" and core.platform == "darwin" then
+        -- An app is a resource coalition there: beside the sum over the
+        -- members read above, the kernel's own total, which also covers
+        -- members this user may not read.
+        for _, row in ipairs(out) do
+            local totals = row.label:match("^coalition:%d+$") and core.app_totals(row.label)
+            row.coalition_footprint = totals and totals.phys_footprint or nil
+        end
     end
     return out
 end

@@ -34,6 +34,44 @@ M.system = core.system
 -- or why /proc; nil and why when the sampler MEMWATCH_SAMPLER names cannot open
 M.sampler = core.sampler
 
+-- What people call a process: its .app, else its name.
+local function app_name(rec)
+    return rec and (rec.app_bundle or rec.name) or nil
+end
+
+--- memwatch.coalitions() -> {{id=, key=, leader=, name=, members=, footprint=, totals={...}}, ...},
+-- largest footprint first | nil, msg, errno
+-- macOS: the resource coalitions (what groups a process by "app" there),
+-- with the kernel's own totals over every member, whoever owns it. leader
+-- is nil once the leading process has exited; name is then the app of the
+-- lowest-numbered member memwatch can see.
+function M.coalitions()
+    local apps, msg, err = core.apps()
+    if not apps then return nil, (msg:gsub("^apps", "coalitions")), err end
+    local out, unnamed = {}, false
+    for _, a in ipairs(apps) do
+        local c = { id = math.tointeger(tonumber(a.key:match("^coalition:(%d+)$"))), key = a.key, leader = a.leader,
+            members = a.tasks, footprint = a.totals.phys_footprint, totals = a.totals }
+        c.name = a.leader and app_name(scan.process(a.leader))
+        unnamed = unnamed or c.name == nil
+        out[#out + 1] = c
+    end
+    if unnamed then
+        local first = {} -- app key -> its lowest-numbered member
+        for _, p in ipairs(scan.processes()) do
+            local k = core.app_key(p.pid)
+            if k and (not first[k] or p.pid < first[k].pid) then first[k] = p end
+        end
+        for _, c in ipairs(out) do c.name = c.name or app_name(first[c.key]) end
+    end
+    table.sort(out, function(a, b)
+        local x, y = a.footprint or -1, b.footprint or -1
+        if x ~= y then return x > y end
+        return (a.id or 0) < (b.id or 0)
+    end)
+    return out
+end
+
 --- memwatch.fields: field name -> {kind = "bytes"|"count"|"seconds"|"epoch"}
 M.fields = {}
 for name, info in pairs(fields) do M.fields[name] = { kind = info.kind, order = info.order } end

@@ -12,7 +12,7 @@ local bytes = M.bytes
 
 --- rows(records, grouping [, filter]) -> rows with a footprint, one per
 -- process (grouping "none") or group: {key, pid, count, pids, name,
--- footprint, resident, proc, procs}. pid and proc are the (first) process,
+-- footprint, resident, coalition_footprint (macOS apps), proc, procs}. pid and proc are the (first) process,
 -- procs every member; filter
 -- keeps the rows whose name holds it, ignoring case.
 function M.rows(recs, grouping, filter)
@@ -34,6 +34,7 @@ function M.rows(recs, grouping, filter)
                 name = name or "?",
                 footprint = g.footprint,
                 resident = g.resident,
+                coalition_footprint = g.coalition_footprint,
             }
         end
     end

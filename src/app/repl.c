@@ -35,7 +35,9 @@
 #define HISTORY_LINES 1000
 
 static lua_State *repl_state;
-static int use_readline;
+#ifdef MW_HAVE_READLINE
+static int use_readline; /* stdin is a terminal: read lines through readline */
+#endif
 
 static const char *get_prompt(lua_State *L, int first)
 {

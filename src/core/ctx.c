@@ -287,6 +287,32 @@ int mw_app_key(mw_ctx *ctx, int32_t pid, char *buf, size_t len)
     return ctx->ops->app_key(ctx->state, pid, buf, len);
 }
 
+int mw_apps_read(mw_ctx *ctx, mw_app_list *out)
+{
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!ctx->ops->apps)
+        return MW_ENOTSUP;
+    rc = ctx->ops->apps(ctx->state, out);
+    if (rc < 0)
+        mw_app_list_release(out);
+    return rc;
+}
+
+int mw_app_totals(mw_ctx *ctx, const char *key, mw_ledger *out)
+{
+    int rc;
+
+    mw_ledger_init(out);
+    if (!ctx->ops->app_totals)
+        return MW_ENOTSUP;
+    rc = ctx->ops->app_totals(ctx->state, key, out);
+    if (rc < 0)
+        mw_ledger_release(out);
+    return rc;
+}
+
 int mw_cgroup_ids_read(mw_ctx *ctx, int32_t pid, mw_cgroup_ids *out)
 {
     memset(out, 0, sizeof *out);

@@ -43,6 +43,14 @@ void mw_regions_release(mw_regions *r)
     mw_regions_init(r);
 }
 
+void mw_app_list_release(mw_app_list *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        mw_ledger_release(&l->apps[i].totals);
+    mw_free(l->apps);
+    memset(l, 0, sizeof *l);
+}
+
 static void copy_text(char *dst, size_t cap, const char *src)
 {
     size_t n = strlen(src);

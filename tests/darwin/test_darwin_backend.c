@@ -587,6 +587,76 @@ static void test_app_key(void **state)
     B->close(st);
 }
 
+static const mw_app *app_named(const mw_app_list *l, const char *key)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        if (strcmp(l->apps[i].key, key) == 0)
+            return &l->apps[i];
+    }
+    return NULL;
+}
+
+/* Apps are the kernel's coalitions: its member count (every user's), the
+ * leader found by role (0 once it has exited), its own totals. */
+static void test_apps(void **state)
+{
+    void *st = open_on(FIXTURE("coalitions.fixture"));
+    mw_app_list l;
+    const mw_app *a;
+    mw_ledger t;
+    (void)state;
+
+    assert_int_equal(B->apps(st, &l), 0);
+    assert_int_equal(l.count, 4);
+    a = app_named(&l, "coalition:777");
+    assert_non_null(a);
+    assert_int_equal(a->leader, 4100);
+    assert_int_equal(a->tasks, 3); /* root's crashpad counted too */
+    assert_int_equal(balance_of(&a->totals, "phys_footprint"), 1073741824);
+    assert_true(balance_of(&a->totals, "cpu_time") == INT64_C(100000000000));
+    a = app_named(&l, "coalition:880");
+    assert_non_null(a);
+    assert_int_equal(a->leader, 0); /* the leader has exited */
+    assert_int_equal(a->tasks, 2);
+    assert_int_equal(balance_of(&a->totals, "phys_footprint"), 209715200);
+    a = app_named(&l, "coalition:990");
+    assert_non_null(a);
+    assert_int_equal(a->leader, 0);
+    assert_int_equal(a->tasks, 0);
+    assert_int_equal(app_named(&l, "coalition:1")->leader, 1);
+    mw_app_list_release(&l);
+
+    mw_ledger_init(&t);
+    assert_int_equal(B->app_totals(st, "coalition:880", &t), 0);
+    assert_int_equal(balance_of(&t, "phys_footprint"), 209715200);
+    mw_ledger_release(&t);
+    assert_int_equal(B->app_totals(st, "coalition:12345", &t), -ESRCH);
+    mw_ledger_release(&t);
+    assert_int_equal(B->app_totals(st, "coalition:", &t), -ESRCH);
+    assert_int_equal(B->app_totals(st, "coalition:07", &t), -ESRCH);
+    assert_int_equal(B->app_totals(st, "app.slice/x.service", &t), -ESRCH);
+    assert_int_equal(B->app_totals(st, "coalition:99999999999999999999", &t), -ESRCH);
+    mw_ledger_release(&t);
+    B->close(st);
+}
+
+/* No process marked as leader: every app is listed with leader 0. */
+static void test_apps_no_leader(void **state)
+{
+    void *st = open_on(FIXTURE("m1-system.fixture"));
+    mw_app_list l;
+    (void)state;
+
+    /* m1-system has one coalition_usage line (777) and no leader. */
+    assert_int_equal(B->apps(st, &l), 0);
+    assert_int_equal(l.count, 1);
+    assert_string_equal(l.apps[0].key, "coalition:777");
+    assert_int_equal(l.apps[0].leader, 0);
+    assert_int_equal(l.apps[0].tasks, 1);
+    mw_app_list_release(&l);
+    B->close(st);
+}
+
 static void test_host_port_released(void **state)
 {
     void *st = open_on(FIXTURE("m1-system.fixture"));
@@ -607,6 +677,8 @@ int main(void)
         cmocka_unit_test_teardown(test_identity, teardown),
         cmocka_unit_test_teardown(test_no_oom_evidence, teardown),
         cmocka_unit_test_teardown(test_list_pids, teardown),
+        cmocka_unit_test_teardown(test_apps, teardown),
+        cmocka_unit_test_teardown(test_apps_no_leader, teardown),
         cmocka_unit_test_teardown(test_list_pids_retry, teardown),
         cmocka_unit_test_teardown(test_read_own, teardown),
         cmocka_unit_test_teardown(test_read_subset, teardown),

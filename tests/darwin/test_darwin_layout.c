@@ -33,6 +33,19 @@
 
 #include "backend/darwin/darwin_private.h"
 
+/*
+ * Whose declarations are checked, as a macOS SDK major version: the shim
+ * follows xnu-11417 (macOS 15); a real SDK says its own (Availability.h).
+ * rusage_info_v6 is the SDK's from 13 on (darwin_private.h's before), and
+ * names more of its reserved words from 14 (ri_secure_*) and 15 (ri_neural_*).
+ */
+#ifdef MW_SHIM_SYS_RESOURCE_H
+#define MW_LAYOUT_SDK 15
+#else
+#include <Availability.h>
+#define MW_LAYOUT_SDK (__MAC_OS_X_VERSION_MAX_ALLOWED / 10000)
+#endif
+
 typedef struct layout_row {
     const char *what;
     size_t got;  /* ours */
@@ -177,12 +190,21 @@ static const layout_row rusage_info_v6_rows[] = {
     FIELD(rusage_info_v6, ri_pcycles, 328, 8),
     FIELD(rusage_info_v6, ri_energy_nj, 336, 8),
     FIELD(rusage_info_v6, ri_penergy_nj, 344, 8),
+/* Later SDKs name reserved words; the size stays 464. */
+#if MW_LAYOUT_SDK >= 14
     FIELD(rusage_info_v6, ri_secure_time_in_system, 352, 8),
     FIELD(rusage_info_v6, ri_secure_ptime_in_system, 360, 8),
+#endif
+#if MW_LAYOUT_SDK >= 15
     FIELD(rusage_info_v6, ri_neural_footprint, 368, 8),
     FIELD(rusage_info_v6, ri_lifetime_max_neural_footprint, 376, 8),
     FIELD(rusage_info_v6, ri_interval_max_neural_footprint, 384, 8),
     FIELD(rusage_info_v6, ri_reserved, 392, 72),
+#elif MW_LAYOUT_SDK == 14
+    FIELD(rusage_info_v6, ri_reserved, 368, 96),
+#else
+    FIELD(rusage_info_v6, ri_reserved, 352, 112), /* the 13 SDK's, and darwin_private.h's */
+#endif
 };
 
 /* struct proc_bsdinfo: xnu bsd/sys/proc_info.h */
@@ -279,6 +301,14 @@ static const layout_row proc_pidcoalitioninfo_rows[] = {
     FIELD(proc_pidcoalitioninfo, reserved1, 16, 8),
     FIELD(proc_pidcoalitioninfo, reserved2, 24, 8),
     FIELD(proc_pidcoalitioninfo, reserved3, 32, 8),
+};
+
+/* struct procinfo_coalinfo: xnu osfmk/mach/coalition.h (PRIVATE) */
+static const layout_row procinfo_coalinfo_rows[] = {
+    STRUCT(procinfo_coalinfo, 16, 8),
+    FIELD(procinfo_coalinfo, coalition_id, 0, 8),
+    FIELD(procinfo_coalinfo, coalition_type, 8, 4),
+    FIELD(procinfo_coalinfo, coalition_tasks, 12, 4),
 };
 
 /* struct ledger_info: xnu osfmk/kern/ledger.h */
@@ -435,6 +465,7 @@ static void test_coalition(void **state)
 {
     (void)state;
     check_rows(ROWS(coalition_resource_usage_rows));
+    check_rows(ROWS(procinfo_coalinfo_rows));
 }
 
 static void test_mach_and_sysctl(void **state)
@@ -481,7 +512,11 @@ static const layout_row constant_rows[] = {
     CONST(RUSAGE_INFO_V4, 4),
     CONST(RUSAGE_INFO_V5, 5),
     CONST(RUSAGE_INFO_V6, 6),
+#if MW_LAYOUT_SDK >= 13
     CONST(RUSAGE_INFO_CURRENT, 6),
+#else
+    CONST(RUSAGE_INFO_CURRENT, 5),
+#endif
     /* osfmk/kern/ledger.h */
     CONST(LEDGER_INFO, 0),
     CONST(LEDGER_ENTRY_INFO, 1),
@@ -494,6 +529,9 @@ static const layout_row constant_rows[] = {
     CONST(COALITION_TYPE_JETSAM, 1),
     CONST(COALITION_NUM_TYPES, 2),
     CONST(MW_COALITION_NUM_THREAD_QOS_TYPES, 7),
+    CONST(MW_COALITION_TASKROLE_LEADER, 1),
+    /* bsd/sys/proc_info_private.h */
+    CONST(MW_LISTCOALITIONS_SINGLE_TYPE, 2),
     /* bsd/sys/sysctl.h */
     CONST(CTL_KERN, 1),
     CONST(KERN_ARGMAX, 8),

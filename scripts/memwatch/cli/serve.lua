@@ -181,7 +181,9 @@ end
 -- prometheus format, followed by the script's metrics and memwatch's own.
 local function scraper(cfg)
     local families_self = function(duration, nrec)
-        local me = memwatch.self()
+        -- nil where this process cannot be read (the darwin fake's kernel
+        -- does not list it): the self series are then left out.
+        local me = memwatch.process(core.getpid())
         local fams = {
             { name = "memwatch_scrape_duration_seconds", help = "Time memwatch took to read and render this scrape.",
                 type = "gauge", samples = { { labels = {}, value = duration } } },

@@ -155,6 +155,9 @@ local function columns(st)
             cell = function(r) return bytes(r.footprint) end },
         { key = "change", title = "CHANGE/MIN", width = 11, right = true,
             cell = function(r) return rate_text(r.change) end },
+        -- macOS apps: the kernel's total over the whole coalition.
+        st.grouping == "app" and core.platform == "darwin" and { key = "coalition_footprint", title = "COALITION",
+            width = 10, right = true, cell = function(r) return bytes(r.coalition_footprint) end } or nil,
     }
 end
 
@@ -365,7 +368,9 @@ usage: memwatch top [--every=DURATION] [--filter=TEXT] [--group=none|name|tree|a
 
 A full-screen view, largest footprint (MEMORY) first: PID, COMMAND, REAL
 MEMORY (resident), MEMORY (footprint), the change per minute and a sparkline
-of recent footprint (grouped: PROCS and GROUP for the first two).
+of recent footprint (grouped: PROCS and GROUP for the first two; on macOS
+--group=app adds COALITION, the kernel's footprint total of the app's
+coalition, members memwatch may not read included).
 Keys: q quit, / filter by name, g cycle grouping (each process keeps its
 history), p pause, k send SIGTERM to the selected row (y confirms, any other
 key cancels), < > or 1-5 choose the sort column, r reverse it,

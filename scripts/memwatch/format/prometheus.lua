@@ -42,6 +42,9 @@ M.GROUP = {
     { "pss", "memwatch_group_memory_pss_bytes",
         "Sum of the proportional set size of the group's processes (only when every member's is readable)." },
     { "count", "memwatch_group_processes", "Number of processes in the group." },
+    { "coalition_footprint", "memwatch_group_coalition_footprint_bytes",
+        "macOS, grouped by app: the kernel's footprint total of the app's coalition, members memwatch " ..
+        "may not read included." },
 }
 
 function M.escape_label(v, printable)

@@ -415,6 +415,127 @@ int mw_darwin_coalition_usage(int32_t pid, mw_ledger *out)
     return mw_darwin_coalition_ledger(&cru, &tb, out);
 }
 
+static int darwin_app_totals(void *state, const char *key, mw_ledger *out)
+{
+    darwin_state *st = state;
+    struct coalition_resource_usage cru;
+    uint64_t id = 0;
+
+    if (mw_darwin_app_key_parse(key, &id) != 0)
+        return -ESRCH;
+    memset(&cru, 0, sizeof cru);
+    if (coalition_info_resource_usage(id, &cru, sizeof cru) != 0)
+        return -last_errno();
+    return mw_darwin_coalition_ledger(&cru, &st->tb, out);
+}
+
+/* The kernel's resource coalitions: *list (heap) and *n, or -errno. */
+static int list_coalitions(struct procinfo_coalinfo **list, size_t *n)
+{
+    for (int tries = 0; tries < 4; tries++) {
+        int need =
+            proc_listcoalitions(MW_LISTCOALITIONS_SINGLE_TYPE, COALITION_TYPE_RESOURCE, NULL, 0);
+        int cap, got;
+        struct procinfo_coalinfo *buf;
+
+        if (need < 0)
+            return -last_errno();
+        /* Room for coalitions made between the two calls. */
+        cap = need + 32 * (int)sizeof *buf;
+        buf = calloc((size_t)cap / sizeof *buf, sizeof *buf);
+        if (!buf)
+            return -ENOMEM;
+        got = proc_listcoalitions(MW_LISTCOALITIONS_SINGLE_TYPE, COALITION_TYPE_RESOURCE, buf, cap);
+        if (got < 0) {
+            int e = last_errno();
+            free(buf);
+            return -e;
+        }
+        if (got < cap) {
+            *list = buf;
+            *n = (size_t)got / sizeof *buf;
+            return 0;
+        }
+        free(buf);
+    }
+    return -EAGAIN;
+}
+
+/* The leaders of resource coalitions among the processes now. Processes
+ * that vanish or refuse are passed over: a coalition without a leader found
+ * is reported with leader 0. */
+static int find_leaders(void *state, mw_darwin_leader **out, size_t *n)
+{
+    mw_pid_list pids = {NULL, 0, 0};
+    mw_darwin_leader *leaders = NULL;
+    size_t count = 0;
+    int rc = darwin_list_pids(state, &pids);
+
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < pids.count; i++) {
+        int32_t pid = pids.pids[i];
+        int roles[COALITION_NUM_TYPES] = {0};
+        size_t len = sizeof roles;
+        uint64_t id = 0;
+        mw_darwin_leader *grown;
+
+        if (sysctlbyname(MW_COALITION_ROLES_SYSCTL, roles, &len, &pid, sizeof pid) != 0 ||
+            len != sizeof roles || roles[COALITION_TYPE_RESOURCE] != MW_COALITION_TASKROLE_LEADER ||
+            mw_darwin_coalition_id(pid, &id) != 0)
+            continue;
+        grown = realloc(leaders, (count + 1) * sizeof *leaders);
+        if (!grown) {
+            rc = -ENOMEM;
+            break;
+        }
+        leaders = grown;
+        leaders[count].pid = pid;
+        leaders[count].coalition_id = id;
+        count++;
+    }
+    mw_pid_list_release(&pids);
+    if (rc) {
+        free(leaders);
+        return rc;
+    }
+    *out = leaders;
+    *n = count;
+    return 0;
+}
+
+static int darwin_apps(void *state, mw_app_list *out)
+{
+    darwin_state *st = state;
+    struct procinfo_coalinfo *list = NULL;
+    struct coalition_resource_usage *usage = NULL;
+    const struct coalition_resource_usage **cru = NULL;
+    mw_darwin_leader *leaders = NULL;
+    size_t n = 0, nleaders = 0;
+    int rc = list_coalitions(&list, &n);
+
+    if (rc)
+        return rc;
+    usage = calloc(n ? n : 1, sizeof *usage);
+    cru = calloc(n ? n : 1, sizeof(const struct coalition_resource_usage *));
+    if (!usage || !cru)
+        rc = -ENOMEM;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        /* A coalition reaped since the listing is left out. */
+        if (coalition_info_resource_usage(list[i].coalition_id, &usage[i], sizeof usage[i]) == 0)
+            cru[i] = &usage[i];
+    }
+    if (rc == 0)
+        rc = find_leaders(state, &leaders, &nleaders);
+    if (rc == 0)
+        rc = mw_darwin_apps_build(list, n, cru, leaders, nleaders, &st->tb, out);
+    free(leaders);
+    free(cru);
+    free(usage);
+    free(list);
+    return rc;
+}
+
 const mw_backend_ops mw_backend_native = {
     .name = "darwin",
     .platform = "darwin",
@@ -425,6 +546,8 @@ const mw_backend_ops mw_backend_native = {
     .read_system = darwin_read_system,
     .read_ledger = darwin_read_ledger,
     .app_key = darwin_app_key,
+    .apps = darwin_apps,
+    .app_totals = darwin_app_totals,
     .scan_begin = NULL,
     .scan_end = NULL,
 };

@@ -1,5 +1,6 @@
 /* Raw darwin rows to memwatch records: the part of the backend with no system calls. */
 #include "backend/darwin/darwin_norm.h"
+#include "memwatch/alloc.h"
 #include "memwatch/backend.h"
 
 #include <errno.h>
@@ -433,6 +434,67 @@ int mw_darwin_app_key_format(uint64_t coalition_id, char *buf, size_t len)
     n = snprintf(buf, len, "coalition:%" PRIu64, coalition_id);
     if (n < 0 || (size_t)n >= len)
         return -ERANGE;
+    return 0;
+}
+
+int mw_darwin_app_key_parse(const char *key, uint64_t *coalition_id)
+{
+    static const char prefix[] = "coalition:";
+    const char *p = key;
+    uint64_t id = 0;
+
+    if (strncmp(p, prefix, sizeof prefix - 1) != 0)
+        return -ENOENT;
+    p += sizeof prefix - 1;
+    if (*p < '1' || *p > '9')
+        return -ENOENT;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (id > (UINT64_MAX - d) / 10)
+            return -ENOENT;
+        id = id * 10 + d;
+    }
+    if (*p)
+        return -ENOENT;
+    *coalition_id = id;
+    return 0;
+}
+
+int mw_darwin_apps_build(const struct procinfo_coalinfo *list, size_t n,
+                         const struct coalition_resource_usage *const *cru,
+                         const mw_darwin_leader *leaders, size_t nleaders,
+                         const mw_darwin_timebase *tb, mw_app_list *out)
+{
+    memset(out, 0, sizeof *out);
+    if (n == 0)
+        return 0;
+    out->apps = mw_calloc(n, sizeof *out->apps);
+    if (!out->apps)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        mw_app *a = &out->apps[out->count];
+        int rc;
+
+        if (!cru[i] || list[i].coalition_type != COALITION_TYPE_RESOURCE)
+            continue;
+        rc = mw_darwin_app_key_format(list[i].coalition_id, a->key, sizeof a->key);
+        if (rc == -ENOENT)
+            continue;
+        if (rc)
+            return rc;
+        a->tasks = list[i].coalition_tasks;
+        for (size_t j = 0; j < nleaders; j++) {
+            if (leaders[j].coalition_id == list[i].coalition_id) {
+                a->leader = leaders[j].pid;
+                break;
+            }
+        }
+        mw_ledger_init(&a->totals);
+        out->count++;
+        rc = mw_darwin_coalition_ledger(cru[i], tb, &a->totals);
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 

@@ -167,6 +167,27 @@ int mw_darwin_footprint_from_ledger(const mw_ledger *l, int64_t *footprint);
  * buf is too small. */
 int mw_darwin_app_key_format(uint64_t coalition_id, char *buf, size_t len);
 
+/* The coalition id in an app key made by mw_darwin_app_key_format; -ENOENT
+ * for a key that is not one. */
+int mw_darwin_app_key_parse(const char *key, uint64_t *coalition_id);
+
+/* A process leading a resource coalition, as kern.coalition_roles said. */
+typedef struct mw_darwin_leader {
+    int32_t pid;
+    uint64_t coalition_id;
+} mw_darwin_leader;
+
+/*
+ * The apps (out, set here) from the kernel's list of resource coalitions,
+ * the usage of each (cru[i] for list[i]; NULL: it went away meanwhile, and
+ * is left out) and the leaders found among the processes. A coalition with
+ * no leader among them (its leader has exited) has leader 0.
+ */
+int mw_darwin_apps_build(const struct procinfo_coalinfo *list, size_t n,
+                         const struct coalition_resource_usage *const *cru,
+                         const mw_darwin_leader *leaders, size_t nleaders,
+                         const mw_darwin_timebase *tb, mw_app_list *out);
+
 /*
  * A coalition's totals as ledger rows (group "coalition"), times in ns. Rows
  * the running kernel may not fill (xnu < 11215, or a changed layout) are

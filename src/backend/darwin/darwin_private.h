@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/proc_info.h>
+#include <sys/resource.h>
 
 /* ---- proc_pidinfo flavors from bsd/sys/proc_info_private.h -------------------- */
 
@@ -51,6 +52,78 @@ struct proc_bsdinfowithuniqid {
     struct proc_uniqidentifierinfo p_uniqidentifier;
 };
 _Static_assert(sizeof(struct proc_bsdinfowithuniqid) == 136 + 56, "proc_bsdinfowithuniqid layout");
+
+/* ---- rusage_info_v6: bsd/sys/resource.h, public from the macOS 13 SDK on ------ */
+
+/*
+ * Older SDKs (11, 12) stop at V5, but the binaries target macOS 11 and still
+ * ask a newer kernel for V6 first (V6 -> V4 -> V2 at run time). Declared here
+ * as the 13 SDK has it: the V4 prefix, the V5 flags, the P-core and energy
+ * counters, then reserved words up to 464 bytes. Later SDKs name some of the
+ * reserved words (ri_secure_time_in_system, ri_neural_footprint, ...); the
+ * size and every field read here stay where they were.
+ */
+#ifndef RUSAGE_INFO_V6
+#define RUSAGE_INFO_V6 6
+struct rusage_info_v6 {
+    uint8_t ri_uuid[16];
+    uint64_t ri_user_time;
+    uint64_t ri_system_time;
+    uint64_t ri_pkg_idle_wkups;
+    uint64_t ri_interrupt_wkups;
+    uint64_t ri_pageins;
+    uint64_t ri_wired_size;
+    uint64_t ri_resident_size;
+    uint64_t ri_phys_footprint;
+    uint64_t ri_proc_start_abstime;
+    uint64_t ri_proc_exit_abstime;
+    uint64_t ri_child_user_time;
+    uint64_t ri_child_system_time;
+    uint64_t ri_child_pkg_idle_wkups;
+    uint64_t ri_child_interrupt_wkups;
+    uint64_t ri_child_pageins;
+    uint64_t ri_child_elapsed_abstime;
+    uint64_t ri_diskio_bytesread;
+    uint64_t ri_diskio_byteswritten;
+    uint64_t ri_cpu_time_qos_default;
+    uint64_t ri_cpu_time_qos_maintenance;
+    uint64_t ri_cpu_time_qos_background;
+    uint64_t ri_cpu_time_qos_utility;
+    uint64_t ri_cpu_time_qos_legacy;
+    uint64_t ri_cpu_time_qos_user_initiated;
+    uint64_t ri_cpu_time_qos_user_interactive;
+    uint64_t ri_billed_system_time;
+    uint64_t ri_serviced_system_time;
+    uint64_t ri_logical_writes;
+    uint64_t ri_lifetime_max_phys_footprint;
+    uint64_t ri_instructions;
+    uint64_t ri_cycles;
+    uint64_t ri_billed_energy;
+    uint64_t ri_serviced_energy;
+    uint64_t ri_interval_max_phys_footprint;
+    uint64_t ri_runnable_time;
+    uint64_t ri_flags;
+    uint64_t ri_user_ptime;
+    uint64_t ri_system_ptime;
+    uint64_t ri_pinstructions;
+    uint64_t ri_pcycles;
+    uint64_t ri_energy_nj;
+    uint64_t ri_penergy_nj;
+    uint64_t ri_reserved[14];
+};
+#define MW_DECLARES_RUSAGE_INFO_V6 1
+#endif
+/* Whichever declaration is in force, the kernel's V6 layout: */
+_Static_assert(sizeof(struct rusage_info_v6) == 464, "rusage_info_v6 is 464 bytes");
+_Static_assert(offsetof(struct rusage_info_v6, ri_phys_footprint) == 72,
+               "rusage_info_v6 footprint");
+_Static_assert(offsetof(struct rusage_info_v6, ri_lifetime_max_phys_footprint) == 240,
+               "rusage_info_v6 lifetime peak");
+_Static_assert(offsetof(struct rusage_info_v6, ri_interval_max_phys_footprint) == 280,
+               "rusage_info_v6 interval peak");
+_Static_assert(offsetof(struct rusage_info_v6, ri_flags) == 296, "rusage_info_v6 V5 flags");
+_Static_assert(offsetof(struct rusage_info_v6, ri_penergy_nj) == 344,
+               "rusage_info_v6 last 13 SDK field");
 
 /* ---- coalitions: osfmk/mach/coalition.h, bsd/sys/coalition.h ------------------ */
 
@@ -123,6 +196,23 @@ _Static_assert(offsetof(struct coalition_resource_usage, phys_footprint) == (siz
 
 /* A libsystem_kernel export (libsyscall/wrappers/coalition.c). */
 int coalition_info_resource_usage(uint64_t cid, struct coalition_resource_usage *cru, size_t sz);
+
+/* Listing coalitions: libproc's proc_listcoalitions (bsd/sys/proc_info_private.h,
+ * libsyscall/wrappers/libproc). It answers the bytes copied, or the bytes
+ * needed with a NULL buffer; -1 and errno on failure. */
+#define MW_LISTCOALITIONS_SINGLE_TYPE 2
+struct procinfo_coalinfo {
+    uint64_t coalition_id;
+    uint32_t coalition_type;
+    uint32_t coalition_tasks; /* tasks in it now, every user's */
+};
+_Static_assert(sizeof(struct procinfo_coalinfo) == 16, "procinfo_coalinfo layout");
+int proc_listcoalitions(int flavor, int coaltype, void *buffer, int buffersize);
+
+/* A task's role in each of its coalitions: sysctl kern.coalition_roles, the
+ * pid as new value, int[COALITION_NUM_TYPES] out (osfmk/mach/coalition.h). */
+#define MW_COALITION_ROLES_SYSCTL    "kern.coalition_roles"
+#define MW_COALITION_TASKROLE_LEADER 1
 
 /* ---- the ledger() syscall: osfmk/kern/ledger.h, bsd/kern/sys_generic.c --------- */
 
