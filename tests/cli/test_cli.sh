@@ -51,20 +51,20 @@ function tobytes(s,   n, u, i) {
 # ---------------------------------------------------------------------------
 # Children with known names: a sleep, a name with a comma and a quote, and a
 # hostile name with an escape sequence and a newline.
-sleep 30.777 &
+sleep 300.777 &
 SLEEP_PID=$!
 PIDS+=("$SLEEP_PID")
 
 CSV_NAME='a,b"c'
 cp /bin/sleep "$TMP/$CSV_NAME"
-"$TMP/$CSV_NAME" 30 &
+"$TMP/$CSV_NAME" 300 &
 CSV_PID=$!
 PIDS+=("$CSV_PID")
 
 EVIL=$'ev\e[31m\nil'            # 10 bytes: within the 15-byte comm limit
 EVIL_SHOWN='ev\x1b[31m\nil'     # how text.printable shows it
 cp /bin/sleep "$TMP/$EVIL"
-"$TMP/$EVIL" 30 &
+"$TMP/$EVIL" 300 &
 EVIL_PID=$!
 PIDS+=("$EVIL_PID")
 
