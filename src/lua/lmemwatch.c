@@ -12,6 +12,7 @@
  *   ljson.c     JSON
  *   lhttp.c     the HTTP server of memwatch serve
  *   lnotify.c   the service manager: readiness datagrams, journal streams
+ *   ldelivery.c alert delivery over HTTP (libcurl), driven from the one wait
  *
  * The curses binding (lcurses.c, memwatch.curses) is a module of its own,
  * registered by the executable only (app/lstate.c): the memwatch/core.so
@@ -19,6 +20,7 @@
  */
 #include "lua/lmemwatch.h"
 
+#include "lua/ldelivery.h"
 #include "lua/lhttp.h"
 #include "lua/ljson.h"
 #include "lua/llimits.h"
@@ -46,6 +48,7 @@ int luaopen_memwatch_core(lua_State *L)
     mw_lua_register_json(L);
     mw_lua_register_http(L);
     mw_lua_register_notify(L);
+    mw_lua_register_delivery(L);
     mw_lua_register_sampler(L);
     mw_lua_register_oom(L);
     lua_pushstring(L, MW_VERSION);
