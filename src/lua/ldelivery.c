@@ -313,7 +313,8 @@ static struct dest_box *check_dest(lua_State *L)
     return db;
 }
 
-/* dest:post(key, body [, content_type]) -> true | nil, message, errno */
+/* dest:post(key, body [, content_type [, headers]]) -> true | nil, message, errno
+ * headers: {"Name: value", ...} for this delivery only. */
 static int l_post(lua_State *L)
 {
     struct dest_box *db = check_dest(L);
@@ -321,13 +322,29 @@ static int l_post(lua_State *L)
     size_t len;
     const char *body = luaL_checklstring(L, 3, &len);
     const char *type = luaL_optstring(L, 4, NULL);
+    const char *headers[HEADERS_MAX + 1];
     struct engine_box *box = engine_of(L);
+    lua_Integer n = 0;
     int rc;
 
     if (type && strpbrk(type, "\r\n"))
         return luaL_argerror(L, 4, "a content type must be one line");
-    rc = mw_delivery_post(box->d, db->dest, key, body, len, type);
+    if (!lua_isnoneornil(L, 5)) {
+        luaL_checktype(L, 5, LUA_TTABLE);
+        n = luaL_len(L, 5);
+        luaL_argcheck(L, n <= HEADERS_MAX, 5, "too many headers");
+        for (lua_Integer i = 1; i <= n; i++) {
+            if (lua_geti(L, 5, i) != LUA_TSTRING)
+                return luaL_argerror(L, 5, "headers must be strings");
+            headers[i - 1] = lua_tostring(L, -1);
+            lua_pop(L, 1); /* the table keeps it */
+        }
+    }
+    headers[n] = NULL;
+    rc = mw_delivery_post_headers(box->d, db->dest, key, body, len, type, headers);
     drain(L, box, 1);
+    if (rc == MW_EINVAL)
+        return luaL_argerror(L, 5, "a header must be 'Name: value' on one line");
     if (rc < 0)
         return mw_l_fail(L, rc, "delivery");
     lua_pushboolean(L, 1);
