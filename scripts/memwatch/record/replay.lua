@@ -119,7 +119,7 @@ local function fake_actions(A, say)
     -- Over HTTP: the options checked as live, the request shown, not sent.
     function fake.alertmanager(opts)
         local AM = require "memwatch.actions.alertmanager"
-        local ok, c = pcall(AM.check, opts)
+        local ok, c = pcall(AM.check, opts, 1) -- level 1: the error names no line of ours
         if not ok then error(tostring(c), 2) end
         local starts = {}
         return function(ev)
@@ -131,7 +131,7 @@ local function fake_actions(A, say)
     end
     function fake.webhook(opts)
         local WH = require "memwatch.actions.webhook"
-        local ok, c = pcall(WH.check, opts)
+        local ok, c = pcall(WH.check, opts, 1)
         if not ok then error(tostring(c), 2) end
         return function(ev)
             local body, headers = WH.render(ev, c)
