@@ -278,7 +278,7 @@ static int l_destination(lua_State *L)
         return nret;
     if (box->ndests == box->dests_cap) {
         size_t cap = box->dests_cap ? box->dests_cap * 2 : 8;
-        grown = mw_realloc(box->dests, cap * sizeof *grown);
+        grown = mw_realloc(box->dests, cap * sizeof(mw_dest *));
         if (!grown)
             return mw_l_fail(L, -ENOMEM, "delivery");
         box->dests = grown;
