@@ -187,6 +187,62 @@ expect_match "$ERR" "^memwatch: webhook $P:$FAIL_PORT/fail\\?token=\\*\\*\\*: ga
     "the 500 is given up after its retry"
 expect_not_contains "$ERR" "s3cr3t" "no token on stderr"
 
+# ---- a body function that fails is a callback error -----------------------------------------
+case_ "body function error"
+cat >"$TMP/boom.lua" <<'EOF'
+memwatch.watch { name = "boom", select = { pid = memwatch.self().pid }, group = "none", above = "1K", every = "0.2s",
+    on_alert = memwatch.actions.webhook { url = "http://127.0.0.1:" .. arg[1] .. "/boom",
+        body = function(ev) error("no body for " .. ev.rule) end } }
+memwatch.run("0.5s")
+EOF
+"$MEMWATCH" "$TMP/boom.lua" "$OK_PORT" >/dev/null 2>"$TMP/boom.err"
+expect_eq "$?" 0 "exit status"
+expect_eq "$(cat "$TMP/boom.err")" "memwatch: rule 'boom': on_alert: $TMP/boom.lua:3: no body for boom" \
+    "reported as any callback's error"
+expect_eq "$(grep -c '"/boom"' "$TMP/hook.jsonl")" 0 "nothing sent"
+
+# ---- at exit: a bounded flush ---------------------------------------------------------------
+case_ "exit"
+# Posted as the script ends: the executable's exit still sends it...
+cat >"$TMP/last.lua" <<'EOF'
+local d = require("memwatch.delivery").destination { name = "webhook", url = "http://127.0.0.1:" .. arg[1] .. "/last" }
+assert(d:post("k", "bye", "text/plain"))
+EOF
+"$MEMWATCH" "$TMP/last.lua" "$OK_PORT" 2>"$TMP/last.err"
+expect_eq "$?" 0 "exit status"
+expect_eq "$(grep -c '"/last"' "$TMP/hook.jsonl")" 1 "a delivery queued at exit is sent"
+# ... and gives up on an endpoint that never answers after 5 s, saying so.
+S0=$(date +%s)
+"$MEMWATCH" "$TMP/last.lua" "$HANG_PORT" 2>"$TMP/last.err"
+expect_eq "$?" 0 "exit status with a silent endpoint"
+S1=$(date +%s)
+check "[ $((S1 - S0)) -le 8 ]" "exit waited about 5 s, not the 10 s timeout and its retries ($((S1 - S0)) s)"
+expect_eq "$(cat "$TMP/last.err")" "memwatch: delivery: 1 delivery was not sent at exit (waited 5s)" \
+    "what was not sent is said"
+
+# ---- TLS: verified unless insecure = true ----------------------------------------------------
+if needs openssl; then
+    case_ "TLS"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -days 1 \
+        -subj "/CN=127.0.0.1" >/dev/null 2>&1 || fail "openssl could not make a certificate"
+    MW_TLS_CERT="$TMP/cert.pem" MW_TLS_KEY="$TMP/key.pem" receiver tls tls
+    cat >"$TMP/tls.lua" <<'EOF'
+local delivery = require "memwatch.delivery"
+local d = delivery.destination { name = "webhook", url = "https://127.0.0.1:" .. arg[1] .. "/tls", retries = 0,
+    insecure = arg[2] == "insecure" }
+assert(d:post("k", "secret", "text/plain"))
+assert(delivery.flush(5))
+local s = d:stats()
+print(s.sent, s.failed)
+EOF
+    expect_eq "$("$MEMWATCH" "$TMP/tls.lua" "$PORT" 2>"$TMP/tls.err")" "0	1" "a self-signed certificate is refused"
+    expect_match "$(cat "$TMP/tls.err")" "^memwatch: webhook https://127\\.0\\.0\\.1:$PORT/tls: (refused|gave up after 1 attempts) \\(SSL certificate problem: self.signed certificate\\)" \
+        "the refusal is reported"
+    check "[ ! -s '$TMP/tls.jsonl' ]" "nothing reached the server"
+    expect_eq "$("$MEMWATCH" "$TMP/tls.lua" "$PORT" insecure 2>&1)" "1	0" "insecure = true sends it"
+    expect_eq "$(grep -c '"/tls"' "$TMP/tls.jsonl")" 1 "the server got it"
+fi
+
 # ---- serve's counters ---------------------------------------------------------------------
 case_ "serve exports delivery counters"
 cat >"$TMP/serve-rules.lua" <<EOF

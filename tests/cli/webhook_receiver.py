@@ -6,12 +6,14 @@
 MODE ok: answers 200 and appends each request to OUT as one JSON line
 {"method", "path", "headers" (Title, Priority, Tags, Content-Type, X-*),
 "body"}; hang: accepts connections and never answers; fail: answers 500
-with a short body. Writes the port to PORTFILE once listening; runs until
+with a short body; tls: as ok, over TLS with the certificate and key in
+$MW_TLS_CERT and $MW_TLS_KEY. Writes the port to PORTFILE once listening; runs until
 killed."""
 import http.server
 import json
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -64,6 +66,10 @@ def main():
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if mode == "tls":
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.environ["MW_TLS_CERT"], os.environ["MW_TLS_KEY"])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     write_port(portfile, server.server_address[1])
     server.serve_forever()
 

@@ -147,13 +147,20 @@ end
 
 -- ---- the action -----------------------------------------------------------------------
 
+-- destination -> what its actions have firing, and the heartbeat's start
+local state_of = setmetatable({}, { __mode = "k" })
+
 local function key_of(ev) return "alert\31" .. ev.rule .. "\31" .. ev.key end
 
 --- new(opts) -> the action: a function of the event
 function M.new(opts)
     local cfg = M.check(opts, 2)
     local dest = http.destination("alertmanager", cfg)
-    local firing = {} -- key -> {alert =, posted =}
+    -- Per destination, not per action: a script reloaded (SIGHUP) makes new
+    -- actions over the same destination, and what fires goes on being re-posted.
+    local shared = state_of[dest] or { firing = {} }
+    state_of[dest] = shared
+    local firing = shared.firing -- key -> {alert =, posted =}
     local function post(key, alert)
         return dest:post(key, M.body(alert), "application/json")
     end
@@ -169,7 +176,6 @@ function M.new(opts)
             firing[key] = nil
         end
     end
-    local beat_starts, beat_posted
     http.every_tick(action, function(now)
         for key, f in pairs(firing) do
             if now - f.posted >= cfg.resend then
@@ -178,10 +184,10 @@ function M.new(opts)
                 http.posted(post(key, f.alert))
             end
         end
-        if cfg.heartbeat and (not beat_posted or now - beat_posted >= cfg.heartbeat) then
-            beat_starts = beat_starts or now
-            beat_posted = now
-            http.posted(post("heartbeat", M.heartbeat(cfg, beat_starts, now, cfg.heartbeat)))
+        if cfg.heartbeat and (not shared.beat_posted or now - shared.beat_posted >= cfg.heartbeat) then
+            shared.beat_starts = shared.beat_starts or now
+            shared.beat_posted = now
+            http.posted(post("heartbeat", M.heartbeat(cfg, shared.beat_starts, now, cfg.heartbeat)))
         end
     end)
     return action
