@@ -8,6 +8,8 @@
 --   on_alert = memwatch.actions.notify()                     -- desktop
 --   on_alert = memwatch.actions.syslog{ facility = "daemon" }  -- the system log
 --   on_alert = memwatch.actions.signal{ signal = "TERM", grace = "10s", dry_run = false }
+--   on_alert = memwatch.actions.alertmanager{ url = "http://127.0.0.1:9093" }  -- and on_resolve
+--   on_alert = memwatch.actions.webhook{ url = "https://...", body = "slack" }
 --
 -- Safe by default: commands run without a shell and receive the event in
 -- MEMWATCH_* environment variables, never spliced into their arguments;
@@ -352,6 +354,11 @@ function M.poll(now)
         end
     end
 end
+
+-- ---- over HTTP (one file each) ----------------------------------------------------------
+
+M.alertmanager = require("memwatch.actions.alertmanager").new
+M.webhook = require("memwatch.actions.webhook").new
 
 -- The engine reaps and escalates through this on every tick.
 engine.on_tick(function(now) M.poll(now) end)

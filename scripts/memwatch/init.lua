@@ -109,6 +109,8 @@ function M.explain(pid, opts) return require("memwatch.watch").explain(pid, opts
 function M.rules() return require("memwatch.watch").rules() end
 function M.unwatch(name) return require("memwatch.watch").unwatch(name) end
 M.actions = lazy("memwatch.actions")
+--- memwatch.delivery() -> the health of each alert destination (memwatch.delivery)
+function M.delivery() return require("memwatch.delivery").stats() end
 
 -- Output formats (scripts/memwatch/format.lua) and a script's own metrics
 -- (scripts/memwatch/metrics.lua), loaded on first use.

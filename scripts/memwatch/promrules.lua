@@ -28,6 +28,30 @@ M.TOTAL_METRIC = "memwatch_system_memory_total_bytes"
 -- Labels the translation sets itself; a user label may not take these names.
 M.RESERVED = { alertname = true, key = true, grouping = true, instance = true }
 
+--- alert_labels{rule =, key =, grouping =, instance =, labels =} -> the
+-- label set of a memwatch alert: alertname (the rule's name), key,
+-- grouping, instance, and the user's labels (which never replace those).
+-- The one definition both the rules file (which leaves rule, key and
+-- instance to `alert:` and the series) and the Alertmanager action use, so
+-- Alertmanager deduplicates their alerts.
+function M.alert_labels(a)
+    local out = {}
+    for k, v in pairs(a.labels or {}) do
+        if not M.RESERVED[k] then out[k] = v end
+    end
+    out.alertname, out.key, out.grouping, out.instance = a.rule, a.key, a.grouping, a.instance
+    return out
+end
+
+--- label_problem(name) -> nil for a name a user label may take, else why not
+function M.label_problem(name)
+    if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") or name:match("^__") then
+        return "is not a Prometheus label name"
+    end
+    if M.RESERVED[name] then return "is set by memwatch (alertname, key, grouping, instance)" end
+    return nil
+end
+
 -- ---- Lua patterns as RE2 -------------------------------------------------------------
 
 local CLASSES = { a = "alpha", d = "digit", s = "space", w = "alnum", l = "lower", u = "upper", x = "xdigit",
@@ -361,8 +385,9 @@ function M.translate(r, opts)
         entry["for"] = M.duration(r.sustain_s)
     end
     entry.expr = cond
-    entry.labels.grouping = r.group
-    for k, v in pairs(opts.labels or {}) do entry.labels[k] = literal(v) end
+    local user = {}
+    for k, v in pairs(opts.labels or {}) do user[k] = literal(v) end
+    entry.labels = M.alert_labels { grouping = r.group, labels = user }
     -- The Prometheus form fits no r2 (see the growth refusals): the text does not claim one.
     entry.annotations.description = literal((rule_.describe(r, units.bytes):gsub(" %(r2 >= [^)]*%)", "")))
     return entry

@@ -7,6 +7,7 @@
 
 #include "app/lstate.h"
 #include "app/repl.h"
+#include "lua/ldelivery.h"
 #include "memwatch/memwatch.h"
 #include "memwatch/version.h"
 
@@ -348,6 +349,9 @@ int mw_main(int argc, char **argv)
         mw_report(L, status);
         r.exit_code = 1;
     }
+    /* Alerts still on their way get a bounded chance (a dead endpoint cannot
+     * hold the exit for longer). */
+    mw_l_delivery_finish(L, MW_L_DELIVERY_EXIT_SECONDS);
     lua_close(L);
     fflush(stdout);
     return r.exit_code;

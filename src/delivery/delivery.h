@@ -128,6 +128,15 @@ int mw_delivery_post(mw_delivery *d, mw_dest *dest, const char *key, const void 
                      const char *content_type);
 
 /*
+ * mw_delivery_post with this delivery's own header lines besides the
+ * destination's ("Name: value", NULL-terminated; NULL: none), e.g. a title
+ * that names the alert. MW_EINVAL for a header without ':' or with a line
+ * break, as for mw_delivery_add.
+ */
+int mw_delivery_post_headers(mw_delivery *d, mw_dest *dest, const char *key, const void *body,
+                             size_t len, const char *content_type, const char *const *headers);
+
+/*
  * The descriptors libcurl waits on now, as pollfd entries (revents zeroed).
  * Writes at most cap entries and sets *n to how many there are; returns
  * -ENOBUFS when cap was too small (call again with *n entries). The set

@@ -312,16 +312,39 @@ void mw_delivery_dropped(mw_dest *dest, mw_dq_item *item)
 int mw_delivery_post(mw_delivery *d, mw_dest *dest, const char *key, const void *body, size_t len,
                      const char *content_type)
 {
+    return mw_delivery_post_headers(d, dest, key, body, len, content_type, NULL);
+}
+
+int mw_delivery_post_headers(mw_delivery *d, mw_dest *dest, const char *key, const void *body,
+                             size_t len, const char *content_type, const char *const *headers)
+{
     mw_dq_item *item, *old, *dropped;
+    size_t n = 0;
 
     if (!d || !dest || dest->engine != d || (!body && len))
         return MW_EINVAL;
     /* The type becomes a header line: no line break may split it. */
     if (content_type && strpbrk(content_type, "\r\n"))
         return MW_EINVAL;
+    for (n = 0; headers && headers[n]; n++)
+        if (!valid_header(headers[n]))
+            return MW_EINVAL;
     item = mw_dq_item_new(key, body, len, content_type);
     if (!item)
         return -ENOMEM;
+    if (n) {
+        item->headers = mw_calloc(n + 1, sizeof *item->headers);
+        for (size_t i = 0; item->headers && i < n; i++) {
+            if (!(item->headers[i] = mw_strdup(headers[i]))) {
+                mw_dq_item_free(item);
+                return -ENOMEM;
+            }
+        }
+        if (!item->headers) {
+            mw_dq_item_free(item);
+            return -ENOMEM;
+        }
+    }
     if (mw_dq_push(&dest->queue, item, &old, &dropped) == MW_DQ_REPLACED) {
         mw_dq_item_free(old);
         dest->stats.replaced++;

@@ -54,6 +54,9 @@ void mw_dq_item_free(mw_dq_item *item)
     mw_free(item->key);
     mw_free(item->body);
     mw_free(item->content_type);
+    for (size_t i = 0; item->headers && item->headers[i]; i++)
+        mw_free(item->headers[i]);
+    mw_free(item->headers);
     mw_free(item);
 }
 

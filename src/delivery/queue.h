@@ -17,6 +17,7 @@ typedef struct mw_dq_item {
     char *body; /* len bytes (NUL-terminated for convenience) */
     size_t len;
     char *content_type; /* NULL: none */
+    char **headers;     /* this delivery's own "Name: value" lines, NULL-terminated; may be NULL */
     int attempts;       /* attempts made so far */
     int in_flight;
 } mw_dq_item;

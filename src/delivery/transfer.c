@@ -124,6 +124,8 @@ static struct curl_slist *request_headers(const mw_dest *dest, const mw_dq_item 
 
     for (i = 0; dest->headers[i]; i++)
         list = add_header(list, dest->headers[i], &failed);
+    for (i = 0; item->headers && item->headers[i]; i++)
+        list = add_header(list, item->headers[i], &failed);
     if (item->content_type) {
         size_t n = strlen(item->content_type) + sizeof "Content-Type: ";
         ctype = mw_malloc(n);

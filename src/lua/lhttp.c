@@ -29,6 +29,7 @@
 #include "lua/lhttp.h"
 
 #include "lua/laux.h"
+#include "lua/ldelivery.h"
 
 #include "lua/lsignal.h"
 
@@ -1133,7 +1134,7 @@ static int l_tls(lua_State *L)
  * one wait of lsignal.c over the server's descriptors (MHD's epoll
  * descriptor where it has one, else every socket MHD watches).
  */
-static int wait_ready(struct server *s, double seconds, const mw_l_wait *w)
+static int wait_ready(lua_State *L, struct server *s, double seconds, const mw_l_wait *w)
 {
     MHD_UNSIGNED_LONG_LONG ms;
     struct pollfd pfds[FD_SETSIZE];
@@ -1171,7 +1172,10 @@ static int wait_ready(struct server *s, double seconds, const mw_l_wait *w)
         pfds[n].events = POLLIN;
         pfds[n++].revents = 0;
     }
+    /* Alert deliveries (a --rules script's actions) progress in the same wait. */
+    mw_l_delivery_wait_fds(L, pfds, FD_SETSIZE, &n, &seconds);
     rc = mw_l_wait_fds(w, pfds, n, seconds, MW_L_WAKE_CAUGHT);
+    mw_l_delivery_progress(L);
     return rc < 0 && rc != -EINTR ? rc : 0; /* a signal: serve() looks at the flags */
 }
 
@@ -1214,7 +1218,7 @@ static int l_serve(lua_State *L)
     }
     rc = 0;
     if (!polled && seconds > 0)
-        rc = wait_ready(s, seconds, &w);
+        rc = wait_ready(L, s, seconds, &w);
     mw_l_wait_end(&w);
     /* The executable's Ctrl-C handler fired (signals not caught). */
     mw_l_check_interrupt(L);

@@ -13,6 +13,7 @@
  *   lhttp.c     the HTTP server of memwatch serve
  *   lnotify.c   the service manager: readiness datagrams, journal streams
  *   ldatagram.c datagrams to local sockets (the system log)
+ *   ldelivery.c alert delivery over HTTP (libcurl), driven from the one wait
  *
  * The curses binding (lcurses.c, memwatch.curses) is a module of its own,
  * registered by the executable only (app/lstate.c): the memwatch/core.so
@@ -21,6 +22,7 @@
 #include "lua/lmemwatch.h"
 
 #include "lua/ldatagram.h"
+#include "lua/ldelivery.h"
 #include "lua/lhttp.h"
 #include "lua/ljson.h"
 #include "lua/llimits.h"
@@ -51,6 +53,7 @@ int luaopen_memwatch_core(lua_State *L)
     mw_lua_register_webconfig(L);
     mw_lua_register_notify(L);
     mw_lua_register_datagram(L);
+    mw_lua_register_delivery(L);
     mw_lua_register_sampler(L);
     mw_lua_register_oom(L);
     lua_pushstring(L, MW_VERSION);

@@ -7,6 +7,7 @@
  */
 #include "lua/lsignal.h"
 
+#include "lua/ldelivery.h"
 #include "memwatch/memwatch.h"
 
 #include <errno.h>
@@ -216,11 +217,33 @@ int mw_l_wait_fds(const mw_l_wait *w, struct pollfd *fds, size_t nfds, double se
     return wait_with_mask(fds, nfds, &ts, &w->saved);
 }
 
+/* Descriptors a sleep watches for deliveries (ldelivery.h); more are
+ * looked at by the engine's own poll after the wait. */
+#define DELIVERY_FDS 32
+
+/*
+ * One wait of at most seconds, which also lets alert deliveries progress:
+ * the wait watches their descriptors, ends no later than they need, and
+ * the engine moves them along afterwards (never waiting for them).
+ */
+static int wait_delivering(lua_State *L, const mw_l_wait *w, double seconds, unsigned flags)
+{
+    struct pollfd fds[DELIVERY_FDS];
+    size_t n = 0;
+    int rc;
+
+    mw_l_delivery_wait_fds(L, fds, DELIVERY_FDS, &n, &seconds);
+    rc = mw_l_wait_fds(w, fds, n, seconds, flags);
+    mw_l_delivery_progress(L);
+    return rc;
+}
+
 /*
  * core.sleep(seconds): sleeps, but wakes for Ctrl-C: either the executable's
  * handler set the interrupt flag (raises "interrupted!"), or (in a stock
  * lua5.4) lua.c's handler armed a hook that raises as soon as we return to
- * Lua. Other signals (a caught SIGTERM) do not cut the sleep short.
+ * Lua. Other signals (a caught SIGTERM) do not cut the sleep short, nor do
+ * deliveries.
  */
 static int l_sleep(lua_State *L)
 {
@@ -233,9 +256,13 @@ static int l_sleep(lua_State *L)
     mw_l_wait_begin(&w);
     for (;;) {
         double left = deadline - mw_now();
-        if (left <= 0 || mw_l_wait_fds(&w, NULL, 0, left, 0) != -EINTR)
+        int rc;
+        if (left <= 0)
             break; /* the time ran out */
-        if (mw_lua_interrupted || lua_gethook(L) != NULL)
+        rc = wait_delivering(L, &w, left, 0);
+        if (rc == -EINTR && (mw_lua_interrupted || lua_gethook(L) != NULL))
+            break;
+        if (rc < 0 && rc != -EINTR)
             break;
     }
     mw_l_wait_end(&w);
@@ -250,12 +277,17 @@ static int l_sleep(lua_State *L)
 static int l_wait_signal(lua_State *L)
 {
     lua_Number s = luaL_checknumber(L, 1);
+    double deadline;
     mw_l_wait w;
 
     luaL_argcheck(L, isfinite(s) && s >= 0, 1, "duration must be >= 0");
+    deadline = mw_now() + s;
     mw_l_wait_begin(&w);
-    if (s > 0)
-        mw_l_wait_fds(&w, NULL, 0, s, MW_L_WAKE_CAUGHT);
+    for (;;) {
+        double left = deadline - mw_now();
+        if (left <= 0 || wait_delivering(L, &w, left, MW_L_WAKE_CAUGHT) < 0)
+            break; /* the time ran out, or a signal */
+    }
     mw_l_wait_end(&w);
     /* Not catching: the executable's Ctrl-C handler fired. */
     mw_l_check_interrupt(L);

@@ -174,6 +174,25 @@ static void test_sent_intact(void **state)
     assert_null(strstr(q.headers, "Content-Type"));
     assert_int_equal(q.len, 5);
     assert_memory_equal(q.body, "plain", 5);
+
+    /* A delivery's own headers join the destination's; a malformed one is refused. */
+    assert_int_equal(mw_delivery_post_headers(d, post, "t", "x", 1, "text/plain",
+                                              (const char *const[]){"Bad header", NULL}),
+                     MW_EINVAL);
+    assert_int_equal(mw_delivery_post_headers(d, post, "t", "x", 1, "text/plain",
+                                              (const char *const[]){"Title: a\r\nX-Evil: 1", NULL}),
+                     MW_EINVAL);
+    assert_int_equal(mw_delivery_post_headers(
+                         d, post, "t", "x", 1, "text/plain",
+                         (const char *const[]){"Title: memwatch ALERT", "Priority: high", NULL}),
+                     0);
+    run_until_idle(d, post, 5);
+    assert_int_equal(ts_count(&s), 3);
+    q = ts_get(&s, 2);
+    assert_non_null(strstr(q.headers, "Title: memwatch ALERT\r\n"));
+    assert_non_null(strstr(q.headers, "Priority: high\r\n"));
+    assert_non_null(strstr(q.headers, "X-Test: yes\r\n"));
+    assert_non_null(strstr(q.headers, "Content-Type: text/plain\r\n"));
     assert_int_equal(r.count, 0); /* nothing to tell */
     mw_delivery_close(d);
     ts_stop(&s);

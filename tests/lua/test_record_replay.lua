@@ -305,6 +305,32 @@ memwatch.watch { name = "x", select = { name = "spiky" }, above = "600M", every 
         "MEMWATCH_KEY=spiky[5151] MEMWATCH_VALUE=943718400]")
 end)
 
+T.test("alertmanager and webhook actions send nothing during a replay: they show the request", function()
+    local script = tmpfile([[
+memwatch.watch { name = "spike", select = { name = "spiky" }, above = "600M", every = "10s",
+    on_alert = { memwatch.actions.alertmanager { url = "http://127.0.0.1:1/?token=s3cr3t", instance = "h1",
+        labels = { team = "ops" } },
+        memwatch.actions.webhook { url = "http://127.0.0.1:1/hook", body = "ntfy", instance = "h1" } } }
+memwatch.run()
+]])
+    local lines = replay { path = FILE, script = script }
+    eq(lines[2], "    alertmanager (not sent to http://127.0.0.1:1/api/v2/alerts?token=***): " ..
+        '[{"annotations":{"pids":"5151","processes":"1","summary":"ALERT rule \'spike\' spiky[5151]: footprint ' ..
+        '900.0M (above 600.0M), 1 process on h1","threshold":"600.0M","value":"900.0M"},' ..
+        '"endsAt":"2025-11-25T10:14:00.000Z","labels":{"alertname":"spike","grouping":"none","instance":"h1",' ..
+        '"key":"spiky[5151]","team":"ops"},"startsAt":"2025-11-25T10:10:00.000Z"}]')
+    eq(lines[3], "    webhook (not sent to http://127.0.0.1:1/hook): POST [Title: memwatch ALERT: spike, " ..
+        "Priority: high, Tags: warning] ALERT rule 'spike' spiky[5151]: footprint 900.0M (above 600.0M), 1 " ..
+        "process on h1")
+    local bad = tmpfile([[
+memwatch.watch { name = "x", above = "1G",
+    on_alert = memwatch.actions.webhook { url = "ftp://x" } }
+]])
+    local l2, err = replay { path = FILE, script = bad }
+    eq(l2, nil)
+    eq(tostring(err), bad .. ":2: memwatch.actions.webhook: 'url': 'ftp://x' is not an http:// or https:// URL")
+end)
+
 T.test("rules reading fields the recording lacks are named; script errors keep file:line", function()
     local script = tmpfile([[
 memwatch.watch { name = "p", metric = "pss", above = "1G" }

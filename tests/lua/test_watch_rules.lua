@@ -184,7 +184,8 @@ T.test("run: seconds, stop() from a callback, options", function()
     eq(e2:run { seconds = "3s", every = "1s" }, "elapsed")
     raises_exactly(function() W.engine { sampler = print, colck = 1 } end,
         "memwatch.watch.engine: unknown option 'colck' (expected app_key, budget, budget_time, clock, " ..
-        "error_interval, every, memory_limit, memory_total, notice, oom, regions, report, sampler, script, signals, state)")
+        "error_interval, every, memory_limit, memory_total, notice, oom, regions, report, sampler, script, " ..
+        "signals, state)")
 end)
 
 T.test("bad definitions fail at registration, naming the rule and the key", function()

@@ -164,4 +164,28 @@ T.test("the file: sorted JSON, ids that are not UTF-8 kept as hex", function()
     eq(state.encode {}, '{"memwatch_state": 1, "firing": []}\n')
 end)
 
+T.test("callbacks that asked (an Alertmanager action) hear of an alert still firing after a restart", function()
+    local path = dir .. "/resume.state"
+    engine(path, 1000, function() return 60 end, {}):run(2)
+    local plain, resumed = {}, {}
+    local function resumer(ev) resumed[#resumed + 1] = ev end
+    require("memwatch.watch.engine").resumes(resumer)
+    local clock = { t = 0.0 }
+    function clock.now() return clock.t end
+    function clock.sleep(s) clock.t = clock.t + s end
+    function clock.time() return 1100 + clock.t end
+    local e = W.engine { clock = clock, every = 1, memory_limit = 0, state = path, report = function() end,
+        sampler = function()
+            return { { pid = 10, ppid = 1, name = "app", start_time = 1010.0, footprint = 60 * MB } }
+        end }
+    e:watch { name = "big", above = "50M", on_alert = { function(ev) plain[#plain + 1] = ev end, resumer } }
+    e:run(3)
+    eq(#plain, 0, "no second alert for the other callbacks")
+    eq(#resumed, 1, "one restored alert, at the first evaluation")
+    eq(resumed[1].kind, "alert")
+    eq(resumed[1].restored, true)
+    eq(resumed[1].since, 1000.0, "the original since")
+    eq(resumed[1].key, "app[10]")
+end)
+
 T.done()

@@ -33,7 +33,8 @@ local cmd = options.command {
 usage: memwatch alert [NAME] [selection options] --over SIZE [--for DURATION]
                       [--clear SIZE] [--repeat DURATION] [--group app|tree|name|none]
                       [--every DURATION] [--notify] [--syslog] [--state FILE]
-                      [--stop-after DURATION] [--exec CMD ARGS...]
+                      [--alertmanager URL]... [--webhook URL]... [--instance NAME]
+                      [--label NAME=VALUE]... [--stop-after DURATION] [--exec CMD ARGS...]
 
 Watches the processes named NAME (or chosen by the selection options below,
 or both), grouped (default: app, the systemd unit or
@@ -63,6 +64,12 @@ goes on.
   --state FILE       keep what fires in FILE: restarted with the same FILE,
                      memwatch does not print ALERT again for what still
                      fires, and prints RESOLVED for what ended meanwhile
+  --alertmanager URL also post each alert to this Alertmanager (API v2;
+                     repeatable): labels alertname, key, grouping, instance
+                     and each --label; a resolve ends it at once
+  --webhook URL      also post each event as JSON to this URL (repeatable)
+  --instance NAME    the instance label (default: this host's name)
+  --label NAME=VALUE add this label to the Alertmanager alerts (repeatable)
   --exec CMD ARGS... also run CMD (no shell) for each line, with the event in
                      MEMWATCH_EVENT, MEMWATCH_KEY, MEMWATCH_VALUE, ... ; must
                      come last: everything after it is the command
@@ -82,6 +89,10 @@ durations ms, s, m, h.
         syslog = {},
         ["syslog-socket"] = { arg = true },
         state = { arg = true },
+        alertmanager = { arg = true, many = true },
+        webhook = { arg = true, many = true },
+        instance = { arg = true },
+        label = { arg = true, many = true },
         ["stop-after"] = { arg = true },
         help = { short = "h" },
     },
@@ -147,6 +158,28 @@ durations ms, s, m, h.
             end
         end
 
+        -- Delivery over HTTP: every URL and label checked before watching.
+        local http_actions = {}
+        if opts.instance == "" then return false, "--instance: the name is empty" end
+        local labels = {}
+        for _, l in ipairs(opts.label or {}) do
+            local k, v = l:match("^([^=]*)=(.*)$")
+            local why = k and require("memwatch.promrules").label_problem(k)
+            if not k or why then
+                return false, string.format("--label: '%s' %s", text.printable(l), k and ("(" .. k .. ") " .. why)
+                    or "is not NAME=VALUE")
+            end
+            labels[k] = v
+        end
+        for _, which in ipairs { "alertmanager", "webhook" } do
+            for _, url in ipairs(opts[which] or {}) do
+                local okurl, why = require("memwatch.delivery").check_url(url)
+                if not okurl then return false, string.format("--%s: %s", which, why) end
+                http_actions[#http_actions + 1] = A[which] { url = url, instance = opts.instance,
+                    labels = which == "alertmanager" and labels or nil }
+            end
+        end
+
         local function print_line(ev)
             log.write(io.stdout, log.NOTICE, A.line(ev))
         end
@@ -158,6 +191,7 @@ durations ms, s, m, h.
             if not ok5 then return false, "--syslog-socket: " .. bare(act):gsub("^.-'socket' ", "") end
             callbacks[#callbacks + 1] = act
         end
+        for _, a in ipairs(http_actions) do callbacks[#callbacks + 1] = a end
 
         local say = options.reporter("alert")
         -- The engine's notices (no process matches, first verdict) in this

@@ -19,8 +19,8 @@ that time. Prints one line per alert and resolve, at the recorded time
 
   2026-11-25T10:04:05+01:00 ALERT rule 'big' app[42] footprint 4.2G (above 4.0G) 1 process
 
-exec, notify, signal, log and syslog actions do not run: an indented line says
-what each would have done. Functions of your own run as they are, on the
+exec, notify, signal, log, syslog, alertmanager and webhook actions do not
+run: an indented line says what each would have done (or sent). Functions of your own run as they are, on the
 recording: memwatch.now(), os.time() and memwatch.processes() answer from it.
 memwatch.run() returns "stopped" at the end of the recording.
 ARGS are the script's arg[1], ...; put them after `--` if they start with -.

@@ -9,6 +9,7 @@ local group = require "memwatch.group"
 local metrics = require "memwatch.metrics"
 local watch_engine = require "memwatch.watch.engine"
 local service = require "memwatch.service"
+local delivery = require "memwatch.delivery"
 
 local DEFAULT_LISTEN = "127.0.0.1:9187"
 local CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -221,6 +222,8 @@ local function scraper(cfg)
                 help = "The host's physical memory (memwatch.system().total).",
                 type = "gauge", samples = { { labels = {}, value = sys.total } } }
         end
+        -- Alert delivery of a --rules script's actions, when it has destinations.
+        for _, d in ipairs(M.delivery_families(delivery.stats())) do fams[#fams + 1] = d end
         return fams
     end
 
@@ -268,6 +271,27 @@ local function scraper(cfg)
         w:finish()
         return table.concat(parts)
     end
+end
+
+--- delivery_families(stats) -> memwatch_delivery_{sent,failed,dropped}_total
+-- per destination (its redacted URL), from memwatch.delivery.stats(); none
+-- without destinations
+function M.delivery_families(stats)
+    if #stats == 0 then return {} end
+    local fams = {}
+    for _, c in ipairs {
+        { "sent", "Alert deliveries the destination accepted." },
+        { "failed", "Alert deliveries given up: refused, or out of retries." },
+        { "dropped", "Alert deliveries dropped unsent because the destination's queue was full." },
+    } do
+        local samples = {}
+        for i, d in ipairs(stats) do
+            samples[i] = { labels = { destination = d.url }, value = d[c[1]] }
+        end
+        fams[#fams + 1] = { name = "memwatch_delivery_" .. c[1] .. "_total", help = c[2], type = "counter",
+            samples = samples }
+    end
+    return fams
 end
 
 -- The HTTP policy: GET /metrics only, and never a request body.

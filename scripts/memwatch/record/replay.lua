@@ -7,8 +7,8 @@
 -- recorded timeline (a rule sees a sample when one of its ticks falls due,
 -- so a 10s rule over a 1s recording sees every tenth sample, and a 1s rule
 -- over a 10s recording sees each sample once). Actions with side effects
--- (exec, notify, signal, log, syslog) are replaced for the run: they say what they
--- would have done instead.
+-- (exec, notify, signal, log, syslog, alertmanager, webhook) are replaced
+-- for the run: they say what they would have done (sent) instead.
 local core = require "memwatch.core"
 local R = require "memwatch.record"
 local W = require "memwatch.watch"
@@ -43,7 +43,8 @@ end
 -- ---- actions that only say what they would do ---------------------------------------
 
 local function fake_actions(A, say)
-    local real = { exec = A.exec, notify = A.notify, signal = A.signal, log = A.log, syslog = A.syslog }
+    local real = { exec = A.exec, notify = A.notify, signal = A.signal, log = A.log, syslog = A.syslog,
+        alertmanager = A.alertmanager, webhook = A.webhook }
     -- The real constructor checks the options (and raises the same errors,
     -- blamed on the script's line); its result is not used.
     local function check(name, opts)
@@ -121,6 +122,29 @@ local function fake_actions(A, say)
         return function(ev)
             say(string.format("syslog (not sent to %s): %s.%s %s: %s", printable(o.socket), o.facility,
                 syslog.severity(ev), o.ident, tostring(ev)))
+        end
+    end
+    -- Over HTTP: the options checked as live, the request shown, not sent.
+    function fake.alertmanager(opts)
+        local AM = require "memwatch.actions.alertmanager"
+        local ok, c = pcall(AM.check, opts, 1) -- level 1: the error names no line of ours
+        if not ok then error(tostring(c), 2) end
+        local starts = {}
+        return function(ev)
+            local key = ev.rule .. "\31" .. ev.key
+            local alert = AM.alert(ev, c, starts[key])
+            starts[key] = ev.kind == "alert" and alert.starts or nil
+            say(string.format("alertmanager (not sent to %s): %s", core.redact_url(c.url), AM.body(alert)))
+        end
+    end
+    function fake.webhook(opts)
+        local WH = require "memwatch.actions.webhook"
+        local ok, c = pcall(WH.check, opts, 1)
+        if not ok then error(tostring(c), 2) end
+        return function(ev)
+            local body, headers = WH.render(ev, c)
+            say(string.format("webhook (not sent to %s): %s %s%s", core.redact_url(c.url), c.method,
+                headers and ("[" .. table.concat(headers, ", ") .. "] ") or "", printable(body)))
         end
     end
     return real, fake

@@ -73,6 +73,18 @@ function M.on_tick(fn)
     tick_hooks[#tick_hooks + 1] = fn
 end
 
+-- Callbacks told of alerts that a state file brought back still firing
+-- (weak keys: a reloaded script's old actions go). Others are not called
+-- again, so no second ALERT line or message; an Alertmanager action needs to
+-- know, or the alert it posted before the restart would expire.
+local resumers = setmetatable({}, { __mode = "k" })
+
+--- resumes(fn): fn, in an on_alert list, also gets an alert event with
+-- `restored = true` when a restart finds its group still firing.
+function M.resumes(fn)
+    resumers[fn] = true
+end
+
 local Engine = {}
 Engine.__index = Engine
 
@@ -340,6 +352,18 @@ function Engine:emit(rule, st, kind, now, extra)
     return ev
 end
 
+-- A group restored as firing and still over at the first evaluation: only
+-- the callbacks that asked (resumes) hear of it.
+function Engine:resume(rule, st, now)
+    local ev
+    for i, fn in ipairs(rule.on_alert) do
+        if resumers[fn] then
+            ev = ev or event.new(rule, st, "alert", now, wall(self, now), { restored = true })
+            guarded(self, rule, "on_alert", i, fn, ev)
+        end
+    end
+end
+
 -- The rule's condition for one group: returns met (to fire), holds (to keep
 -- firing), and updates growth statistics on st.
 local function condition(rule, st, v, now)
@@ -411,6 +435,8 @@ function Engine:step(rule, st, v, now)
         st.firing = false
         self:emit(rule, st, "resolve", now)
         st.pending, st.hits, st.since_wall, st.repeated = nil, 0, nil, 0
+    elseif st.restored_at == now then
+        self:resume(rule, st, now)
     elseif rule.repeat_every and now - st.last_alert >= rule.repeat_every - EPS then
         st.repeated = st.repeated + 1
         st.last_alert = now
