@@ -129,10 +129,10 @@ src_unpack() {
 # Lua is required; the others make their feature available (the CMake build
 # turns a feature off when its library is not in the prefix). No TLS library
 # is built: libcurl goes without TLS and libmicrohttpd without HTTPS.
-libs=(lua5.4 jansson libmicrohttpd ncurses readline curl)
+libs=(lua5.4 jansson libmicrohttpd ncurses readline curl libyaml)
 # A recipe's revision: bump it when its build below changes, and that
 # library alone is built again (its stamp holds the revision it was built by).
-declare -A recipe=([lua5.4]=1 [jansson]=1 [libmicrohttpd]=1 [ncurses]=1 [readline]=2 [curl]=1)
+declare -A recipe=([lua5.4]=1 [jansson]=1 [libmicrohttpd]=1 [ncurses]=1 [readline]=2 [curl]=1 [libyaml]=2)
 declare -A ver
 key="zig=$zig_version minos=$minos"
 for p in "${libs[@]}"; do
@@ -192,6 +192,19 @@ build_ncurses() {
 build_readline() {
     # ncurses defines termcap's PC, BC and UP; readline must only declare them.
     extra_cflags=-DNEED_EXTERN_PC autotools --with-curses --disable-install-examples
+}
+build_libyaml() {
+    # Debian's source has no configure script; its CMakeLists installs no
+    # pkg-config file, so one is written here for the project's pkg_check_modules.
+    cmake -S "$src" -B "$bld" --toolchain "$top/scripts/cmake/zig-macos.cmake" -DMW_MACOS_ARCH="$arch" \
+        -DMW_ZIG="$zig" -DMW_CROSS_PREFIX="$prefix" -DCMAKE_INSTALL_PREFIX="$prefix" \
+        -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DBUILD_TESTING=OFF
+    cmake --build "$bld" -j "$jobs"
+    cmake --install "$bld"
+    mkdir -p "$prefix/lib/pkgconfig"
+    printf '%s\n' "prefix=$prefix" 'Name: LibYAML' 'Description: libyaml, static, for macOS' \
+        "Version: ${ver[libyaml]%-*}" 'Libs: -L${prefix}/lib -lyaml' 'Cflags: -I${prefix}/include -DYAML_DECLARE_STATIC' \
+        >"$prefix/lib/pkgconfig/yaml-0.1.pc"
 }
 build_curl() {
     autotools --without-ssl --without-zlib --without-brotli --without-zstd --without-libpsl \
@@ -256,14 +269,17 @@ for pid in "${pids[@]}"; do wait "$pid" || die "building the libraries failed"; 
 fail=0
 for arch in arm64 x86_64; do
     arch_vars "$arch"
-    mbuild=$cache/memwatch-build/$arch
-    mlog=$cache/memwatch-build/$arch.log
+    # Beside the output, not in the cache: a CMake build tree belongs to
+    # one checkout (CI clones afresh, elsewhere).
+    mbuild=$out/build/$arch
+    mlog=$out/build/$arch.log
     mkdir -p "$mbuild"
     # Features whose library is missing are turned off; the others are required.
-    features=()
+    # No GnuTLS is cross-built: serve refuses TLS and basic auth, saying why.
+    features=(-DMEMWATCH_WITH_TLS=OFF)
     [ -f "$prefix/.built-curl" ] || features+=(-DMEMWATCH_WITH_DELIVERY=OFF)
     [ -f "$prefix/.built-readline" ] || features+=(-DMEMWATCH_WITH_READLINE=OFF)
-    for p in jansson libmicrohttpd ncurses; do
+    for p in jansson libmicrohttpd ncurses libyaml; do
         [ -f "$prefix/.built-$p" ] || die "$arch: $p did not build, and memwatch needs it (log: $cache/build/$arch/$p.log)"
     done
     say "$arch: building memwatch${features[*]:+ (${features[*]})}"
@@ -303,6 +319,6 @@ for p in "${libs[@]}"; do
         say "  LEFT OUT $p ${ver[$p]}: did not build (logs in $cache/build)"
     fi
 done
-say "  LEFT OUT TLS: no TLS library is cross-built (libmicrohttpd without HTTPS, libcurl without TLS); Homebrew has them"
+say "  LEFT OUT TLS: no TLS library is cross-built (libmicrohttpd without HTTPS, libcurl without TLS, serve's --web-config refuses tls_server_config and basic_auth_users); Homebrew has them"
 say "took $(($(date +%s) - t0)) s"
 [ "$fail" = 0 ] || die "a built file failed its check (above)"

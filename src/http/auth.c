@@ -9,14 +9,24 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef MW_HAVE_GNUTLS
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#endif
 
 #ifdef MW_HAVE_XCRYPT
 #include <crypt.h>
 #endif
 
 #define DIGEST 32 /* SHA-256 */
+
+void mw_auth_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
 
 /* A bcrypt hash of a random password nobody knows, cost 10 like the hashes
  * htpasswd makes: an unknown user costs a check like a known one. */
@@ -73,7 +83,7 @@ static int check(const char *password, const char *hash)
         return 0;
     out = crypt_r(password, hash, data);
     ok = out && out[0] != '*' && strlen(out) == n && same(out, hash, n);
-    explicit_bzero(data, sizeof *data);
+    mw_auth_wipe(data, sizeof *data);
     free(data);
     return ok;
 #else
@@ -99,7 +109,7 @@ static void *worker(void *arg)
         a->nqueue--;
         pthread_mutex_unlock(&a->lock);
         j.ok = check(j.password, j.hash) && j.known;
-        explicit_bzero(j.password, sizeof j.password);
+        mw_auth_wipe(j.password, sizeof j.password);
         pthread_mutex_lock(&a->lock);
         a->done[a->ndone++] = j;
         /* The pipe has room: at most MW_AUTH_INFLIGHT bytes are ever unread. */
@@ -117,10 +127,22 @@ int mw_auth_start(struct mw_auth **out)
     int rc;
     if (!a)
         return -ENOMEM;
-    if (pipe2(a->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    /* pipe and fcntl, not pipe2: macOS has no pipe2. Nothing here forks
+     * meanwhile (serve starts this before any action can run a program). */
+    if (pipe(a->pipe) < 0) {
         rc = -errno;
         free(a);
         return rc;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (fcntl(a->pipe[i], F_SETFD, FD_CLOEXEC) < 0 ||
+            fcntl(a->pipe[i], F_SETFL, fcntl(a->pipe[i], F_GETFL) | O_NONBLOCK) < 0) {
+            rc = -errno;
+            close(a->pipe[0]);
+            close(a->pipe[1]);
+            free(a);
+            return rc;
+        }
     }
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->wake, NULL);
@@ -146,7 +168,7 @@ void mw_auth_stop(struct mw_auth *a)
     pthread_join(a->thread, NULL);
     a->started = 0;
     for (size_t i = 0; i < a->nqueue; i++) {
-        explicit_bzero(a->queue[i].password, sizeof a->queue[i].password);
+        mw_auth_wipe(a->queue[i].password, sizeof a->queue[i].password);
         a->queue[i].ok = -1;
         a->done[a->ndone++] = a->queue[i];
     }
@@ -162,7 +184,7 @@ void mw_auth_free(struct mw_auth *a)
     close(a->pipe[1]);
     pthread_mutex_destroy(&a->lock);
     pthread_cond_destroy(&a->wake);
-    explicit_bzero(a->cache, sizeof a->cache);
+    mw_auth_wipe(a->cache, sizeof a->cache);
     free(a);
 }
 
@@ -171,8 +193,14 @@ int mw_auth_fd(const struct mw_auth *a)
     return a->pipe[0];
 }
 
+
 static int cache_key(const char *user, const char *password, const char *hash, uint8_t key[DIGEST])
 {
+#ifndef MW_HAVE_GNUTLS
+    /* Only built with GnuTLS (its SHA-256) is basic auth available at all. */
+    (void)user, (void)password, (void)hash, (void)key;
+    return -ENOTSUP;
+#else
     gnutls_hash_hd_t h;
     if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
         return -ENOMEM;
@@ -182,6 +210,7 @@ static int cache_key(const char *user, const char *password, const char *hash, u
     gnutls_hash(h, hash, strlen(hash) + 1);
     gnutls_hash_deinit(h, key);
     return 0;
+#endif
 }
 
 int mw_auth_cached(struct mw_auth *a, const char *user, const char *password, const char *hash)
@@ -192,7 +221,7 @@ int mw_auth_cached(struct mw_auth *a, const char *user, const char *password, co
         return 0;
     for (size_t i = 0; i < a->ncache; i++)
         hit |= same(a->cache[i], key, DIGEST);
-    explicit_bzero(key, sizeof key);
+    mw_auth_wipe(key, sizeof key);
     return hit;
 }
 
@@ -214,19 +243,19 @@ int mw_auth_submit(struct mw_auth *a, const char *user, const char *password, co
     pthread_mutex_lock(&a->lock);
     if (!a->started || a->stopping) {
         pthread_mutex_unlock(&a->lock);
-        explicit_bzero(&j, sizeof j);
+        mw_auth_wipe(&j, sizeof j);
         return -ESHUTDOWN;
     }
     if (a->inflight >= MW_AUTH_INFLIGHT) {
         pthread_mutex_unlock(&a->lock);
-        explicit_bzero(&j, sizeof j);
+        mw_auth_wipe(&j, sizeof j);
         return -EAGAIN;
     }
     a->queue[a->nqueue++] = j;
     a->inflight++;
     pthread_cond_signal(&a->wake);
     pthread_mutex_unlock(&a->lock);
-    explicit_bzero(&j, sizeof j);
+    mw_auth_wipe(&j, sizeof j);
     return 0;
 }
 
@@ -255,6 +284,6 @@ int mw_auth_take(struct mw_auth *a, void **tag, int *ok)
         if (a->ncache < MW_AUTH_CACHE)
             a->ncache++;
     }
-    explicit_bzero(&j, sizeof j);
+    mw_auth_wipe(&j, sizeof j);
     return 1;
 }

@@ -50,4 +50,8 @@ int mw_auth_submit(struct mw_auth *a, const char *user, const char *password, co
  * match; -1 not checked, after mw_auth_stop), or 0 when none is waiting. */
 int mw_auth_take(struct mw_auth *a, void **tag, int *ok);
 
+/* Clears n bytes of a secret in a way the compiler may not drop
+ * (explicit_bzero is not on macOS). */
+void mw_auth_wipe(void *p, size_t n);
+
 #endif

@@ -51,8 +51,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef MW_HAVE_GNUTLS
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#endif
 #include <microhttpd.h>
 
 #include <lauxlib.h>
@@ -311,6 +313,7 @@ static void client_address(struct MHD_Connection *conn, char *buf, size_t len)
                   (socklen_t)len);
 }
 
+#ifdef MW_HAVE_GNUTLS
 /* Whether one of the certificate's subject alternative names (DNS, e-mail,
  * URI or IP address) is exactly one of client_allowed_sans. */
 static int san_allowed(const struct tls *t, gnutls_x509_crt_t crt)
@@ -376,6 +379,15 @@ static int client_cert_ok(const struct server *s, struct MHD_Connection *conn)
     gnutls_x509_crt_deinit(crt);
     return ok;
 }
+#else
+/* Without GnuTLS no TLS configuration is accepted (check_tls refuses it),
+ * so no connection ever asks for a client certificate. */
+static int client_cert_ok(const struct server *s, struct MHD_Connection *conn)
+{
+    (void)s, (void)conn;
+    return 0;
+}
+#endif
 
 static const struct user *find_user(const struct server *s, const char *name)
 {
@@ -443,7 +455,7 @@ static enum phase admit(struct server *s, struct req_state *st, struct MHD_Conne
         if (rc == 0)
             MHD_suspend_connection(conn);
     }
-    explicit_bzero(password, strlen(password));
+    mw_auth_wipe(password, strlen(password));
     MHD_free(user);
     MHD_free(password);
     if (rc == 1)
@@ -591,7 +603,7 @@ static void free_tls(struct tls *t)
     if (!t)
         return;
     if (t->key)
-        explicit_bzero(t->key, strlen(t->key));
+        mw_auth_wipe(t->key, strlen(t->key));
     free(t->cert);
     free(t->key);
     free(t->client_ca);
@@ -690,6 +702,7 @@ static struct tls *read_tls(lua_State *L, int idx)
  * Loads the material with GnuTLS as MHD will, to say what is wrong before
  * anything listens: NULL, or a message with *field naming the culprit.
  */
+#ifdef MW_HAVE_GNUTLS
 static const char *check_tls(const struct tls *t, const char **field, char *buf, size_t len)
 {
     gnutls_certificate_credentials_t cred;
@@ -748,6 +761,14 @@ static const char *check_tls(const struct tls *t, const char **field, char *buf,
     }
     return NULL;
 }
+#else
+static const char *check_tls(const struct tls *t, const char **field, char *buf, size_t len)
+{
+    (void)t, (void)buf, (void)len;
+    *field = "tls_server_config";
+    return "TLS is not built into this memwatch (it was built without GnuTLS)";
+}
+#endif
 
 /* core.tls_check(tls) -> true | nil, message, field */
 static int l_tls_check(lua_State *L)
