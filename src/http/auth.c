@@ -27,7 +27,6 @@ void mw_auth_wipe(void *p, size_t n)
         *v++ = 0;
 }
 
-
 /* A bcrypt hash of a random password nobody knows, cost 10 like the hashes
  * htpasswd makes: an unknown user costs a check like a known one. */
 static const char decoy[] = "$2b$10$CwTycUXWue0Thq9StjUM0ucmpxgi2J8u.rFVh/awj5Z3fu91VtYFi";
@@ -192,7 +191,6 @@ int mw_auth_fd(const struct mw_auth *a)
 {
     return a->pipe[0];
 }
-
 
 static int cache_key(const char *user, const char *password, const char *hash, uint8_t key[DIGEST])
 {
