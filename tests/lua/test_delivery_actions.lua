@@ -82,6 +82,23 @@ T.test("the heartbeat is an always-firing MemwatchHeartbeat", function()
         '"instance":"host1","team":"ops"},"startsAt":"2025-11-25T09:04:05.250Z"}]')
 end)
 
+T.test("what grew (event.grew) reaches the summary, Alertmanager's annotations and the JSON body", function()
+    local grew = { pid = 42, change = 62914560, text = "heap +58.0M, /memfd:pool +2.0M",
+        categories = { { name = "heap", change = 60817408 } },
+        regions = { { name = "/memfd:pool", start = 4096, category = "shared memory", change = 2097152,
+            status = "grown" } } }
+    local ev = event { grew = grew }
+    eq(http.summary(ev, "host1"), "ALERT rule 'big' firefox[42]: footprint 4.2G (above 4.0G), 2 processes on " ..
+        "host1; grew: heap +58.0M, /memfd:pool +2.0M")
+    local cfg = AM.check { url = "http://127.0.0.1:9093", instance = "host1" }
+    eq(AM.annotations(ev, cfg).grew, "heap +58.0M, /memfd:pool +2.0M")
+    local body = WH.event_json(ev, "host1")
+    check(body:find('"grew":{"categories":[{"change":60817408,"name":"heap"}],"change":62914560,"pid":42,' ..
+        '"regions":[{"category":"shared memory","change":2097152,"name":"/memfd:pool","start":4096,' ..
+        '"status":"grown"}],"text":"heap +58.0M, /memfd:pool +2.0M"}', 1, true), body)
+    eq(AM.annotations(event(), cfg).grew, nil, "no grew without event.grew")
+end)
+
 T.test("webhook bodies: JSON schema version 1, Slack, ntfy", function()
     local ev = event()
     eq(WH.event_json(ev, "host1"), '{"count":2,"direction":"above","gone":false,"grouping":"app",' ..

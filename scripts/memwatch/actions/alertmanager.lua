@@ -17,6 +17,7 @@
 -- "MemwatchHeartbeat" alert every minute (like Prometheus' Watchdog), so a
 -- receiver notices a memwatch that went silent.
 local json = require "memwatch.json"
+local text = require "memwatch.text"
 local promrules = require "memwatch.promrules"
 local http = require "memwatch.actions.http"
 local engine = require "memwatch.watch.engine"
@@ -107,6 +108,7 @@ function M.annotations(ev, cfg)
     }
     if ev.gone then a.gone = "true" end
     if ev.oom_killed then a.oom_killed = "true" end
+    if ev.grew and ev.grew.text then a.grew = text.printable(ev.grew.text) end
     for k, v in pairs(cfg.annotations or {}) do a[k] = v end
     return a
 end

@@ -117,9 +117,10 @@ function M.summary(ev, instance)
             ev.threshold_text or tostring(ev.threshold))
     end
     local gone = event.gone_text(ev)
-    return text.printable(string.format("%s rule '%s' %s: %s, %d %s%s%s", ev.kind == "alert" and "ALERT" or
+    return text.printable(string.format("%s rule '%s' %s: %s, %d %s%s%s%s", ev.kind == "alert" and "ALERT" or
         "RESOLVED", ev.rule, ev.key, cond, ev.count or 0, ev.count == 1 and "process" or "processes",
-        gone and (" " .. gone) or "", instance and (" on " .. instance) or ""))
+        gone and (" " .. gone) or "", instance and (" on " .. instance) or "",
+        ev.grew and ev.grew.text and ("; grew: " .. ev.grew.text) or ""))
 end
 
 -- ---- the tick hook ----------------------------------------------------------------------

@@ -97,6 +97,9 @@ function M.event_json(ev, instance)
         oom_killed = ev.oom_killed == true,
         slope = ev.slope,
         slope_text = ev.slope_text,
+        -- Where the memory grew (growth rules, explain = true): as event.grew.
+        grew = ev.grew and { pid = ev.grew.pid, change = ev.grew.change, text = ev.grew.text,
+            categories = ev.grew.categories, regions = ev.grew.regions } or nil,
         summary = http.summary(ev, instance),
     }
     -- An empty list would encode as {}: the key is left out instead.
