@@ -9,6 +9,10 @@
  *
  * Conventions as in the other bindings: misuse raises; a failure of the
  * environment returns nil, message, errno.
+ *
+ * Built without libcurl (-DMEMWATCH_WITH_DELIVERY=OFF, the macOS
+ * cross-build), making a destination returns nil and says delivery is not
+ * built in; redaction and the host name work as always.
  */
 #include "lua/ldelivery.h"
 
@@ -27,10 +31,12 @@
 
 #include <lauxlib.h>
 
+#define REPORTER_KEY "memwatch.delivery.reporter"
+
+#ifdef MW_HAVE_DELIVERY
 #define ENGINE_MT       "memwatch.delivery.engine"
 #define DEST_MT         "memwatch.destination"
 #define ENGINE_KEY      "memwatch.delivery.instance"
-#define REPORTER_KEY    "memwatch.delivery.reporter"
 #define PENDING_REPORTS 16
 #define HEADERS_MAX     32
 
@@ -432,42 +438,6 @@ static int l_flush(lua_State *L)
     return 1;
 }
 
-/* core.delivery_reporter(fn | nil): fn(severity, message) gets every report
- * (severity 3 error, 4 warning, 5 notice; the URL already redacted). */
-static int l_reporter(lua_State *L)
-{
-    if (!lua_isnoneornil(L, 1))
-        luaL_checktype(L, 1, LUA_TFUNCTION);
-    lua_settop(L, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, REPORTER_KEY);
-    return 0;
-}
-
-/* core.redact_url(url) -> the URL with its credentials and tokens as "***" */
-static int l_redact_url(lua_State *L)
-{
-    size_t len;
-    const char *url = luaL_checklstring(L, 1, &len);
-    char *buf;
-    luaL_Buffer b;
-
-    buf = luaL_buffinitsize(L, &b, len + 1);
-    mw_delivery_redact_url(url, buf, len + 1); /* never longer: secrets become "***" */
-    luaL_pushresultsize(&b, strlen(buf));
-    return 1;
-}
-
-/* core.hostname() -> this host's name (the default instance label of alerts) */
-static int l_hostname(lua_State *L)
-{
-    char name[256];
-    if (gethostname(name, sizeof name) != 0)
-        return mw_l_fail(L, -errno, "gethostname");
-    name[sizeof name - 1] = '\0';
-    lua_pushstring(L, name);
-    return 1;
-}
-
 void mw_l_delivery_wait_fds(lua_State *L, struct pollfd *fds, size_t cap, size_t *n,
                             double *seconds)
 {
@@ -507,6 +477,87 @@ static const luaL_Reg dest_methods[] = {
     {"name", l_name}, {"post", l_post}, {"stats", l_stats}, {"url", l_url}, {NULL, NULL},
 };
 
+#else /* built without libcurl (-DMEMWATCH_WITH_DELIVERY=OFF) */
+
+/* core.delivery_destination(cfg) -> nil, message, errno: not built in. With
+ * no destination there is never an engine, so the hooks below have nothing
+ * to do. */
+static int l_destination(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushnil(L);
+    lua_pushliteral(L, "alert delivery is not built in (memwatch was built without libcurl)");
+    lua_pushinteger(L, ENOTSUP);
+    return 3;
+}
+
+static int l_perform(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
+/* Nothing can be queued, so nothing is ever left. */
+static int l_flush(lua_State *L)
+{
+    luaL_checknumber(L, 1);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+void mw_l_delivery_wait_fds(lua_State *L, struct pollfd *fds, size_t cap, size_t *n,
+                            double *seconds)
+{
+    (void)L, (void)fds, (void)cap, (void)n, (void)seconds;
+}
+
+void mw_l_delivery_progress(lua_State *L)
+{
+    (void)L;
+}
+
+void mw_l_delivery_finish(lua_State *L, double seconds)
+{
+    (void)L, (void)seconds;
+}
+#endif
+
+/* core.delivery_reporter(fn | nil): fn(severity, message) gets every report
+ * (severity 3 error, 4 warning, 5 notice; the URL already redacted). */
+static int l_reporter(lua_State *L)
+{
+    if (!lua_isnoneornil(L, 1))
+        luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REPORTER_KEY);
+    return 0;
+}
+
+/* core.redact_url(url) -> the URL with its credentials and tokens as "***" */
+static int l_redact_url(lua_State *L)
+{
+    size_t len;
+    const char *url = luaL_checklstring(L, 1, &len);
+    char *buf;
+    luaL_Buffer b;
+
+    buf = luaL_buffinitsize(L, &b, len + 1);
+    mw_delivery_redact_url(url, buf, len + 1); /* never longer: secrets become "***" */
+    luaL_pushresultsize(&b, strlen(buf));
+    return 1;
+}
+
+/* core.hostname() -> this host's name (the default instance label of alerts) */
+static int l_hostname(lua_State *L)
+{
+    char name[256];
+    if (gethostname(name, sizeof name) != 0)
+        return mw_l_fail(L, -errno, "gethostname");
+    name[sizeof name - 1] = '\0';
+    lua_pushstring(L, name);
+    return 1;
+}
+
 static const luaL_Reg delivery_funcs[] = {
     {"delivery_destination", l_destination},
     {"delivery_flush", l_flush},
@@ -519,6 +570,7 @@ static const luaL_Reg delivery_funcs[] = {
 
 void mw_lua_register_delivery(lua_State *L)
 {
+#ifdef MW_HAVE_DELIVERY
     if (luaL_newmetatable(L, ENGINE_MT)) {
         lua_pushcfunction(L, engine_gc);
         lua_setfield(L, -2, "__gc");
@@ -531,5 +583,6 @@ void mw_lua_register_delivery(lua_State *L)
         lua_setfield(L, -2, "__tostring");
     }
     lua_pop(L, 1);
+#endif
     luaL_setfuncs(L, delivery_funcs, 0);
 }
