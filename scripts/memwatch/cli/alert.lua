@@ -175,8 +175,12 @@ durations ms, s, m, h.
             for _, url in ipairs(opts[which] or {}) do
                 local okurl, why = require("memwatch.delivery").check_url(url)
                 if not okurl then return false, string.format("--%s: %s", which, why) end
-                http_actions[#http_actions + 1] = A[which] { url = url, instance = opts.instance,
-                    labels = which == "alertmanager" and labels or nil }
+                -- A destination that cannot be made (libcurl failing to
+                -- start, a build without delivery) is said, not traced.
+                local okact, act = pcall(A[which], { url = url, instance = opts.instance,
+                    labels = which == "alertmanager" and labels or nil })
+                if not okact then return false, string.format("--%s: %s", which, bare(act)) end
+                http_actions[#http_actions + 1] = act
             end
         end
 
