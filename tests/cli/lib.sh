@@ -125,3 +125,15 @@ wait_file() {
     done
     return 1
 }
+
+# free_port: a loopback TCP port nobody listens on now (for a server the
+# test starts: Prometheus, Alertmanager, a receiver).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# serve_port ERRFILE: the port `memwatch serve --listen 127.0.0.1:0` says it
+# listens on (http or https), or nothing yet.
+serve_port() {
+    sed -n 's|^memwatch serve: listening on https\{0,1\}://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$1"
+}

@@ -321,7 +321,7 @@ EOF
 SERVE=$!
 PIDS+=("$SERVE")
 wait_for "$TMP/serve.err" "listening on" 10
-MW_PORT=$(sed -n 's|^memwatch serve: listening on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$TMP/serve.err")
+MW_PORT=$(serve_port "$TMP/serve.err")
 wait_for "$TMP/hook.jsonl" '"/serve?token=s3cr3t"' 10
 METRICS=$(curl -s -m 5 "http://127.0.0.1:$MW_PORT/metrics" | grep '^memwatch_delivery_')
 kill "$SERVE"
@@ -332,7 +332,7 @@ memwatch_delivery_dropped_total{destination=\"http://127.0.0.1:$OK_PORT/serve?to
 SERVE=$!
 PIDS+=("$SERVE")
 wait_for "$TMP/serve2.err" "listening on" 10
-MW_PORT=$(sed -n 's|^memwatch serve: listening on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$TMP/serve2.err")
+MW_PORT=$(serve_port "$TMP/serve2.err")
 expect_not_contains "$(curl -s -m 5 "http://127.0.0.1:$MW_PORT/metrics")" "memwatch_delivery_" \
     "no delivery series without destinations"
 kill "$SERVE"
@@ -342,7 +342,7 @@ if [ -z "$LUA" ]; then
     not_run "needs lua5.4 for the growing child"
 elif needs prometheus-alertmanager; then
     case_ "memwatch alert --alertmanager"
-    AM_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+    AM_PORT=$(free_port)
     printf 'route:\n  receiver: "null"\n  group_wait: 0s\n  group_interval: 1s\nreceivers:\n  - name: "null"\n' \
         >"$TMP/alertmanager.yml"
     mkdir "$TMP/am"

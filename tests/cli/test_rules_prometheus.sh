@@ -22,9 +22,6 @@ fi
 
 START=$(date +%s)
 DEADLINE=$((START + 60))
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 show_logs() {
     local f
     for f in serve.err prometheus.log alertmanager.log; do
@@ -77,7 +74,7 @@ SERVE=$!
 PIDS+=("$SERVE")
 MW_PORT=""
 while [ -z "$MW_PORT" ] && [ "$(date +%s)" -lt "$DEADLINE" ]; do
-    MW_PORT=$(sed -n 's|^memwatch serve: listening on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$TMP/serve.err")
+    MW_PORT=$(serve_port "$TMP/serve.err")
     kill -0 "$SERVE" 2>/dev/null || die "memwatch serve exited"
     sleep 0.05
 done

@@ -33,7 +33,7 @@ start_serve() {
     PIDS+=("$SPID")
     PORT=""
     for _ in $(seq 250); do
-        PORT=$(sed -n 's|^memwatch serve: listening on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$TMP/$name.err")
+        PORT=$(serve_port "$TMP/$name.err")
         [ -n "$PORT" ] && break
         kill -0 "$SPID" 2>/dev/null || break
         sleep 0.02

@@ -6,6 +6,8 @@
 # and curl; skips with a message without them.
 set -u
 export LC_ALL=C
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "$0")/lib.sh" # free_port, serve_port
 
 : "${MEMWATCH:?MEMWATCH must name the memwatch binary}"
 for tool in prometheus curl python3; do
@@ -51,14 +53,14 @@ SERVE=$!
 PIDS+=("$SERVE")
 MW_PORT=""
 while [ -z "$MW_PORT" ] && [ "$(date +%s)" -lt "$DEADLINE" ]; do
-    MW_PORT=$(sed -n 's|^memwatch serve: listening on http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$TMP/serve.err")
+    MW_PORT=$(serve_port "$TMP/serve.err")
     kill -0 "$SERVE" 2>/dev/null || die "memwatch serve exited"
     sleep 0.05
 done
 [ -n "$MW_PORT" ] || die "memwatch serve did not start"
 
 # A free port for Prometheus itself.
-PROM_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+PROM_PORT=$(free_port)
 cat >"$TMP/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s

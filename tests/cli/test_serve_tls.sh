@@ -66,7 +66,7 @@ start_serve() { # NAME ARGS...: sets SPID and PORT (from the https "listening on
     PIDS+=("$SPID")
     PORT=""
     for _ in $(seq 250); do
-        PORT=$(sed -n 's|^memwatch serve: listening on https://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$TMP/$name.err")
+        PORT=$(serve_port "$TMP/$name.err")
         [ -n "$PORT" ] && break
         kill -0 "$SPID" 2>/dev/null || break
         sleep 0.02
@@ -290,7 +290,7 @@ ERR=$("$MEMWATCH" serve --listen 192.0.2.1:9187 --web-config "$TMP/authonly.yml"
 expect_contains "$ERR" "$WARN" "passwords without TLS: the warning"
 
 case_ "refused configurations"
-FREE=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+FREE=$(free_port)
 refused() { # FILE-CONTENT EXPECTED-MESSAGE
     printf '%s\n' "$1" >"$TMP/bad.yml"
     ERR=$("$MEMWATCH" serve --listen "127.0.0.1:$FREE" --web-config "$TMP/bad.yml" 2>&1 </dev/null)
