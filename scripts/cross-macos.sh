@@ -132,7 +132,7 @@ src_unpack() {
 libs=(lua5.4 jansson libmicrohttpd ncurses readline curl libyaml)
 # A recipe's revision: bump it when its build below changes, and that
 # library alone is built again (its stamp holds the revision it was built by).
-declare -A recipe=([lua5.4]=1 [jansson]=1 [libmicrohttpd]=1 [ncurses]=1 [readline]=2 [curl]=1 [libyaml]=2)
+declare -A recipe=([lua5.4]=1 [jansson]=1 [libmicrohttpd]=1 [ncurses]=1 [readline]=2 [curl]=3 [libyaml]=2)
 declare -A ver
 key="zig=$zig_version minos=$minos"
 for p in "${libs[@]}"; do
@@ -207,7 +207,8 @@ build_libyaml() {
         >"$prefix/lib/pkgconfig/yaml-0.1.pc"
 }
 build_curl() {
-    autotools --without-ssl --without-zlib --without-brotli --without-zstd --without-libpsl \
+    # IPv4 only: see patch_curl.
+    autotools --disable-ipv6 --without-ssl --without-zlib --without-brotli --without-zstd --without-libpsl \
         --without-libidn2 --without-nghttp2 --without-librtmp --without-libssh2 --disable-ldap \
         --disable-ldaps --disable-manual --disable-docs --without-ca-bundle --without-ca-path
 }
@@ -256,8 +257,20 @@ build_libs() {
         fi
     done
 }
+# curl's configure links every macOS build with CoreFoundation and
+# SystemConfiguration, which zig does not ship; curl calls them only to map
+# IPv4 literals to IPv6 (SCDynamicStoreCopyProxies), which an IPv4-only
+# build (build_curl) leaves out. That line becomes a no-op in the unpacked
+# source, before the two architectures' configure scripts run from it.
+patch_curl() {
+    local f=$1/configure
+    if grep -q 'LDFLAGS="$LDFLAGS -framework CoreFoundation -framework SystemConfiguration"' "$f"; then
+        sed -i 's|LDFLAGS="$LDFLAGS -framework CoreFoundation -framework SystemConfiguration"|:|' "$f"
+    fi
+}
 # Unpack every source once, before two builds could race for the same one.
 for p in "${libs[@]}"; do src_unpack "$p" "${ver[$p]}" >/dev/null; done
+patch_curl "$(src_unpack curl "${ver[curl]}")"
 pids=()
 for arch in arm64 x86_64; do
     build_libs "$arch" &
