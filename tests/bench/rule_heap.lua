@@ -9,6 +9,8 @@
 -- process, never firing):
 --   threshold  footprint above 1 EiB
 --   growth     footprint growing faster than 1 EiB/s over a 10-minute window
+--   firing     footprint above 1 byte for 3 samples: every process with memory
+--              alerts (the soak's rule, tests/bench/soak_rules.lua)
 -- Prints one line per case: case=.. procs=N ticks=T heap_kib=.. rule_kib=..
 -- per_proc_kib=.. (heap_kib: collectgarbage("count") after a full collection
 -- with the last scan still held, as the engine holds it; rule_kib: heap_kib
@@ -58,6 +60,7 @@ print(string.format("case=plain procs=%d ticks=%d heap_kib=%.0f", nbase, ticks, 
 local cases = {
     { "threshold", { name = "all", metric = "footprint", above = 2 ^ 60 } },
     { "growth", { name = "all", metric = "footprint", growth = { above = 2 ^ 60, window = "10m" } } },
+    { "firing", { name = "all", metric = "footprint", above = 1, sustain = 3 } },
 }
 for _, c in ipairs(cases) do
     local kib, n = with_rule(c[2])
