@@ -113,7 +113,11 @@ local function want_for(list, where)
     return want
 end
 
+-- A record with no entry in `attempted` counts as read from BASIC (lazy
+-- sources never include it), so a plain scan marks nothing: a weak table
+-- entry per record was a good part of a scan's cost.
 local function mark(list, want)
+    if want & ~BASIC == 0 then return list end
     for i = 1, #list do attempted[list[i]] = want end
     return list
 end

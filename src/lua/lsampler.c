@@ -39,8 +39,7 @@ static const mw_backend_ops *bpf_backend(void)
 #endif
 }
 
-#define CTX_KEY       "memwatch.ctx"
-#define RECORD_MT_KEY "memwatch.record_mt"
+#define CTX_KEY "memwatch.ctx"
 
 typedef struct ctx_box {
     mw_ctx *ctx;
@@ -196,56 +195,91 @@ mw_ctx *mw_lua_sampler_ctx(lua_State *L)
 
 /* ---- records ------------------------------------------------------------------ */
 
-/* Field names interned once in the registry (slot f + 1 for field f, then
- * the string fields): setting a record's fields with raw sets of ready-made
- * strings is a large part of a scan's user-space cost otherwise. */
-#define NAMES_KEY "memwatch.field_names"
-enum { SLOT_NAME = MW_F_COUNT + 1, SLOT_STATE, SLOT_USER, SLOT_COMM, SLOT_COUNT = SLOT_COMM };
+/*
+ * Records are built by one C closure whose upvalues are the record's keys,
+ * made once, and the record metatable: each field is then a push of a
+ * ready-made key, a push of the value and a raw set into a table made at its
+ * final size. Looking keys up (lua_setfield hashes the name; a registry
+ * table costs a lookup and a stack rotation per field) was most of a scan's
+ * user-space cost under the BPF sampler.
+ */
+#define BUILDER_KEY "memwatch.record_builder"
+enum {
+    KEY_NAME = MW_F_COUNT + 1, /* upvalue f + 1 for field f, then these */
+    KEY_STATE,
+    KEY_USER,
+    KEY_COMM,
+    KEY_PATH,
+    KEY_CMDLINE,
+    KEY_KERNEL_THREAD,
+    KEY_DENIED,
+    UP_METATABLE,
+    UP_COUNT = UP_METATABLE
+};
 
-static void make_names(lua_State *L)
-{
-    lua_createtable(L, SLOT_COUNT, 0);
-    for (int f = 0; f < MW_F_COUNT; f++) {
-        lua_pushstring(L, mw_field_get((enum mw_field)f)->name);
-        lua_rawseti(L, -2, f + 1);
-    }
-    lua_pushliteral(L, "name");
-    lua_rawseti(L, -2, SLOT_NAME);
-    lua_pushliteral(L, "state");
-    lua_rawseti(L, -2, SLOT_STATE);
-    lua_pushliteral(L, "user");
-    lua_rawseti(L, -2, SLOT_USER);
-    lua_pushliteral(L, "comm");
-    lua_rawseti(L, -2, SLOT_COMM);
-    lua_setfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
-}
+/* What one call of the builder gets (as a light userdata). */
+struct build_args {
+    mw_ctx *ctx;
+    const mw_proc *p;
+    lua_Integer n; /* records stored in the result array so far */
+};
 
-/* Pushes the names table and the record metatable (or nil); returns the
- * index of the names table (the metatable is just above it). */
-static int push_record_context(lua_State *L)
+static void set_key(lua_State *L, int key)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, NAMES_KEY);
-    if (lua_getfield(L, LUA_REGISTRYINDEX, RECORD_MT_KEY) != LUA_TTABLE) {
-        lua_pop(L, 1);
-        lua_pushnil(L);
-    }
-    return lua_gettop(L) - 1;
-}
-
-static void set_slot(lua_State *L, int names, int slot)
-{
-    /* value on top; table below it */
-    lua_rawgeti(L, names, slot);
+    /* value on top; the record below it */
+    lua_pushvalue(L, lua_upvalueindex(key));
     lua_insert(L, -2);
     lua_rawset(L, -3);
 }
 
-static void push_record(lua_State *L, mw_ctx *ctx, const mw_proc *p, int names)
+/* How many keys the record of p gets, so its table is made at that size. */
+static int record_size(const mw_proc *p, int has_name)
 {
-    lua_createtable(L, 0, 24);
+    int n = 0;
+    for (uint64_t m = p->present; m; m &= m - 1)
+        n++;
+    return n + (has_name ? 2 : 0) + (p->state != 0) + (mw_proc_has(p, MW_F_UID) != 0) +
+           (p->path != NULL) + (p->cmdline != NULL) + ((p->flags & MW_PROC_KTHREAD) != 0) +
+           (p->denied != 0);
+}
+
+static void push_denied(lua_State *L, const mw_proc *p)
+{
+    /* Which fields are nil because the system refused them. */
+    lua_createtable(L, 0, 4);
+    for (int f = 0; f < MW_F_COUNT; f++) {
+        const mw_field_info *fi = mw_field_get((enum mw_field)f);
+        if ((fi->sources & p->denied) && !(fi->sources & p->read) &&
+            !mw_proc_has(p, (enum mw_field)f)) {
+            lua_pushvalue(L, lua_upvalueindex(f + 1));
+            lua_pushboolean(L, 1);
+            lua_rawset(L, -3);
+        }
+    }
+    if (p->denied & MW_SRC_CMDLINE) {
+        lua_pushvalue(L, lua_upvalueindex(KEY_CMDLINE));
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+    }
+    if (p->denied & MW_SRC_PATH) {
+        lua_pushvalue(L, lua_upvalueindex(KEY_PATH));
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+    }
+}
+
+/* The builder: (args, results|nil) -> record, also stored in results. */
+static int build_record(lua_State *L)
+{
+    struct build_args *a = lua_touserdata(L, 1);
+    const mw_proc *p = a->p;
+    int has_name = p->name[0] || (p->read & (MW_SRC_STATUS | MW_SRC_STAT));
+
+    lua_createtable(L, 0, record_size(p, has_name));
     for (int f = 0; f < MW_F_COUNT; f++) {
         if (!mw_proc_has(p, (enum mw_field)f))
             continue;
+        lua_pushvalue(L, lua_upvalueindex(f + 1));
         switch (mw_field_get((enum mw_field)f)->kind) {
         case MW_KIND_SECONDS:
         case MW_KIND_EPOCH:
@@ -254,62 +288,82 @@ static void push_record(lua_State *L, mw_ctx *ctx, const mw_proc *p, int names)
         default:
             lua_pushinteger(L, (lua_Integer)p->v[f]);
         }
-        set_slot(L, names, f + 1);
+        lua_rawset(L, -3);
     }
-    if (p->name[0] || (p->read & (MW_SRC_STATUS | MW_SRC_STAT))) {
+    if (has_name) {
+        /* comm is the name unless the sampler read a different one */
         lua_pushstring(L, p->name);
-        set_slot(L, names, SLOT_NAME);
-        lua_pushstring(L, p->comm[0] ? p->comm : p->name);
-        set_slot(L, names, SLOT_COMM);
+        lua_pushvalue(L, lua_upvalueindex(KEY_COMM));
+        if (p->comm[0] && strcmp(p->comm, p->name) != 0)
+            lua_pushstring(L, p->comm);
+        else
+            lua_pushvalue(L, -2);
+        lua_rawset(L, -4);
+        set_key(L, KEY_NAME);
     }
     if (p->state) {
         lua_pushlstring(L, &p->state, 1);
-        set_slot(L, names, SLOT_STATE);
+        set_key(L, KEY_STATE);
     }
     if (mw_proc_has(p, MW_F_UID)) {
-        const char *user = mw_user_name(ctx, p->v[MW_F_UID]);
+        const char *user = mw_user_name(a->ctx, p->v[MW_F_UID]);
         if (user) {
             lua_pushstring(L, user);
-            set_slot(L, names, SLOT_USER);
+            set_key(L, KEY_USER);
         }
     }
     if (p->path) {
         lua_pushstring(L, p->path);
-        lua_setfield(L, -2, "path");
+        set_key(L, KEY_PATH);
     }
     if (p->cmdline) {
         lua_pushstring(L, p->cmdline);
-        lua_setfield(L, -2, "cmdline");
+        set_key(L, KEY_CMDLINE);
     }
     if (p->flags & MW_PROC_KTHREAD) {
         lua_pushboolean(L, 1);
-        lua_setfield(L, -2, "kernel_thread");
+        set_key(L, KEY_KERNEL_THREAD);
     }
     if (p->denied) {
-        /* Which fields are nil because the system refused them. */
-        lua_createtable(L, 0, 4);
-        for (int f = 0; f < MW_F_COUNT; f++) {
-            const mw_field_info *fi = mw_field_get((enum mw_field)f);
-            if ((fi->sources & p->denied) && !(fi->sources & p->read) &&
-                !mw_proc_has(p, (enum mw_field)f)) {
-                lua_pushboolean(L, 1);
-                lua_setfield(L, -2, fi->name);
-            }
-        }
-        if (p->denied & MW_SRC_CMDLINE) {
-            lua_pushboolean(L, 1);
-            lua_setfield(L, -2, "cmdline");
-        }
-        if (p->denied & MW_SRC_PATH) {
-            lua_pushboolean(L, 1);
-            lua_setfield(L, -2, "path");
-        }
-        lua_setfield(L, -2, "denied");
+        push_denied(L, p);
+        set_key(L, KEY_DENIED);
     }
-    if (!lua_isnil(L, names + 1)) {
-        lua_pushvalue(L, names + 1);
+    if (!lua_isnil(L, lua_upvalueindex(UP_METATABLE))) {
+        lua_pushvalue(L, lua_upvalueindex(UP_METATABLE));
         lua_setmetatable(L, -2);
     }
+    if (lua_istable(L, 2)) {
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, 2, ++a->n);
+    }
+    return 1;
+}
+
+/* (Re)makes the builder with the record metatable mt (or none): on start and
+ * whenever core.set_record_metatable changes it. */
+static void make_builder(lua_State *L, int mt)
+{
+    mt = lua_absindex(L, mt);
+    for (int f = 0; f < MW_F_COUNT; f++)
+        lua_pushstring(L, mw_field_get((enum mw_field)f)->name);
+    lua_pushliteral(L, "name");
+    lua_pushliteral(L, "state");
+    lua_pushliteral(L, "user");
+    lua_pushliteral(L, "comm");
+    lua_pushliteral(L, "path");
+    lua_pushliteral(L, "cmdline");
+    lua_pushliteral(L, "kernel_thread");
+    lua_pushliteral(L, "denied");
+    lua_pushvalue(L, mt);
+    lua_pushcclosure(L, build_record, UP_COUNT);
+    lua_setfield(L, LUA_REGISTRYINDEX, BUILDER_KEY);
+}
+
+/* Pushes the builder. */
+static int push_builder(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, BUILDER_KEY);
+    return lua_gettop(L);
 }
 
 static unsigned check_want(lua_State *L, int arg)
@@ -321,22 +375,11 @@ static unsigned check_want(lua_State *L, int arg)
 
 struct scan_ud {
     lua_State *L;
-    mw_ctx *ctx;
-    lua_Integer n;
-    int names;   /* stack index of the names table; the metatable is above it */
+    struct build_args args;
+    int builder; /* stack index of the record builder */
     int results; /* stack index of the result array */
     int failed;  /* a record could not be built: its error is on top */
 };
-
-/* Runs under lua_pcall: (su, record, results, names, metatable). */
-static int push_record_protected(lua_State *L)
-{
-    struct scan_ud *su = lua_touserdata(L, 1);
-    const mw_proc *p = lua_touserdata(L, 2);
-    push_record(L, su->ctx, p, 4);
-    lua_rawseti(L, 3, ++su->n);
-    return 0;
-}
 
 /*
  * A record is built under lua_pcall: a memory error while building it must
@@ -350,13 +393,11 @@ static int scan_cb(void *ud, const mw_proc *p)
     lua_State *L = su->L;
     if (mw_lua_interrupted)
         return 1;
-    lua_pushcfunction(L, push_record_protected);
-    lua_pushlightuserdata(L, su);
-    lua_pushlightuserdata(L, mw_l_unconst(p));
+    su->args.p = p;
+    lua_pushvalue(L, su->builder);
+    lua_pushlightuserdata(L, &su->args);
     lua_pushvalue(L, su->results);
-    lua_pushvalue(L, su->names);
-    lua_pushvalue(L, su->names + 1);
-    if (lua_pcall(L, 5, 0, 0) != LUA_OK) {
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
         su->failed = 1; /* the error object stays on top */
         return 1;
     }
@@ -368,7 +409,7 @@ static int l_scan(lua_State *L)
 {
     mw_ctx *ctx = get_ctx(L);
     mw_scan_opts opts;
-    struct scan_ud su = {L, ctx, 0, 0, 0, 0};
+    struct scan_ud su = {L, {ctx, NULL, 0}, 0, 0, 0};
     int32_t *pids = NULL;
     int rc;
 
@@ -392,7 +433,7 @@ static int l_scan(lua_State *L)
         opts.pids = pids;
         opts.npids = (size_t)n;
     }
-    su.names = push_record_context(L);
+    su.builder = push_builder(L);
     lua_newtable(L);
     su.results = lua_gettop(L);
     rc = mw_scan(ctx, &opts, scan_cb, &su);
@@ -460,7 +501,12 @@ static int l_read(lua_State *L)
     rc = mw_proc_read(ctx, (int32_t)pid, want, p);
     if (rc < 0)
         return mw_l_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
-    push_record(L, ctx, p, push_record_context(L));
+    {
+        struct build_args args = {ctx, p, 0};
+        push_builder(L);
+        lua_pushlightuserdata(L, &args);
+        lua_call(L, 1, 1); /* p is in its box: an error here leaks nothing */
+    }
     mw_proc_release(p);
     return 1;
 }
@@ -793,8 +839,7 @@ static int l_sampler(lua_State *L)
 static int l_set_record_metatable(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, RECORD_MT_KEY);
+    make_builder(L, 1);
     return 0;
 }
 
@@ -845,7 +890,9 @@ static void new_metatable(lua_State *L, const char *name, lua_CFunction gc)
 void mw_lua_register_sampler(lua_State *L)
 {
     luaL_setfuncs(L, sampler_funcs, 0);
-    make_names(L);
+    lua_pushnil(L); /* no record metatable until scan.lua sets one */
+    make_builder(L, -1);
+    lua_pop(L, 1);
     new_metatable(L, CTX_KEY, ctx_gc);
     new_metatable(L, PROC_BOX, proc_box_gc);
     new_metatable(L, LEDGER_BOX, ledger_box_gc);

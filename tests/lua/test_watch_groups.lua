@@ -347,6 +347,31 @@ T.test("growth: noise alone and a flat series never fire; min_r2 and warmup opti
     eq(log2.list[1].eta, nil, "no limit, no ETA")
 end)
 
+T.test("growth: a group keeps only its window's samples, as numbers", function()
+    local t = 0.0
+    local e = W.engine {
+        clock = { now = function() return t end, sleep = function(s) t = t + s end },
+        every = 10, memory_limit = 0,
+        sampler = function() return { proc(10, 1, "svc", 100 + t / 60) } end,
+        report = function() end,
+        app_key = function() return nil end,
+    }
+    e:watch { name = "leak", growth = { window = "5m", above = "30M/h" } }
+    for _ = 1, 100 do
+        e:tick(t)
+        t = t + 10
+    end
+    local _, st = next(e:state("leak"))
+    eq(#st.ts, 31, "5 minutes of samples every 10 s, both ends in")
+    eq(#st.vs, 31)
+    eq(st.ts[1], 690.0)
+    eq(st.ts[31], 990.0)
+    eq(st.vs[31], math.floor((100 + 990 / 60) * MB))
+    eq(st.samples, nil, "no table per sample")
+    local slope = W.trend { { st.ts[1], st.vs[1] }, { st.ts[31], st.vs[31] } }
+    near(st.slope, slope, MB / 60 / 100)
+end)
+
 T.test("growth: a gap in sampling longer than the window neither fires nor resolves", function()
     -- A steady leak, sampled every 10 s, except that the clock jumps 20
     -- minutes once (a suspended machine, a gap in a recording): the first

@@ -373,13 +373,26 @@ local function condition(rule, st, v, now)
         return v < rule.threshold, v <= rule.clear
     end
     local g = rule.growth
-    local samples = {}
-    for _, s in ipairs(st.samples) do
-        if s[1] >= now - g.window - EPS then samples[#samples + 1] = s end
+    -- The window's samples, kept in place in two parallel arrays (times,
+    -- values): a table per sample, copied every tick, was most of the heap a
+    -- growth rule over every process keeps.
+    local ts, vs = st.ts, st.vs
+    if not ts then
+        ts, vs = {}, {}
+        st.ts, st.vs = ts, vs
     end
-    samples[#samples + 1] = { now, v }
-    st.samples = samples
-    local slope, r2 = trend.fit(samples)
+    local n, kept = #ts, 0
+    local oldest = now - g.window - EPS
+    for i = 1, n do
+        if ts[i] >= oldest then
+            kept = kept + 1
+            ts[kept], vs[kept] = ts[i], vs[i]
+        end
+    end
+    for i = n, kept + 1, -1 do ts[i], vs[i] = nil, nil end
+    kept = kept + 1
+    ts[kept], vs[kept] = now, v
+    local slope, r2 = trend.fit_arrays(ts, vs, kept)
     st.slope, st.r2 = slope, r2
     st.eta = nil
     if slope and g.limit then
@@ -392,7 +405,7 @@ local function condition(rule, st, v, now)
     -- No verdict during the warm-up, or while the window holds too few
     -- samples to fit a line (after a gap in sampling): neither fire nor
     -- resolve, keep whatever state the rule is in.
-    if now - st.first < g.warmup - EPS or #samples < 3 or not slope then
+    if now - st.first < g.warmup - EPS or kept < 3 or not slope then
         return false, st.firing
     end
     -- A firing alert holds while the samples still show growth: a slope at
@@ -484,7 +497,7 @@ function Engine:evaluate(rule, ctx, now)
         seen[g.id] = true
         local st = rule.states[g.id]
         if not st then
-            st = { id = g.id, key = g.key, first = now, hits = 0, firing = false, samples = {} }
+            st = { id = g.id, key = g.key, first = now, hits = 0, firing = false }
             rule.states[g.id] = st
         end
         st.key = g.key
