@@ -144,7 +144,7 @@ void mw_ledger_refuse(mw_ledger *l, const char *group, const char *source);
 /* The row called name in group (group may be NULL for any), or NULL. */
 const mw_ledger_row *mw_ledger_find(const mw_ledger *l, const char *group, const char *name);
 
-/* ---- regions: a process's mappings (linux /proc/PID/smaps) ---------------- */
+/* ---- regions: a process's mappings (linux smaps, darwin PROC_PIDREGIONPATHINFO) */
 
 /* The per-region sizes, in bytes: X(ID, smaps key, Lua name). */
 #define MW_REGION_LIST(X)                                                                          \
@@ -170,7 +170,9 @@ enum mw_region_flag {
      * memfd, SysV segments, /dev/shm files. smaps has no per-region Shmem
      * line, so this is decided from the mapping (see mw_smaps_is_shmem). */
     MW_REGION_SHMEM = 1u << 0,
-    MW_REGION_DELETED = 1u << 1 /* the path ended in " (deleted)" (removed from there) */
+    MW_REGION_DELETED = 1u << 1, /* the path ended in " (deleted)" (removed from there) */
+    /* darwin: user_tag holds the region's VM_MEMORY_* tag (0: untagged). */
+    MW_REGION_TAGGED = 1u << 2
 };
 
 typedef struct mw_region {
@@ -182,6 +184,7 @@ typedef struct mw_region {
     int64_t v[MW_REGION_COUNT];
     char *path;        /* path or pseudo-path ("[heap]"), heap; NULL for none */
     int32_t stack_tid; /* an unnamed mapping holding this thread's stack pointer; 0 none */
+    uint32_t user_tag; /* darwin: who allocated it (VM_MEMORY_*), with MW_REGION_TAGGED */
 } mw_region;
 
 typedef struct mw_regions {
@@ -264,7 +267,8 @@ int mw_ledger_read(mw_ctx *ctx, int32_t pid, mw_ledger *out);
 
 /*
  * Every mapping of one process, read on demand (linux: /proc/PID/smaps, which
- * holds the process's mmap_lock while it is read: never in scans). -ESRCH when
+ * holds the process's mmap_lock while it is read: never in scans; darwin: a
+ * proc_pidinfo call per region). -ESRCH when
  * the process is gone; MW_ENOTSUP where the backend cannot list regions.
  * A kernel thread or a zombie has none (count 0).
  */

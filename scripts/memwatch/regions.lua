@@ -21,6 +21,21 @@
 --   other           the rest: [vdso], [vvar], device mappings
 --   page tables     not a mapping: the record's page_table (by = "category")
 --
+-- On macOS each region carries the tag of who allocated it (tag, a
+-- VM_MEMORY_* number; tests/darwin/test_darwin_layout.c checks the numbers
+-- below against Apple's headers), and the tag decides first:
+--   heap            malloc's zones (MALLOC_TINY, _SMALL, _MEDIUM, _LARGE,
+--                   _HUGE, _NANO, ...)
+--   stack           thread stacks (Stack)
+--   gpu             IOSurface and IOAccelerator (Metal, OpenGL) mappings
+--   device memory   IOKit: memory a driver mapped into the process
+--   system libraries  the dyld shared cache (shared pmap): every system
+--                   library's code and data, mapped once for all processes
+--   other           guard pages
+-- then as above: a file mapping by its path (code, data (written), data),
+-- shared anonymous memory, and other tagged or untagged anonymous memory,
+-- named by its tag as vmmap names it (VM_ALLOCATE, dyld private memory, ...).
+--
 -- A region's footprint is what of it counts in the process's footprint:
 -- anonymous + swap + the shmem pages it maps (resident - anonymous of a
 -- shmem mapping). Summed with page tables, that is the record's footprint
@@ -32,14 +47,32 @@ local M = {}
 
 -- The order categories are listed in when their footprints tie.
 M.CATEGORIES = { "heap", "stack", "anonymous", "shared memory", "code", "data (written)", "data",
-    "gpu", "other", "page tables" }
+    "gpu", "device memory", "system libraries", "other", "page tables" }
 
 local SIZES = { "size", "resident", "pss", "shared_clean", "shared_dirty", "private_clean",
     "private_dirty", "anonymous", "lazy_free", "anon_huge", "swap", "locked" }
 
+-- macOS user tags (VM_MEMORY_*): the category a tag decides, and the name
+-- vmmap gives an unnamed region of that tag.
+local TAG_CATEGORY = {
+    [1] = "heap", [2] = "heap", [3] = "heap", [4] = "heap", [6] = "heap", [7] = "heap", [8] = "heap",
+    [9] = "heap", [11] = "heap", [12] = "heap", [30] = "stack", [31] = "other", [21] = "device memory",
+    [88] = "gpu", [100] = "gpu", [32] = "system libraries", [35] = "system libraries",
+}
+M.TAG_NAMES = {
+    [0] = "VM_ALLOCATE", [1] = "MALLOC", [2] = "MALLOC_SMALL", [3] = "MALLOC_LARGE", [4] = "MALLOC_HUGE",
+    [6] = "MALLOC_REALLOC", [7] = "MALLOC_TINY", [8] = "MALLOC_LARGE_REUSABLE", [9] = "MALLOC_LARGE_REUSED",
+    [11] = "MALLOC_NANO", [12] = "MALLOC_MEDIUM", [20] = "Mach message", [21] = "IOKit", [30] = "Stack",
+    [31] = "STACK GUARD", [32] = "shared pmap", [33] = "dylib", [35] = "unshared pmap",
+    [60] = "dyld private memory", [61] = "dyld malloc", [62] = "SQLite page cache", [63] = "JavaScriptCore",
+    [73] = "OS Alloc Once", [74] = "Dispatch continuations", [82] = "Swift runtime", [83] = "Swift metadata",
+    [88] = "IOSurface", [100] = "IOAccelerator",
+}
+
 --- category(region) -> the region's category (see above)
 function M.category(r)
     local path = r.path
+    if r.tag and TAG_CATEGORY[r.tag] then return TAG_CATEGORY[r.tag] end
     if r.shmem then return "shared memory" end
     if path == "[heap]" then return "heap" end
     if path == "[stack]" or r.stack_tid then return "stack" end
@@ -58,9 +91,11 @@ end
 
 --- name(region) -> how a region is named in sums by path: its path,
 -- "[stack:TID]" for a thread's stack, or "[anon]" for an unnamed anonymous
--- mapping
+-- mapping; on macOS an unnamed region by its tag ("MALLOC_SMALL", "Stack",
+-- "Memory Tag 240" for a tag without a name)
 function M.name(r)
     if not r.path and r.stack_tid then return string.format("[stack:%d]", r.stack_tid) end
+    if not r.path and r.tag then return M.TAG_NAMES[r.tag] or string.format("Memory Tag %d", r.tag) end
     return r.path or "[anon]"
 end
 

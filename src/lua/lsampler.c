@@ -653,6 +653,8 @@ static void push_region(lua_State *L, const mw_region *r)
     }
     if (r->stack_tid)
         set_int(L, "stack_tid", r->stack_tid);
+    if (r->flags & MW_REGION_TAGGED)
+        set_int(L, "tag", r->user_tag);
 }
 
 /* core.regions(pid) -> {region, ...}, truncated | nil, msg, errno

@@ -5,7 +5,7 @@
  * flavors' handlers; bsd/kern/kern_resource.c, proc_pid_rusage;
  * bsd/kern/sys_generic.c, ledger), so the backend is tested
  * against them rather than against whatever a fixture happens to say:
- *   - rusage, TBSDINFO, TASKINFO and flavor 18 need the caller's effective
+ *   - rusage, TBSDINFO, TASKINFO, REGIONPATHINFO and flavor 18 need the caller's effective
  *     uid (self_uid) to match the target's, unless the caller is root: EPERM;
  *   - the BSD flavors (3, 13, 17, 18) see a zombie only when arg != 0; every
  *     other per-pid call gets ESRCH for a zombie, except rusage, which
@@ -15,7 +15,9 @@
  *   - buffers smaller than a flavor's struct are ENOMEM; KERN_PROCARGS2 for
  *     another user's process is EINVAL;
  *   - ledger entries come back in template order, however the fixture
- *     lists them.
+ *     lists them;
+ *   - PROC_PIDREGIONPATHINFO (same uid too) answers the region holding the
+ *     address asked for or the first above it, EINVAL past the last.
  * An "errno=NAME" on a fixture line overrides all of that for that call.
  */
 #include "fake.h"
@@ -44,6 +46,12 @@ typedef struct fake_ledger_value {
     int64_t balance, credit, debit;
 } fake_ledger_value;
 
+/* One region of a task's address space (PROC_PIDREGIONPATHINFO). */
+typedef struct fake_region {
+    struct proc_regionwithpathinfo info;
+    int err; /* the call answering this region fails so (the task exits) */
+} fake_region;
+
 typedef struct fake_proc {
     int32_t pid;
     int ghost; /* listed, but gone by the time anyone asks */
@@ -70,6 +78,8 @@ typedef struct fake_proc {
     fake_ledger_value *ledger;
     size_t nledger;
     int ledger_err;
+    fake_region *regions;
+    size_t nregions;
 } fake_proc;
 
 typedef struct fake_sysctl {
@@ -118,6 +128,7 @@ static void free_all(void)
         for (int a = 0; a < p->argc; a++)
             free(p->argv[a]);
         free(p->ledger);
+        free(p->regions);
     }
     free(F.procs);
     free(F.sysctls);
@@ -316,6 +327,36 @@ static const field coalition_fields[] = {
     CRU(energy),        CRU(phys_footprint), {NULL, 0, 0},
 };
 
+#define PRI(member) FLD(struct proc_regioninfo, pri_##member, #member)
+static const field region_fields[] = {
+    PRI(protection),
+    PRI(max_protection),
+    PRI(flags),
+    PRI(offset),
+    PRI(user_wired_count),
+    PRI(user_tag),
+    PRI(pages_resident),
+    PRI(pages_shared_now_private),
+    PRI(pages_swapped_out),
+    PRI(pages_dirtied),
+    PRI(ref_count),
+    PRI(share_mode),
+    PRI(private_pages_resident),
+    PRI(shared_pages_resident),
+    PRI(obj_id),
+    PRI(depth),
+    PRI(address),
+    PRI(size),
+    {NULL, 0, 0},
+};
+
+#define VST(member) FLD(struct vinfo_stat, vst_##member, #member)
+static const field vnode_fields[] = {
+    VST(dev),
+    VST(ino),
+    {NULL, 0, 0},
+};
+
 static int set_field(const field *fields, void *base, const char *key, const char *val)
 {
     for (const field *f = fields; f->name; f++) {
@@ -373,6 +414,37 @@ static fake_proc *find_proc(int32_t pid)
             return &F.procs[i];
     }
     return NULL;
+}
+
+/* The vnode of the region being parsed (ino=, dev=), set by parse_region. */
+static struct vinfo_stat *region_vnode;
+
+static int parse_region_extra(const char *key, const char *val)
+{
+    return set_field(vnode_fields, region_vnode, key, val);
+}
+
+/* "region FIELD=N ... [errno=NAME] [path=TEXT to the end of the line]" */
+static int parse_region(fake_proc *p, char *rest)
+{
+    fake_region *r = grow(p->regions, &p->nregions, sizeof *p->regions);
+    char *path;
+    if (!r)
+        return -1;
+    p->regions = r;
+    r = &p->regions[p->nregions - 1];
+    path = strstr(rest, "path=");
+    if (path) {
+        if (path != rest && path[-1] != ' ' && path[-1] != '\t')
+            return -1;
+        *path = '\0';
+        path += 5;
+        if (strlen(path) >= sizeof r->info.prp_vip.vip_path)
+            return -1;
+        strcpy(r->info.prp_vip.vip_path, path);
+    }
+    region_vnode = &r->info.prp_vip.vip_vi.vi_stat;
+    return set_fields(region_fields, &r->info.prp_prinfo, rest, &r->err, parse_region_extra);
 }
 
 static int parse_rusage_extra(const char *key, const char *val)
@@ -554,6 +626,8 @@ static int parse_line(char *line, fake_proc **cur)
         p->coalition_leader = n == 3;
         return 0;
     }
+    if (strcmp(kw, "region") == 0)
+        return parse_region(p, rest);
     if (strcmp(kw, "ledger") == 0) {
         fake_ledger_value *v;
         char name[LEDGER_NAME_MAX];
@@ -741,6 +815,20 @@ int proc_listallpids(void *buffer, int buffersize)
     return n;
 }
 
+/* The region holding address, or the first above it (the kernel's
+ * vm_map_lookup_entry, then the next entry), or NULL past the last. */
+static const fake_region *region_at(const fake_proc *p, uint64_t address)
+{
+    const fake_region *best = NULL;
+    for (size_t i = 0; i < p->nregions; i++) {
+        const struct proc_regioninfo *ri = &p->regions[i].info.prp_prinfo;
+        if (ri->pri_address + ri->pri_size > address &&
+            (!best || ri->pri_address < best->info.prp_prinfo.pri_address))
+            best = &p->regions[i];
+    }
+    return best;
+}
+
 int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int buffersize)
 {
     fake_proc *p;
@@ -773,6 +861,10 @@ int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int buffersize
         break;
     case PROC_PIDCOALITIONINFO:
         size = (int)sizeof(struct proc_pidcoalitioninfo);
+        break;
+    case PROC_PIDREGIONPATHINFO:
+        size = (int)sizeof(struct proc_regionwithpathinfo);
+        gated = 1;
         break;
     default:
         errno = EINVAL;
@@ -816,6 +908,16 @@ int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int buffersize
         err = p->task_err;
         src = &p->ti;
         break;
+    case PROC_PIDREGIONPATHINFO: {
+        const fake_region *r = region_at(p, arg);
+        if (!r) {
+            errno = EINVAL; /* nothing at or above arg */
+            return 0;
+        }
+        err = r->err;
+        src = &r->info;
+        break;
+    }
     default: {
         struct proc_pidcoalitioninfo ci;
         if (p->coalition_err) {

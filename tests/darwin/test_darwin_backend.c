@@ -671,6 +671,122 @@ static void test_host_port_released(void **state)
     assert_int_equal(mw_darwin_fake_stats_get()->host_released, 1);
 }
 
+/* ---- regions (PROC_PIDREGIONPATHINFO) ---------------------------------------- */
+
+static int64_t size_of(const mw_region *r, int field)
+{
+    assert_true((r->present >> field) & 1u);
+    return r->v[field];
+}
+
+/* The walk: one call per region plus the one past the last (EINVAL), each
+ * region's page counts in bytes of the kernel's 16 KiB pages, its tag, and
+ * the file's path, inode and device. */
+static void test_regions_walk(void **state)
+{
+    void *st = open_on(FIXTURE("regions.fixture"));
+    mw_regions rs;
+    const mw_region *r;
+    (void)state;
+
+    mw_regions_init(&rs);
+    assert_int_equal(B->read_regions(st, 700, &rs), 0);
+    assert_int_equal(rs.count, 13);
+    assert_int_equal(rs.truncated, 0);
+    assert_int_equal(mw_darwin_fake_stats_get()->pidinfo_calls[PROC_PIDREGIONPATHINFO], 14);
+
+    r = &rs.rows[1]; /* the executable's __DATA: copy-on-write, one page written */
+    assert_int_equal(r->start, 0x100008000);
+    assert_int_equal(r->end, 0x10000c000);
+    assert_int_equal(r->offset, 0x8000);
+    assert_string_equal(r->perms, "rw-p");
+    assert_string_equal(r->path, "/Applications/Notes.app/Contents/MacOS/Notes");
+    assert_int_equal(r->inode, 4242);
+    assert_int_equal(r->dev_major, 1);
+    assert_int_equal(r->dev_minor, 0x12);
+    assert_int_equal(r->flags, MW_REGION_TAGGED);
+    assert_int_equal(r->user_tag, 0);
+    assert_int_equal(size_of(r, MW_REGION_RSS), 16384);
+    assert_int_equal(size_of(r, MW_REGION_PRIVATE_DIRTY), 16384);
+    assert_int_equal(size_of(r, MW_REGION_SHARED_CLEAN), 0);
+    assert_int_equal(size_of(r, MW_REGION_ANONYMOUS), 16384);
+    assert_false((r->present >> MW_REGION_PSS) & 1u);
+
+    r = &rs.rows[7]; /* MALLOC_SMALL: 256 resident (200 written), 64 compressed */
+    assert_null(r->path);
+    assert_int_equal(r->user_tag, 2);
+    assert_int_equal(size_of(r, MW_REGION_SIZE), 8 << 20);
+    assert_int_equal(size_of(r, MW_REGION_RSS), 256 * 16384);
+    assert_int_equal(size_of(r, MW_REGION_ANONYMOUS), 256 * 16384);
+    assert_int_equal(size_of(r, MW_REGION_PRIVATE_DIRTY), 200 * 16384);
+    assert_int_equal(size_of(r, MW_REGION_PRIVATE_CLEAN), 56 * 16384);
+    assert_int_equal(size_of(r, MW_REGION_SWAP), 64 * 16384);
+
+    r = &rs.rows[9]; /* the stack guard: no access, nothing resident */
+    assert_string_equal(r->perms, "---p");
+    assert_int_equal(r->user_tag, 31);
+    assert_int_equal(size_of(r, MW_REGION_RSS), 0);
+
+    r = &rs.rows[11]; /* the shared cache: a shared submap, not shared memory */
+    assert_string_equal(r->perms, "r-xs");
+    assert_int_equal(r->flags, MW_REGION_TAGGED);
+    assert_int_equal(size_of(r, MW_REGION_SHARED_CLEAN), 1000 * 16384);
+    assert_int_equal(size_of(r, MW_REGION_ANONYMOUS), 0);
+
+    r = &rs.rows[12]; /* IOKit: shared with the kernel, no file */
+    assert_int_equal(r->flags, MW_REGION_TAGGED | MW_REGION_SHMEM);
+    assert_int_equal(r->user_tag, 21);
+    assert_int_equal(size_of(r, MW_REGION_SHARED_DIRTY), 2 << 20);
+    assert_int_equal(size_of(r, MW_REGION_ANONYMOUS), 0);
+    mw_regions_release(&rs);
+    B->close(st);
+}
+
+/* Another user's process is refused, a zombie has no regions, one that
+ * exits mid-walk keeps what was read (truncated), one with an empty map has
+ * none, and a pid that never was is gone. */
+static void test_regions_edges(void **state)
+{
+    void *st = open_on(FIXTURE("regions.fixture"));
+    mw_regions rs;
+    (void)state;
+
+    mw_regions_init(&rs);
+    assert_int_equal(B->read_regions(st, 701, &rs), -EPERM);
+    mw_regions_release(&rs);
+    assert_int_equal(B->read_regions(st, 702, &rs), 0);
+    assert_int_equal(rs.count, 0);
+    mw_regions_release(&rs);
+    assert_int_equal(B->read_regions(st, 703, &rs), 0);
+    assert_int_equal(rs.count, 2);
+    assert_int_equal(rs.truncated, 1);
+    assert_string_equal(rs.rows[0].path, "/usr/bin/exiting");
+    mw_regions_release(&rs);
+    assert_int_equal(B->read_regions(st, 704, &rs), 0);
+    assert_int_equal(rs.count, 0);
+    mw_regions_release(&rs);
+    assert_int_equal(B->read_regions(st, 4242, &rs), -ESRCH);
+    mw_regions_release(&rs);
+    B->close(st);
+}
+
+/* Any other failure of the call ends the read with that error; as root the
+ * same-user gate does not apply. */
+static void test_regions_failures(void **state)
+{
+    void *st = open_on_text("self_uid 0\n"
+                            "pid 10\nshort uid=88\n"
+                            "region address=0x1000 size=0x4000 protection=1 share_mode=2\n"
+                            "region address=0x8000 size=0x4000 protection=1 errno=EIO\n");
+    mw_regions rs;
+    (void)state;
+
+    mw_regions_init(&rs);
+    assert_int_equal(B->read_regions(st, 10, &rs), -EIO);
+    mw_regions_release(&rs);
+    B->close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -695,6 +811,9 @@ int main(void)
         cmocka_unit_test_teardown(test_read_system, teardown),
         cmocka_unit_test_teardown(test_app_key, teardown),
         cmocka_unit_test_teardown(test_host_port_released, teardown),
+        cmocka_unit_test_teardown(test_regions_walk, teardown),
+        cmocka_unit_test_teardown(test_regions_edges, teardown),
+        cmocka_unit_test_teardown(test_regions_failures, teardown),
     };
     return cmocka_run_group_tests_name("darwin_backend", tests, NULL, NULL);
 }

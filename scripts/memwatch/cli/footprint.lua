@@ -70,11 +70,19 @@ end
 -- lag: a page per region apart is agreement.
 local PAGE = 4096
 
-local function agreement(total, record, nregions)
+-- On macOS the record's footprint is the kernel's phys_footprint, which also
+-- counts what no region shows (page tables, purgeable and IOKit accounting;
+-- `memwatch ledger PID` itemises it), and pages are 16 KiB on Apple Silicon.
+local function agreement(total, record, nregions, pid)
     if not record then return "the record has no footprint to compare (its status lacks a counter)" end
     local apart = record - total
+    local darwin = memwatch.platform == "darwin"
     if apart == 0 then
-        return "total = the record's footprint (RssAnon + RssShmem + VmSwap + VmPTE)"
+        return darwin and "total = the record's footprint (phys_footprint)"
+            or "total = the record's footprint (RssAnon + RssShmem + VmSwap + VmPTE)"
+    elseif darwin then
+        return string.format("the record's footprint (phys_footprint) is %s (%s): the kernel also counts "
+            .. "memory no region shows (memwatch ledger %s itemises it)", bytes(record), signed(apart), pid or "PID")
     elseif math.abs(apart) <= PAGE * math.max(nregions, 1) then
         return string.format("total = the record's footprint within %s (the kernel's counters lag by a few pages)",
             bytes(math.abs(apart)))
@@ -180,7 +188,7 @@ local function show(list, opts)
             out[#out + 1] = r.kernel_thread and "a kernel thread: no user-space memory\n"
                 or "a zombie: its memory is already released\n"
         else
-            out[#out + 1] = agreement(t.footprint, r.record_footprint, t.regions) .. "\n"
+            out[#out + 1] = agreement(t.footprint, r.record_footprint, t.regions, r.pid) .. "\n"
         end
     end
     io.stdout:write(table.concat(out))
@@ -277,7 +285,11 @@ footprint first.
                      shrunk, vanished), largest change first
 
 Linux reads /proc/PID/smaps, which holds the process's mmap_lock while it is
-read (milliseconds for a large process). Not yet available on macOS.
+read (milliseconds for a large process). macOS walks the address space with
+proc_pidinfo (same user, no root) and groups regions by their allocation tag
+as footprint and vmmap do: heap (MALLOC_*), stack, gpu (IOSurface,
+IOAccelerator), device memory (IOKit), system libraries (the dyld shared
+cache); the total is compared with the kernel's phys_footprint.
 ]],
     options = {
         help = { short = "h" },

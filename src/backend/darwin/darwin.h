@@ -21,4 +21,12 @@ int mw_darwin_coalition_id(int32_t pid, uint64_t *id);
  */
 int mw_darwin_coalition_usage(int32_t pid, mw_ledger *out);
 
+/*
+ * Every region of pid's address space into out (initialised by the caller),
+ * page counts in pages of page_size bytes (darwin_regions.c says how they
+ * map to mw_region's sizes). -ESRCH: gone; -EPERM: another user's process.
+ * A zombie has none.
+ */
+int mw_darwin_read_regions(int32_t pid, uint64_t page_size, mw_regions *out);
+
 #endif

@@ -536,6 +536,17 @@ static int darwin_apps(void *state, mw_app_list *out)
     return rc;
 }
 
+static int darwin_read_regions(void *state, int32_t pid, mw_regions *out)
+{
+    darwin_state *st = state;
+    vm_size_t page = 0;
+
+    /* The region counts are in the kernel's pages (16 KiB on Apple Silicon). */
+    if (st->host == MACH_PORT_NULL || host_page_size(st->host, &page) != KERN_SUCCESS || page == 0)
+        page = 4096;
+    return mw_darwin_read_regions(pid, page, out);
+}
+
 const mw_backend_ops mw_backend_native = {
     .name = "darwin",
     .platform = "darwin",
@@ -548,6 +559,7 @@ const mw_backend_ops mw_backend_native = {
     .app_key = darwin_app_key,
     .apps = darwin_apps,
     .app_totals = darwin_app_totals,
+    .read_regions = darwin_read_regions,
     .scan_begin = NULL,
     .scan_end = NULL,
 };

@@ -56,6 +56,40 @@ _Static_assert(sizeof(struct vm_statistics64) == 152, "vm_statistics64 layout");
 #define HOST_VM_INFO64_COUNT                                                                       \
     ((mach_msg_type_number_t)(sizeof(vm_statistics64_data_t) / sizeof(integer_t)))
 
+/* osfmk/mach/vm_prot.h */
+#define VM_PROT_READ    1
+#define VM_PROT_WRITE   2
+#define VM_PROT_EXECUTE 4
+
+/* osfmk/mach/vm_statistics.h: the user tags regions.lua names (VM_MEMORY_*). */
+#define VM_MEMORY_MALLOC                1
+#define VM_MEMORY_MALLOC_SMALL          2
+#define VM_MEMORY_MALLOC_LARGE          3
+#define VM_MEMORY_MALLOC_HUGE           4
+#define VM_MEMORY_REALLOC               6
+#define VM_MEMORY_MALLOC_TINY           7
+#define VM_MEMORY_MALLOC_LARGE_REUSABLE 8
+#define VM_MEMORY_MALLOC_LARGE_REUSED   9
+#define VM_MEMORY_MALLOC_NANO           11
+#define VM_MEMORY_MALLOC_MEDIUM         12
+#define VM_MEMORY_MACH_MSG              20
+#define VM_MEMORY_IOKIT                 21
+#define VM_MEMORY_STACK                 30
+#define VM_MEMORY_GUARD                 31
+#define VM_MEMORY_SHARED_PMAP           32
+#define VM_MEMORY_DYLIB                 33
+#define VM_MEMORY_UNSHARED_PMAP         35
+#define VM_MEMORY_DYLD                  60
+#define VM_MEMORY_DYLD_MALLOC           61
+#define VM_MEMORY_SQLITE                62
+#define VM_MEMORY_JAVASCRIPT_CORE       63
+#define VM_MEMORY_OS_ALLOC_ONCE         73
+#define VM_MEMORY_LIBDISPATCH           74
+#define VM_MEMORY_SWIFT_RUNTIME         82
+#define VM_MEMORY_SWIFT_METADATA        83
+#define VM_MEMORY_IOSURFACE             88
+#define VM_MEMORY_IOACCELERATOR         100
+
 extern mach_port_t mach_task_self_;
 #define mach_task_self() mach_task_self_
 
