@@ -36,6 +36,9 @@ struct mw_bpf_loader {
 static char last_message[256];
 
 static int keep_message(enum libbpf_print_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static int keep_message(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
     char line[sizeof last_message];
     size_t n;
