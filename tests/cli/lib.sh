@@ -137,3 +137,21 @@ free_port() {
 serve_port() {
     sed -n 's|^memwatch serve: listening on https\{0,1\}://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$1"
 }
+
+# start_prometheus: a real Prometheus on a free loopback port ($PROM_PORT,
+# its pid $PROM, killed at exit with PIDS) running $TMP/prometheus.yml with
+# temporary storage, logging to $TMP/prometheus.log. Set PROM_PORT first
+# when the configuration names it; otherwise a free one is taken.
+start_prometheus() {
+    PROM_PORT=${PROM_PORT:-$(free_port)}
+    mkdir -p "$TMP/data"
+    prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/data" \
+        --web.listen-address="127.0.0.1:$PROM_PORT" >"$TMP/prometheus.log" 2>&1 </dev/null &
+    PROM=$!
+    PIDS+=("$PROM")
+}
+
+# prom_query EXPR: the Prometheus API's JSON answer to an instant query.
+prom_query() {
+    curl -s -m 2 -G "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1"
+}

@@ -114,11 +114,7 @@ scrape_configs:
         labels:
           instance: fleet-host-1
 EOF
-mkdir "$TMP/data"
-prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/data" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" >"$TMP/prometheus.log" 2>&1 </dev/null &
-PROM=$!
-PIDS+=("$PROM")
+start_prometheus
 
 mkdir "$TMP/idle"
 cp "$(command -v sleep)" "$TMP/idle/$NAME"

@@ -92,15 +92,8 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:$MW_PORT"]
 EOF
-mkdir "$TMP/data"
-prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/data" \
-    --web.listen-address="127.0.0.1:$PROM_PORT" >"$TMP/prometheus.log" 2>&1 </dev/null &
-PROM=$!
-PIDS+=("$PROM")
+start_prometheus
 
-query() {
-    curl -s -m 2 -G "http://127.0.0.1:$PROM_PORT/api/v1/query" --data-urlencode "query=$1"
-}
 value_of() {
     python3 -c '
 import json, sys
@@ -118,7 +111,7 @@ FOUND=""
 while [ "$(date +%s)" -lt "$DEADLINE" ]; do
     kill -0 "$PROM" 2>/dev/null || die "prometheus exited"
     kill -0 "$SERVE" 2>/dev/null || die "memwatch serve exited"
-    FOUND=$(value_of "$(query "process_memory_footprint_bytes{pid=\"$CHILD\"}")")
+    FOUND=$(value_of "$(prom_query "process_memory_footprint_bytes{pid=\"$CHILD\"}")")
     [ -n "$FOUND" ] && break
     sleep 0.5
 done
@@ -134,10 +127,10 @@ check $? "name label is $CHILD_NAME (got $NAME)"
 WANT=$("$MEMWATCH" -e "print(memwatch.process($CHILD).footprint)")
 [ "$VALUE" = "$WANT" ] && [ "$VALUE" -gt 0 ]
 check $? "footprint $VALUE bytes = memwatch's reading $WANT"
-UP=$(value_of "$(query 'up{job="memwatch"}')")
+UP=$(value_of "$(prom_query 'up{job="memwatch"}')")
 [ "${UP%% *}" = 1 ]
 check $? "up{job=\"memwatch\"} is 1 over https with basic auth (got ${UP%% *})"
-FAILS=$(value_of "$(query 'memwatch_http_auth_failures_total')")
+FAILS=$(value_of "$(prom_query 'memwatch_http_auth_failures_total')")
 [ "${FAILS%% *}" = 0 ]
 check $? "no failed logins from Prometheus (got ${FAILS%% *})"
 
