@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "child_step.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -55,29 +57,7 @@ static char skip_why[256];
 
 static void say(kid *k, const char *step, char *reply, size_t len)
 {
-    char line[128];
-    size_t n = 0;
-    int l = snprintf(line, sizeof line, "%s\n", step);
-
-    if (write(k->to, line, (size_t)l) != l)
-        fail_msg("%s: writing to the child: %s", step, strerror(errno));
-    for (;;) {
-        struct pollfd pfd = {k->from, POLLIN, 0};
-        ssize_t r;
-        char c;
-        if (poll(&pfd, 1, 30000) == 0)
-            fail_msg("%s: no answer within 30 s", step);
-        r = read(k->from, &c, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            fail_msg("%s: the child exited", step);
-        if (c == '\n')
-            break;
-        if (n + 1 < len)
-            reply[n++] = c;
-    }
-    reply[n] = '\0';
+    child_step(k->to, k->from, step, reply, len);
 }
 
 /* Start a child and run its steps (NULL-terminated); a "skip" reply marks

@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "child_step.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -113,30 +115,7 @@ static void file_dirs(char *buf, size_t len)
 /* Send a step and wait (at most 30 s) for the child's one-line answer. */
 static void command(memkinds *mk, const char *step, char *reply, size_t len)
 {
-    char line[128];
-    size_t n = 0;
-    int len_line = snprintf(line, sizeof line, "%s\n", step);
-
-    if (write(mk->to_child, line, (size_t)len_line) != len_line)
-        fail_msg("%s: writing to the child: %s", step, strerror(errno));
-    for (;;) {
-        struct pollfd pfd = {mk->from_child, POLLIN, 0};
-        char c;
-        ssize_t r;
-
-        if (poll(&pfd, 1, 30000) == 0)
-            fail_msg("%s: the child did not answer within 30 s", step);
-        r = read(mk->from_child, &c, 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            fail_msg("%s: the child exited", step);
-        if (c == '\n')
-            break;
-        if (n + 1 < len)
-            reply[n++] = c;
-    }
-    reply[n] = '\0';
+    child_step(mk->to_child, mk->from_child, step, reply, len);
 }
 
 static int setup_child(void **state)
