@@ -41,6 +41,16 @@ expect_eq "$(head -n 1 <<<"$OUT")" "memwatch alert: --label: 'key=1' (key) is se
     "--label of a reserved name"
 OUT=$("$MEMWATCH" alert x --over 1G --label team 2>&1)
 expect_eq "$(head -n 1 <<<"$OUT")" "memwatch alert: --label: 'team' is not NAME=VALUE" "--label without ="
+OUT=$("$MEMWATCH" alert x --over 1G --label team=ops 2>&1)
+expect_eq "$?" 2 "--label alone: exit status"
+expect_eq "$(head -n 1 <<<"$OUT")" "memwatch alert: --label: only Alertmanager alerts carry labels; give --alertmanager URL" \
+    "--label alone does nothing, so it is refused"
+OUT=$("$MEMWATCH" alert x --over 1G --webhook http://127.0.0.1:9/ --label team=ops 2>&1)
+expect_eq "$(head -n 1 <<<"$OUT")" "memwatch alert: --label: only Alertmanager alerts carry labels; give --alertmanager URL" \
+    "--label with only a webhook"
+OUT=$("$MEMWATCH" alert x --over 1G --instance h1 2>&1)
+expect_eq "$(head -n 1 <<<"$OUT")" "memwatch alert: --instance: only Alertmanager alerts and webhooks carry it; give --alertmanager URL or --webhook URL" \
+    "--instance alone"
 
 if ! needs python3 curl; then
     mw_test_done

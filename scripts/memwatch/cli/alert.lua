@@ -69,7 +69,8 @@ goes on.
                      and each --label; a resolve ends it at once
   --webhook URL      also post each event as JSON to this URL (repeatable)
   --instance NAME    the instance label (default: this host's name)
-  --label NAME=VALUE add this label to the Alertmanager alerts (repeatable)
+  --label NAME=VALUE add this label to the Alertmanager alerts (repeatable;
+                     refused without --alertmanager)
   --exec CMD ARGS... also run CMD (no shell) for each line, with the event in
                      MEMWATCH_EVENT, MEMWATCH_KEY, MEMWATCH_VALUE, ... ; must
                      come last: everything after it is the command
@@ -170,6 +171,15 @@ durations ms, s, m, h.
                     or "is not NAME=VALUE")
             end
             labels[k] = v
+        end
+        -- Labels and the instance name only reach Alertmanager: given
+        -- alone they would do nothing, silently.
+        if opts.label and not opts.alertmanager then
+            return false, "--label: only Alertmanager alerts carry labels; give --alertmanager URL"
+        end
+        if opts.instance and not opts.alertmanager and not opts.webhook then
+            return false, "--instance: only Alertmanager alerts and webhooks carry it; give --alertmanager URL " ..
+                "or --webhook URL"
         end
         for _, which in ipairs { "alertmanager", "webhook" } do
             for _, url in ipairs(opts[which] or {}) do
