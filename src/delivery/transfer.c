@@ -254,9 +254,13 @@ static void succeeded(mw_dest *dest, mw_dq_item *item, double now)
     dest->stats.last_success_unix = unix_now();
     dest->next_try = 0;
     if (dest->failing) {
-        mw_delivery_tell(dest, MW_DELIVERY_NOTICE,
-                         "delivering again (%llu deliveries lost while failing)",
-                         (unsigned long long)dest->streak_lost);
+        if (dest->streak_lost == 0)
+            mw_delivery_tell(dest, MW_DELIVERY_NOTICE, "delivering again (nothing lost)");
+        else
+            mw_delivery_tell(dest, MW_DELIVERY_NOTICE,
+                             "delivering again (%llu %s lost while failing)",
+                             (unsigned long long)dest->streak_lost,
+                             dest->streak_lost == 1 ? "delivery" : "deliveries");
         dest->failing = 0;
         dest->gave_up_told = 0;
         dest->streak_lost = 0;

@@ -229,6 +229,8 @@ static void test_retry_then_sent(void **state)
     assert_true(reported(&r, MW_DELIVERY_WARNING, "webhook http://127.0.0.1:"));
     assert_true(reported(&r, MW_DELIVERY_WARNING, "HTTP 500"));
     assert_true(reported(&r, MW_DELIVERY_NOTICE, "delivering again"));
+    /* A retry that succeeds lost nothing, and says so. */
+    assert_true(reported(&r, MW_DELIVERY_NOTICE, "delivering again (nothing lost)"));
     mw_delivery_close(d);
     ts_stop(&s);
 }
