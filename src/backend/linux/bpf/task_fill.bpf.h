@@ -101,37 +101,63 @@ struct task_struct___real_start {
     u64 real_start_time;
 } __attribute__((preserve_access_index));
 
-static __always_inline __s64 percpu_sum(struct percpu_counter *c)
+/*
+ * The four rss counters, each summed over CPUs where the kernel keeps
+ * per-cpu parts and /proc adds them (sum_percpu). The kernel allocates the
+ * four counters' parts together (percpu_counter_init_many), four s32 side
+ * by side on each CPU: when the pointers say so, one read a CPU fetches all
+ * four; else one read a counter a CPU.
+ */
+static __always_inline void percpu_sums(struct mm_struct *mm, __s64 sum[4])
 {
-    __s64 sum = c->count;
-    __s32 *counters = c->counters;
+    __s32 *parts[4];
+    int together;
 
-    if (!sum_percpu || !counters)
-        return sum;
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        sum[i] = mm->rss_stat[i].count;
+        parts[i] = mm->rss_stat[i].counters;
+    }
+    if (!sum_percpu || !parts[0])
+        return;
     if (!have_offsets)
         find_offsets();
+    together = parts[1] == parts[0] + 1 && parts[2] == parts[0] + 2 && parts[3] == parts[0] + 3;
     for (__u32 cpu = 0; cpu < MAX_CPUS && cpu < nr_cpus; cpu++) {
-        __s32 part = 0;
-        bpf_probe_read_kernel(&part, sizeof part, (char *)counters + cpu_off[cpu]);
-        sum += part;
+        __s32 four[4] = {};
+        if (together) {
+            bpf_probe_read_kernel(four, sizeof four, (char *)parts[0] + cpu_off[cpu]);
+        } else {
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                if (parts[i])
+                    bpf_probe_read_kernel(&four[i], sizeof four[i],
+                                          (char *)parts[i] + cpu_off[cpu]);
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+            sum[i] += four[i];
     }
-    return sum;
 }
 
-/* get_mm_counter / get_mm_counter_sum: clamped at zero. */
-static __always_inline __u64 mm_counter(struct mm_struct *mm, int member)
+/* get_mm_counter / get_mm_counter_sum of the four counters (enum
+ * mm_counter's order, the same from 4.5 on), clamped at zero. */
+static __always_inline void mm_counters(struct mm_struct *mm, __u64 out[4])
 {
-    __s64 v;
+    __s64 v[4] = {};
 
     if (bpf_core_type_exists(struct mm_rss_stat___atomic) &&
         bpf_core_field_exists(((struct mm_struct___atomic *)0)->rss_stat.count)) {
         /* atomic_long_t is a long on every kernel */
         char *counts = (char *)mm + bpf_core_field_offset(struct mm_struct___atomic, rss_stat);
-        bpf_probe_read_kernel(&v, sizeof v, counts + (__u64)member * sizeof(long));
+        bpf_probe_read_kernel(v, sizeof v, counts);
     } else {
-        v = percpu_sum(&mm->rss_stat[member]);
+        percpu_sums(mm, v);
     }
-    return v > 0 ? (__u64)v : 0;
+#pragma unroll
+    for (int i = 0; i < 4; i++)
+        out[i] = v[i] > 0 ? (__u64)v[i] : 0;
 }
 
 /* The pid number of a struct pid at namespace level `level`, when that
@@ -265,7 +291,10 @@ static __always_inline int fill(struct task_struct *t, struct mw_bpf_rec *out)
     out->euid = t->real_cred->euid.val;
     out->threads = sig->nr_threads;
     out->state = state_letter(t);
-    bpf_probe_read_kernel_str(&out->comm, sizeof out->comm, t->comm);
+    /* comm in two loads, not a helper call: the kernel pads it with NULs
+     * (and the reader stops at the first). */
+    ((__u64 *)out->comm)[0] = *(__u64 *)&t->comm[0];
+    ((__u64 *)out->comm)[1] = *(__u64 *)&t->comm[8];
     if (bpf_core_field_exists(t->start_boottime)) {
         out->start_boottime = t->start_boottime;
     } else {
@@ -277,12 +306,13 @@ static __always_inline int fill(struct task_struct *t, struct mw_bpf_rec *out)
         return 1;
     }
     mm = t->mm;
-    /* The counter indexes (enum mm_counter) are the same from 4.5 on. */
     if (mm) {
-        out->anon = mm_counter(mm, MM_ANONPAGES);
-        out->file = mm_counter(mm, MM_FILEPAGES);
-        out->shmem = mm_counter(mm, MM_SHMEMPAGES);
-        out->swapents = mm_counter(mm, MM_SWAPENTS);
+        __u64 counts[4];
+        mm_counters(mm, counts);
+        out->anon = counts[MM_ANONPAGES];
+        out->file = counts[MM_FILEPAGES];
+        out->shmem = counts[MM_SHMEMPAGES];
+        out->swapents = counts[MM_SWAPENTS];
         out->hiwater_rss = mm->hiwater_rss;
         out->total_vm = mm->total_vm;
         out->locked_vm = mm->locked_vm;
