@@ -57,8 +57,10 @@ typedef struct mw_backend_ops {
     /* Where the process runs (see mw_cgroup_ids_read); may be NULL. */
     int (*cgroup_ids)(void *state, int32_t pid, mw_cgroup_ids *out);
     /* A scan begins / ends: lets a backend drop cached state of processes the
-     * scan did not see. Both may be NULL. */
-    void (*scan_begin)(void *state);
+     * scan did not see. Both may be NULL. scan_begin is told the scan's
+     * filters (opts), which a backend may use to read less: the core still
+     * applies them to every record. */
+    void (*scan_begin)(void *state, const mw_scan_opts *opts);
     void (*scan_end)(void *state);
     /* Any scan is over, full or not (after scan_end): data taken for it
      * alone may go. May be NULL. */

@@ -28,8 +28,9 @@ typedef struct mw_sys {
     int (*socket)(int domain, int type, int protocol);
     ssize_t (*sendto)(int fd, const void *buf, size_t len, int flags, const struct sockaddr *addr,
                       socklen_t addrlen);
-    /* Linux, the BPF sampler: load its program into the kernel (the step
-     * the verifier may refuse). NULL: libbpf's bpf_object__load. */
+    /* Linux, the BPF sampler: a step just before its program is loaded
+     * into the kernel, where a test makes the load fail as the verifier
+     * would. NULL: none. */
     int (*bpf_object_load)(struct bpf_object *obj);
 } mw_sys;
 

@@ -201,7 +201,7 @@ int mw_scan(mw_ctx *ctx, const mw_scan_opts *opts, mw_scan_cb cb, void *ud)
     int rc = 0;
 
     if (ctx->ops->scan_begin)
-        ctx->ops->scan_begin(ctx->state);
+        ctx->ops->scan_begin(ctx->state, opts);
     if (opts->pids) {
         for (size_t i = 0; i < opts->npids && rc == 0; i++)
             rc = visit(ctx, opts, opts->pids[i], cb, ud);

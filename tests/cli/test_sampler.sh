@@ -41,9 +41,27 @@ esac
 if [ "$bpf_ok" = 1 ]; then
     # -----------------------------------------------------------------------
     case_ "the BPF sampler"
-    expect_match "$auto" '^bpf	rss counters (summed over CPUs, as /proc does from 6\.16|.s central counts, as /proc reads them before 6\.16)$' \
-        "auto loads the BPF sampler and says how it reads the counters"
+    expect_match "$auto" '^bpf	rss counters (summed over CPUs, as /proc does from 6\.16|.s central counts, as /proc reads them before 6\.16); task (walker|iterator)$' \
+        "auto loads the BPF sampler and says how it reads the counters, and with which program"
     expect_eq "$(MEMWATCH_SAMPLER=bpf sampler)" "$auto" "bpf asked for"
+    expect_match "$(MEMWATCH_BPF_PROGRAM=iterator sampler)" '; task iterator$' \
+        "MEMWATCH_BPF_PROGRAM=iterator loads the task iterator"
+    # The walker needs the open-coded task iterator (Linux 6.7 on).
+    if grep -q bpf_iter_task_new /sys/kernel/btf/vmlinux 2>/dev/null; then
+        expect_match "$auto" '; task walker$' "the walker where the kernel has it"
+        # A filtered scan under each program finds the same processes.
+        for prog in walker iterator; do
+            out=$(MEMWATCH_BPF_PROGRAM=$prog "$MEMWATCH" -e '
+                local n = 0
+                for _, p in ipairs(memwatch.processes { name = "kthreadd" }) do n = n + 1 end
+                local me = memwatch.processes { name = memwatch.self().name }
+                print(n, #me > 0)')
+            expect_eq "$out" "1	true" "the $prog: a scan by name finds kthreadd and memwatch itself"
+        done
+    else
+        out=$(MEMWATCH_BPF_PROGRAM=walker sampler)
+        expect_match "$out" '^proc	the BPF sampler cannot load: ' "the walker asked for on a kernel without it"
+    fi
     expect_eq "$(MEMWATCH_ROOT=$MW_FIXTURES/linux/basic sampler)" \
         "proc	the BPF sampler cannot load: the /proc root is $MW_FIXTURES/linux/basic, not the running kernel's" \
         "a fixture tree is /proc's"

@@ -9,11 +9,18 @@
  *  - passes taken while processes start and exit (churn) give records whose
  *    numbers belong together, and never crash;
  *  - a load the kernel refuses, or a kernel without BTF (both injected
- *    through the mw_sys table), leaves no descriptor open and says why.
- * SKIPPED (77) where the BPF sampler cannot load (not root, no BTF, ...).
+ *    through the mw_sys table), leaves no descriptor open and says why;
+ *  - the program loaded is the one asked for (MEMWATCH_BPF_PROGRAM), or
+ *    the walker where the kernel has it; a pass given a filter (comm, uid)
+ *    returns the matching processes and their threads only, and a walker
+ *    whose array is too small makes it bigger and returns every task.
+ * The test runs once per program (ctest: integration_bpf_equal for the
+ * default, integration_bpf_equal_iterator for the task iterator).
+ * SKIPPED (77) where the BPF sampler cannot load (not root, no BTF, a kernel
+ * without the program asked for, ...).
  *
  * Environment: MW_MEMKINDS_CHILD (the memkinds_child program), MW_CHURN
- * (tests/bench/churn, for the churn case).
+ * (tests/bench/churn, for the churn case), MEMWATCH_BPF_PROGRAM.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,10 +34,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,6 +48,8 @@
 #include "memwatch/backend.h"
 #include "memwatch/memwatch.h"
 #include "memwatch/sys.h"
+
+#include "backend/linux/bpf/loader.h"
 
 #define MAX_KIDS 16
 
@@ -421,12 +432,248 @@ static void test_refused_load(void **state)
     assert_int_equal(open_fds(), before);
 }
 
+/* ---- which program, and what a pass is given -------------------------------------- */
+
+/* Does the running kernel have the open-coded task iterator the walker
+ * needs? Its BTF names every kfunc: look for the name's bytes. */
+static int kernel_has_walker(void)
+{
+    static const char name[] = "bpf_iter_task_new";
+    FILE *f = fopen("/sys/kernel/btf/vmlinux", "rb");
+    size_t have = 0, n;
+    char *buf = NULL;
+    int yes = 0;
+
+    assert_non_null(f);
+    for (;;) {
+        char *more = realloc(buf, have + 65536);
+        assert_non_null(more);
+        buf = more;
+        n = fread(buf + have, 1, 65536, f);
+        have += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    for (size_t i = 0; i + sizeof name <= have && !yes; i++)
+        yes = memcmp(buf + i, name, sizeof name) == 0; /* with its NUL */
+    free(buf);
+    return yes;
+}
+
+static void test_program(void **state)
+{
+    const char *asked = getenv("MEMWATCH_BPF_PROGRAM");
+    mw_bpf_loader *l = NULL;
+    char why[256] = "";
+    int walker;
+
+    (void)state;
+    assert_int_equal(mw_bpf_load(&mw_sys_default, &l, why, sizeof why), 0);
+    if (asked && strcmp(asked, "iterator") == 0)
+        walker = 0;
+    else if (asked && strcmp(asked, "walker") == 0)
+        walker = 1;
+    else
+        walker = kernel_has_walker();
+    assert_int_equal(mw_bpf_is_walker(l), walker);
+    assert_non_null(strstr(mw_bpf_counters(l), walker ? "; task walker" : "; task iterator"));
+    printf("bpf_equal: program: %s\n", mw_bpf_counters(l));
+    mw_bpf_unload(l);
+}
+
+/* Children called `comm` (prctl), each paused; the second with a thread of
+ * another name. */
+#define FILTER_KIDS 3
+static pid_t fkids[FILTER_KIDS];
+static char fcomm[16];
+
+static void *idle_thread(void *arg)
+{
+    (void)arg;
+    prctl(PR_SET_NAME, "not-the-leader", 0, 0, 0);
+    for (;;)
+        pause();
+    return NULL;
+}
+
+static int setup_filter_kids(void **state)
+{
+    int up[2];
+    char c;
+
+    (void)state;
+    snprintf(fcomm, sizeof fcomm, "mwfilt%d", (int)getpid());
+    assert_int_equal(pipe2(up, O_CLOEXEC), 0);
+    for (int i = 0; i < FILTER_KIDS; i++) {
+        fkids[i] = fork();
+        assert_true(fkids[i] >= 0);
+        if (fkids[i] == 0) {
+            pthread_t th;
+            prctl(PR_SET_NAME, fcomm, 0, 0, 0);
+            if (i == 1 && pthread_create(&th, NULL, idle_thread, NULL) != 0)
+                _exit(1);
+            if (write(up[1], "r", 1) != 1)
+                _exit(1);
+            for (;;)
+                pause();
+        }
+    }
+    close(up[1]);
+    for (int i = 0; i < FILTER_KIDS; i++)
+        assert_int_equal(read(up[0], &c, 1), 1);
+    close(up[0]);
+    /* The thread has renamed itself once its leader has written: wait for
+     * it to show two threads. */
+    for (int i = 0; i < 500; i++) {
+        char path[64], buf[4096];
+        int fd;
+        ssize_t n;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        snprintf(path, sizeof path, "/proc/%d/status", (int)fkids[1]);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        if (strstr(buf, "\nThreads:\t2\n"))
+            break;
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static int teardown_filter_kids(void **state)
+{
+    (void)state;
+    for (int i = 0; i < FILTER_KIDS; i++) {
+        kill(fkids[i], SIGKILL);
+        waitpid(fkids[i], NULL, 0);
+    }
+    return 0;
+}
+
+static int is_fkid(int32_t pid)
+{
+    for (int i = 0; i < FILTER_KIDS; i++)
+        if (fkids[i] == pid)
+            return 1;
+    return 0;
+}
+
+static int count_fkids(void *ud, const mw_proc *p)
+{
+    if (!is_fkid(p->pid))
+        fail_msg("pid %d (%s) visited by a scan for %s", (int)p->pid, p->name, fcomm);
+    ++*(int *)ud;
+    return 0;
+}
+
+static void test_filtered_pass(void **state)
+{
+    mw_bpf_loader *l = NULL;
+    mw_bpf_filter f;
+    const struct mw_bpf_rec *r;
+    const void *recs;
+    size_t len;
+    int procs = 0, threads = 0, visited = 0;
+    char why[256] = "";
+    mw_ctx *ctx = NULL;
+    mw_scan_opts opts;
+
+    (void)state;
+    assert_int_equal(mw_bpf_load(&mw_sys_default, &l, why, sizeof why), 0);
+    /* comm: the children, and the thread of one of them (named otherwise) */
+    memset(&f, 0, sizeof f);
+    f.flags = MW_BPF_WANT_COMM;
+    memcpy(f.comm, fcomm, strlen(fcomm));
+    assert_int_equal(mw_bpf_pass(l, &f, &recs, &len), 0);
+    assert_int_equal(len % sizeof *r, 0);
+    r = recs;
+    for (size_t i = 0; i < len / sizeof *r; i++) {
+        if (!is_fkid(r[i].pid))
+            fail_msg("pid %d (%.16s) in a pass for %s", (int)r[i].pid, r[i].comm, fcomm);
+        if (r[i].kind == MW_BPF_PROC) {
+            assert_string_equal(r[i].comm, fcomm);
+            procs++;
+        } else {
+            assert_int_equal(r[i].pid, fkids[1]);
+            threads++;
+        }
+    }
+    assert_int_equal(procs, FILTER_KIDS);
+    assert_int_equal(threads, 1);
+    /* uid: ours, then one nobody here has */
+    memset(&f, 0, sizeof f);
+    f.flags = MW_BPF_WANT_UID;
+    f.uid = (uint32_t)geteuid();
+    assert_int_equal(mw_bpf_pass(l, &f, &recs, &len), 0);
+    r = recs;
+    procs = 0;
+    for (size_t i = 0; i < len / sizeof *r; i++) {
+        if (r[i].kind == MW_BPF_PROC && r[i].euid != f.uid)
+            fail_msg("pid %d of uid %u in a pass for uid %u", (int)r[i].pid, r[i].euid, f.uid);
+        procs += r[i].kind == MW_BPF_PROC && is_fkid(r[i].pid);
+    }
+    assert_int_equal(procs, FILTER_KIDS);
+    f.uid = 4242424u;
+    assert_int_equal(mw_bpf_pass(l, &f, &recs, &len), 0);
+    assert_int_equal(len, 0);
+    mw_bpf_unload(l);
+    /* Through a scan: the name filter reaches the program, and the scan
+     * visits the children only. */
+    assert_int_equal(
+        mw_ctx_open(&(mw_ctx_cfg){.backend = &mw_backend_bpf, .max_cached_fds = -1}, &ctx), 0);
+    memset(&opts, 0, sizeof opts);
+    opts.want = MW_SRC_STATUS | MW_SRC_STAT | MW_SRC_IDENT;
+    opts.uid = -1;
+    opts.name = fcomm;
+    assert_int_equal(mw_scan(ctx, &opts, count_fkids, &visited), 0);
+    assert_int_equal(visited, FILTER_KIDS);
+    mw_ctx_close(ctx);
+}
+
+/* A walker made with room for 16 records grows, and its pass has them all:
+ * ourselves, kthreadd, and as many processes as a default one sees. */
+static void test_walker_grows(void **state)
+{
+    mw_bpf_loader *small = NULL;
+    const struct mw_bpf_rec *r;
+    const void *recs;
+    size_t len;
+    char why[256] = "";
+    int procs = 0, me = 0, kthreadd = 0;
+
+    (void)state;
+    assert_int_equal(mw_bpf_load_sized(&mw_sys_default, 16, &small, why, sizeof why), 0);
+    if (!mw_bpf_is_walker(small)) {
+        mw_bpf_unload(small);
+        skip();
+    }
+    assert_int_equal(mw_bpf_pass(small, NULL, &recs, &len), 0);
+    r = recs;
+    for (size_t i = 0; i < len / sizeof *r; i++) {
+        procs += r[i].kind == MW_BPF_PROC;
+        me |= r[i].kind == MW_BPF_PROC && r[i].pid == getpid();
+        kthreadd |= r[i].kind == MW_BPF_PROC && r[i].pid == 2;
+    }
+    assert_true(procs > 16);
+    assert_true(me);
+    assert_true(kthreadd);
+    printf("bpf_equal: a walker made for 16 records returned %d processes\n", procs);
+    mw_bpf_unload(small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_equal_stopped, setup_kids, teardown_kids),
         cmocka_unit_test(test_churn_consistent),
         cmocka_unit_test(test_refused_load),
+        cmocka_unit_test(test_program),
+        cmocka_unit_test_setup_teardown(test_filtered_pass, setup_filter_kids,
+                                        teardown_filter_kids),
+        cmocka_unit_test(test_walker_grows),
     };
 
     if (!bpf_usable()) {

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "memwatch/alloc.h"
@@ -67,6 +68,43 @@ static void test_build_sorts_and_sums(void **state)
     mw_bpf_snapshot_release(&s);
 }
 
+/* Many leaders in the walker's order: runs of rising pids broken where pids
+ * wrapped, the largest pids a kernel allows among them, each thread right
+ * after its leader. Sorted by pid, every thread's time on its leader. */
+static void test_build_sorts_wrapped_runs(void **state)
+{
+    enum { N = 5000 };
+    struct mw_bpf_rec *recs = calloc(2 * N, sizeof *recs);
+    size_t n = 0;
+    mw_bpf_snapshot s;
+
+    (void)state;
+    assert_non_null(recs);
+    for (int i = 0; i < N; i++) {
+        /* 3000..4194303 (pid_max's top), then 2..., then a few far apart */
+        int32_t pid = i < 2000   ? 4194304 - 2000 + i
+                      : i < 4990 ? 2 + (i - 2000) * 3
+                                 : 2147483647 - (N - i);
+        recs[n++] = leader(pid, (uint64_t)i, 1, "p");
+        if (i % 7 == 0)
+            recs[n++] = thread(pid, 10);
+    }
+    memset(&s, 0, sizeof s);
+    assert_int_equal(mw_bpf_snapshot_build(&s, recs, n * sizeof *recs), 0);
+    assert_int_equal(s.count, N);
+    for (size_t i = 1; i < s.count; i++)
+        assert_true(s.e[i - 1].rec.pid < s.e[i].rec.pid);
+    for (size_t i = 0; i < s.count; i++) {
+        int idx = (int)s.e[i].rec.start_boottime; /* where it came from */
+        assert_int_equal(s.e[i].rec.runtime, idx % 7 == 0 ? 11 : 1);
+    }
+    assert_int_equal(mw_bpf_snapshot_find(&s, 4194303)->rec.start_boottime, 1999);
+    assert_int_equal(mw_bpf_snapshot_find(&s, 2147483646)->rec.start_boottime, N - 1);
+    assert_null(mw_bpf_snapshot_find(&s, 3));
+    mw_bpf_snapshot_release(&s);
+    free(recs);
+}
+
 static void test_build_refuses_bad_buffers(void **state)
 {
     struct mw_bpf_rec recs[2] = {leader(1, 1, 1, "x"), leader(2, 1, 1, "y")};
@@ -82,6 +120,10 @@ static void test_build_refuses_bad_buffers(void **state)
     assert_int_equal(s.count, 0);
     assert_int_equal(mw_bpf_snapshot_build(&s, recs, 0), 0);
     assert_int_equal(s.count, 0);
+    recs[1] = leader(0, 1, 1, "idle"); /* no process has pid 0 */
+    assert_int_equal(mw_bpf_snapshot_build(&s, recs, sizeof recs), MW_EPARSE);
+    recs[1] = leader(-3, 1, 1, "neg");
+    assert_int_equal(mw_bpf_snapshot_build(&s, recs, sizeof recs), MW_EPARSE);
     mw_bpf_snapshot_release(&s);
 }
 
@@ -178,6 +220,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_sorts_and_sums),
+        cmocka_unit_test(test_build_sorts_wrapped_runs),
         cmocka_unit_test(test_build_refuses_bad_buffers),
         cmocka_unit_test(test_names_stay_with_their_process),
         cmocka_unit_test(test_to_proc_units),

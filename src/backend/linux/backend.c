@@ -432,8 +432,9 @@ static int linux_cgroup_ids(void *state, int32_t pid, mw_cgroup_ids *out)
     return mw_parse_cgroup_ids(st->buf, (size_t)n, out);
 }
 
-static void linux_scan_begin(void *state)
+static void linux_scan_begin(void *state, const mw_scan_opts *opts)
 {
+    (void)opts;
     mw_fdcache_begin(&((linux_state *)state)->fds);
 }
 

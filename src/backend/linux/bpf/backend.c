@@ -34,9 +34,12 @@ typedef struct bpf_state {
     mw_bpf_units units;
     mw_bpf_snapshot snap;
     int in_scan; /* snap is this scan's pass */
-    char *buf;   /* the pass's records as read */
-    size_t cap;
 } bpf_state;
+
+/* A scan of at most this many named pids reads them from /proc: a few
+ * status reads cost less than a pass over every task (which at 1000
+ * processes costs about what 50 of them do). */
+#define FEW_PIDS 16
 
 static void bpf_close(void *state)
 {
@@ -46,7 +49,6 @@ static void bpf_close(void *state)
     mw_bpf_unload(st->loader);
     mw_bpf_snapshot_release(&st->snap);
     mw_backend_native.close(st->proc);
-    mw_free(st->buf);
     mw_free(st);
 }
 
@@ -91,15 +93,39 @@ static int bpf_open(const mw_backend_cfg *cfg, void **out)
     return MW_OK;
 }
 
-static void bpf_scan_begin(void *state)
+/* The scan's filters, as far as the program can try them: a process can be
+ * called name only when its comm is name's first MW_COMM_LIMIT bytes (a
+ * full name starts with the comm). */
+static void filter_of(const mw_scan_opts *opts, mw_bpf_filter *f)
+{
+    memset(f, 0, sizeof *f);
+    if (opts->name) {
+        size_t n = strlen(opts->name);
+        if (n > MW_COMM_LIMIT)
+            n = MW_COMM_LIMIT;
+        memcpy(f->comm, opts->name, n);
+        f->flags |= MW_BPF_WANT_COMM;
+    }
+    if (opts->uid >= 0 && opts->uid <= UINT32_MAX) {
+        f->uid = (uint32_t)opts->uid;
+        f->flags |= MW_BPF_WANT_UID;
+    }
+}
+
+static void bpf_scan_begin(void *state, const mw_scan_opts *opts)
 {
     bpf_state *st = state;
+    mw_bpf_filter filter;
+    const void *recs;
     size_t len = 0;
 
-    mw_backend_native.scan_begin(st->proc);
+    mw_backend_native.scan_begin(st->proc, opts);
     st->in_scan = 0;
-    if (mw_bpf_pass(st->loader, &st->buf, &st->cap, &len) == 0 &&
-        mw_bpf_snapshot_build(&st->snap, st->buf, len) == 0)
+    if (opts->pids && opts->npids <= FEW_PIDS)
+        return;
+    filter_of(opts, &filter);
+    if (mw_bpf_pass(st->loader, &filter, &recs, &len) == 0 &&
+        mw_bpf_snapshot_build(&st->snap, recs, len) == 0)
         st->in_scan = 1;
 }
 

@@ -1,7 +1,8 @@
 /*
- * The record the task-iterator program (task_iter.bpf.c) writes for each
- * task and the sampler (sampler.c) reads back: one layout, fixed size, shared
- * by both sides. Only fixed-width types, so the BPF target and the host agree.
+ * The record memwatch's BPF programs (task_fill.bpf.h) write for each task
+ * and the sampler (snapshot.c) reads back, and the filter a pass is given:
+ * one layout, fixed size, shared by both sides. Only fixed-width types, so the BPF target and the
+ * host agree.
  */
 #ifndef MEMWATCH_BPF_RECORD_H
 #define MEMWATCH_BPF_RECORD_H
@@ -23,6 +24,15 @@ enum mw_bpf_flag {
     MW_BPF_HAS_MM = 1u << 1   /* the memory fields hold values */
 };
 
+/* comm's size in the kernel (TASK_COMM_LEN) */
+#define MW_BPF_COMM 16
+
+/* Which of a pass's filters are set (want_flags). */
+enum mw_bpf_want {
+    MW_BPF_WANT_COMM = 1u << 0, /* the group leader's comm is want_comm */
+    MW_BPF_WANT_UID = 1u << 1   /* its effective uid is want_uid */
+};
+
 struct mw_bpf_rec {
     __u32 kind;    /* enum mw_bpf_kind */
     __s32 pid;     /* the thread group's id in memwatch's pid namespace */
@@ -31,7 +41,7 @@ struct mw_bpf_rec {
     __u32 threads; /* signal->nr_threads, as status's Threads */
     __u32 flags;   /* enum mw_bpf_flag */
     char state;    /* the letter status and stat show */
-    char comm[16];
+    char comm[MW_BPF_COMM];
     char pad[7];
     __u64 start_boottime; /* ns since boot, the leader's start */
     __u64 runtime;        /* ns on CPU (leader: with the group's dead threads) */

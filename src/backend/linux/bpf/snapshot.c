@@ -9,12 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int by_pid(const void *a, const void *b)
-{
-    int32_t x = ((const mw_bpf_entry *)a)->rec.pid, y = ((const mw_bpf_entry *)b)->rec.pid;
-    return (x > y) - (x < y);
-}
-
 mw_bpf_entry *mw_bpf_snapshot_find(const mw_bpf_snapshot *s, int32_t pid)
 {
     size_t lo = 0, hi = s->count;
@@ -44,34 +38,90 @@ void mw_bpf_snapshot_release(mw_bpf_snapshot *s)
     memset(s, 0, sizeof *s);
 }
 
-/* The leaders of buf, in a new array (sorted); *n set. */
+/*
+ * Order the n keys (pid << 32 | record index) by pid: a least-significant
+ * digit radix sort, 11 bits at a time over the 31 bits a positive pid has,
+ * linear in n. The records come in runs of rising pids (the walker's order
+ * is the tasks' creation, broken where pids wrapped; the iterator's is by
+ * id): a comparison sort would copy the large entries about instead.
+ */
+static int sort_keys(uint64_t *key, size_t n)
+{
+    uint64_t *tmp = mw_malloc(n * sizeof *tmp), *from = key, *to = tmp, *swap;
+    size_t count[1u << 11];
+
+    if (!tmp)
+        return -ENOMEM;
+    for (unsigned shift = 32; shift < 32 + 33; shift += 11) {
+        size_t sum = 0;
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++)
+            count[(from[i] >> shift) & 0x7ff]++;
+        for (size_t d = 0; d < (1u << 11); d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            to[count[(from[i] >> shift) & 0x7ff]++] = from[i];
+        swap = from;
+        from = to;
+        to = swap;
+    }
+    if (from != key)
+        memcpy(key, from, n * sizeof *key);
+    mw_free(tmp);
+    return 0;
+}
+
+/* The leaders of buf, in a new array sorted by pid; *n set. */
 static int collect_leaders(const struct mw_bpf_rec *recs, size_t nrecs, mw_bpf_entry **out,
                            size_t *n)
 {
     mw_bpf_entry *e;
-    size_t count = 0, sorted = 1;
+    uint64_t *key = NULL;
+    size_t count = 0, k = 0;
+    int sorted = 1, rc;
+    int32_t last = 0;
 
     for (size_t i = 0; i < nrecs; i++) {
         if (recs[i].kind != MW_BPF_PROC && recs[i].kind != MW_BPF_THREAD)
             return MW_EPARSE;
-        count += recs[i].kind == MW_BPF_PROC;
+        if (recs[i].kind != MW_BPF_PROC)
+            continue;
+        if (recs[i].pid <= 0)
+            return MW_EPARSE;
+        if (count && recs[i].pid < last)
+            sorted = 0;
+        last = recs[i].pid;
+        count++;
     }
     e = mw_calloc(count ? count : 1, sizeof *e);
     if (!e)
         return -ENOMEM;
-    count = 0;
-    for (size_t i = 0; i < nrecs; i++) {
-        if (recs[i].kind != MW_BPF_PROC)
-            continue;
-        e[count].rec = recs[i];
-        if (count && e[count - 1].rec.pid > recs[i].pid)
-            sorted = 0;
-        count++;
+    if (sorted) {
+        for (size_t i = 0; i < nrecs; i++) {
+            if (recs[i].kind == MW_BPF_PROC)
+                e[k++].rec = recs[i];
+        }
+    } else {
+        if (!(key = mw_malloc(count * sizeof *key))) {
+            mw_free(e);
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < nrecs; i++) {
+            if (recs[i].kind == MW_BPF_PROC)
+                key[k++] = (uint64_t)(uint32_t)recs[i].pid << 32 | (uint32_t)i;
+        }
+        if ((rc = sort_keys(key, count)) < 0) {
+            mw_free(key);
+            mw_free(e);
+            return rc;
+        }
+        for (size_t i = 0; i < count; i++)
+            e[i].rec = recs[(uint32_t)key[i]];
+        mw_free(key);
     }
-    /* The iterator walks tasks by their global id: in memwatch's own pid
-     * namespace the numbers may come in another order. */
-    if (!sorted)
-        qsort(e, count, sizeof *e, by_pid);
     *out = e;
     *n = count;
     return 0;
@@ -80,12 +130,12 @@ static int collect_leaders(const struct mw_bpf_rec *recs, size_t nrecs, mw_bpf_e
 int mw_bpf_snapshot_build(mw_bpf_snapshot *s, const void *buf, size_t len)
 {
     const struct mw_bpf_rec *recs = buf;
-    size_t nrecs = len / sizeof *recs, count = 0;
+    size_t nrecs = len / sizeof *recs, count = 0, j = 0;
     mw_bpf_snapshot fresh;
-    mw_bpf_entry *e = NULL;
+    mw_bpf_entry *e = NULL, *lead = NULL;
     int rc;
 
-    if (len % sizeof *recs) {
+    if (len % sizeof *recs || nrecs > UINT32_MAX) {
         mw_bpf_snapshot_release(s);
         return MW_EPARSE;
     }
@@ -96,17 +146,24 @@ int mw_bpf_snapshot_build(mw_bpf_snapshot *s, const void *buf, size_t len)
     fresh.e = e;
     fresh.count = fresh.capacity = count;
     for (size_t i = 0; i < nrecs; i++) {
-        mw_bpf_entry *lead;
         if (recs[i].kind != MW_BPF_THREAD)
             continue;
-        if ((lead = mw_bpf_snapshot_find(&fresh, recs[i].pid)) != NULL)
+        /* A group's threads mostly come together: the last leader first. */
+        if (!lead || lead->rec.pid != recs[i].pid)
+            lead = mw_bpf_snapshot_find(&fresh, recs[i].pid);
+        if (lead)
             lead->rec.runtime += recs[i].runtime;
     }
     /* Names worked out before stay with the same process: same pid, same
-     * start. */
-    for (size_t i = 0; i < count; i++) {
-        mw_bpf_entry *old = mw_bpf_snapshot_find(s, e[i].rec.pid);
-        if (old && old->have_name && old->rec.start_boottime == e[i].rec.start_boottime &&
+     * start. Both lists are sorted by pid: one walk down both. */
+    for (size_t i = 0; i < count && j < s->count; i++) {
+        mw_bpf_entry *old;
+        while (j < s->count && s->e[j].rec.pid < e[i].rec.pid)
+            j++;
+        if (j == s->count || s->e[j].rec.pid != e[i].rec.pid)
+            continue;
+        old = &s->e[j];
+        if (old->have_name && old->rec.start_boottime == e[i].rec.start_boottime &&
             memcmp(old->rec.comm, e[i].rec.comm, sizeof e[i].rec.comm) == 0) {
             e[i].full_name = old->full_name;
             e[i].have_name = 1;

@@ -1,254 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * memwatch's task iterator: one read() of the iterator visits every task and
- * writes, for each thread-group leader, the numbers /proc/PID/status and
- * /proc/PID/stat would print (struct mw_bpf_rec), and for each other thread
- * its CPU time. CO-RE: the field offsets are relocated to the running kernel
- * at load time, and the layouts that changed across kernels are told apart
- * there (the rss counters: atomic before 6.2, per-cpu counters after).
- *
- * GPL: the helpers a tracing program needs (bpf_probe_read_kernel,
- * bpf_map_lookup_percpu_elem) are GPL-only.
+ * memwatch's task iterator (any kernel from 5.8): one read() of the iterator
+ * visits every task, and this program writes each one's record
+ * (task_fill.bpf.h) into the read's buffer; the reader reads to the end.
+ * The kernel finds each task by its id, so a pass costs more per task than
+ * the walker's (task_walk.bpf.c), which the loader prefers where it loads.
  */
-#include "vmlinux.h"
-
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_helpers.h>
-
-#include "record.h"
-
-char LICENSE[] SEC("license") = "GPL";
-
-/* Set by the loader before load (sampler.c). */
-/* Sum the per-cpu parts of the rss counters, as /proc does from 6.16. */
-const volatile __u32 sum_percpu = 0;
-/* CPUs whose per-cpu parts to add (the possible CPUs, 0..nr_cpus-1). */
-const volatile __u32 nr_cpus = 1;
-
-#define MAX_CPUS   1024
-#define PF_KTHREAD 0x00200000
-
-/*
- * Each CPU's per-cpu offset, found once: the address of a per-cpu array
- * map's copy on that CPU less the map's own per-cpu pointer. The rss
- * counters' per-cpu parts are read at their pointer plus that offset with
- * bpf_probe_read_kernel: a GCC-built kernel's BTF does not mark the pointer
- * per-cpu (bpf_per_cpu_ptr cannot take it), and without CONFIG_KALLSYMS_ALL
- * no per-cpu variable can be named (__per_cpu_offset, typed ksyms).
- */
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, __u64);
-} pcpu_probe SEC(".maps");
-
-__u64 cpu_off[MAX_CPUS];
-__u32 have_offsets;
-
-/* The reader's pid namespace and its level, for the pass (session) it was
- * found in. */
-__u64 ns_session = ~0ULL;
-__u32 ns_level;
-void *my_ns;
-
-/* A pointer's value as a plain number (the verifier keeps pointer types
- * through a stack slot, not through a helper's copy). */
-static __always_inline __u64 address_of(void *p)
-{
-    void *volatile slot = p;
-    __u64 a = 0;
-
-    bpf_probe_read_kernel(&a, sizeof a, (void *)&slot);
-    return a;
-}
-
-static __always_inline void find_offsets(void)
-{
-    __u64 base = 0, map = address_of(&pcpu_probe);
-    __u32 zero = 0;
-
-    bpf_probe_read_kernel(&base, sizeof base,
-                          (void *)(map + bpf_core_field_offset(struct bpf_array, pptrs)));
-    for (__u32 cpu = 0; cpu < MAX_CPUS && cpu < nr_cpus; cpu++) {
-        void *copy = bpf_map_lookup_percpu_elem(&pcpu_probe, &zero, cpu);
-        if (copy)
-            cpu_off[cpu] = address_of(copy) - base;
-    }
-    have_offsets = 1;
-}
-
-/* The rss counters before 6.2: atomic counts in a struct of their own. */
-struct mm_rss_stat___atomic {
-    atomic_long_t count[4];
-} __attribute__((preserve_access_index));
-
-struct mm_struct___atomic {
-    struct mm_rss_stat___atomic rss_stat;
-} __attribute__((preserve_access_index));
-
-/* task_struct's state field before 5.14. */
-struct task_struct___long_state {
-    long state;
-} __attribute__((preserve_access_index));
-
-/* The start time before 5.5. */
-struct task_struct___real_start {
-    u64 real_start_time;
-} __attribute__((preserve_access_index));
-
-static __always_inline __s64 percpu_sum(struct percpu_counter *c)
-{
-    __s64 sum = c->count;
-    __s32 *counters = c->counters;
-
-    if (!sum_percpu || !counters)
-        return sum;
-    if (!have_offsets)
-        find_offsets();
-    for (__u32 cpu = 0; cpu < MAX_CPUS && cpu < nr_cpus; cpu++) {
-        __s32 part = 0;
-        bpf_probe_read_kernel(&part, sizeof part, (char *)counters + cpu_off[cpu]);
-        sum += part;
-    }
-    return sum;
-}
-
-/* get_mm_counter / get_mm_counter_sum: clamped at zero. */
-static __always_inline __u64 mm_counter(struct mm_struct *mm, int member)
-{
-    __s64 v;
-
-    if (bpf_core_type_exists(struct mm_rss_stat___atomic) &&
-        bpf_core_field_exists(((struct mm_struct___atomic *)0)->rss_stat.count)) {
-        /* atomic_long_t is a long on every kernel */
-        char *counts = (char *)mm + bpf_core_field_offset(struct mm_struct___atomic, rss_stat);
-        bpf_probe_read_kernel(&v, sizeof v, counts + (__u64)member * sizeof(long));
-    } else {
-        v = percpu_sum(&mm->rss_stat[member]);
-    }
-    return v > 0 ? (__u64)v : 0;
-}
-
-/* The pid number of a struct pid at namespace level `level`, when that
- * level's namespace is `ns`; else 0 (outside it). */
-static __always_inline __s32 pid_in(struct pid *pid, unsigned int level, void *ns)
-{
-    struct upid up = {};
-    char *numbers;
-
-    if (!pid || pid->level < level)
-        return 0;
-    numbers = (char *)pid + bpf_core_field_offset(struct pid, numbers);
-    bpf_probe_read_kernel(&up, sizeof up, numbers + (__u64)level * bpf_core_type_size(struct upid));
-    return up.ns == ns ? up.nr : 0;
-}
-
-/* The letter of fs/proc/array.c's task_state_array for a task: the index
- * of the highest state bit reported, in "RSDTtXZPI". (A switch, not a
- * string: a static array would share .rodata with the loader's settings.) */
-static __always_inline char state_letter(struct task_struct *t)
-{
-    unsigned int st, exit = t->exit_state, s;
-
-    if (bpf_core_field_exists(t->__state)) {
-        st = t->__state;
-    } else {
-        struct task_struct___long_state *o = (void *)t;
-        st = (unsigned int)BPF_CORE_READ(o, state);
-    }
-    s = (st | exit) & 0x7f;    /* TASK_REPORT */
-    if ((st & 0x402) == 0x402) /* TASK_IDLE: uninterruptible, no load */
-        s = 0x80;
-    if (st & 0x1000) /* TASK_RTLOCK_WAIT shows as uninterruptible */
-        s = 0x2;
-    if (s & 0x80)
-        return 'I';
-    if (s & 0x40)
-        return 'P';
-    if (s & 0x20)
-        return 'Z';
-    if (s & 0x10)
-        return 'X';
-    if (s & 0x8)
-        return 't';
-    if (s & 0x4)
-        return 'T';
-    if (s & 0x2)
-        return 'D';
-    if (s & 0x1)
-        return 'S';
-    return 'R';
-}
+#include "task_fill.bpf.h"
 
 SEC("iter/task")
 int memwatch_tasks(struct bpf_iter__task *ctx)
 {
     struct seq_file *seq = ctx->meta->seq;
     struct task_struct *t = ctx->task;
-    struct signal_struct *sig;
-    struct mw_bpf_rec r = {};
-    struct mm_struct *mm;
+    struct mw_bpf_rec r;
 
     if (!t)
         return 0;
     /* memwatch's own pid namespace, the reader's: found once a pass. */
     if (ctx->meta->session_id != ns_session) {
-        struct task_struct *me = bpf_get_current_task_btf();
-        struct pid *mypid = me->thread_pid;
-        struct upid up = {};
-        char *numbers = (char *)mypid + bpf_core_field_offset(struct pid, numbers);
-
-        ns_level = mypid->level;
-        bpf_probe_read_kernel(&up, sizeof up,
-                              numbers + (__u64)ns_level * bpf_core_type_size(struct upid));
-        my_ns = up.ns;
+        find_namespace();
         ns_session = ctx->meta->session_id;
     }
-    /* Fields are read directly (the verifier makes each load fault-safe),
-     * never through a helper call, but where the offset is not a constant. */
-    sig = t->signal;
-    r.pid = pid_in(sig->pids[PIDTYPE_TGID], ns_level, my_ns);
-    if (r.pid <= 0)
-        return 0; /* outside memwatch's namespace, or on its way out */
-    r.runtime = t->se.sum_exec_runtime;
-    if (t->pid != t->tgid) {
-        r.kind = MW_BPF_THREAD;
+    if (fill(t, &r))
         bpf_seq_write(seq, &r, sizeof r);
-        return 0;
-    }
-    r.kind = MW_BPF_PROC;
-    r.runtime += sig->sum_sched_runtime;
-    r.ppid = pid_in(t->real_parent->signal->pids[PIDTYPE_TGID], ns_level, my_ns);
-    r.euid = t->real_cred->euid.val;
-    r.threads = sig->nr_threads;
-    r.state = state_letter(t);
-    bpf_probe_read_kernel_str(&r.comm, sizeof r.comm, t->comm);
-    if (bpf_core_field_exists(t->start_boottime)) {
-        r.start_boottime = t->start_boottime;
-    } else {
-        struct task_struct___real_start *o = (void *)t;
-        r.start_boottime = BPF_CORE_READ(o, real_start_time);
-    }
-    if (t->flags & PF_KTHREAD)
-        r.flags |= MW_BPF_KTHREAD;
-    mm = t->mm;
-    /* The counter indexes (enum mm_counter) are the same from 4.5 on. */
-    if (mm && !(r.flags & MW_BPF_KTHREAD)) {
-        r.anon = mm_counter(mm, MM_ANONPAGES);
-        r.file = mm_counter(mm, MM_FILEPAGES);
-        r.shmem = mm_counter(mm, MM_SHMEMPAGES);
-        r.swapents = mm_counter(mm, MM_SWAPENTS);
-        r.hiwater_rss = mm->hiwater_rss;
-        r.total_vm = mm->total_vm;
-        r.locked_vm = mm->locked_vm;
-        r.pgtables_bytes = mm->pgtables_bytes.counter;
-        /* The address space was let go while we read it (exit_mm clears
-         * task->mm before dropping it): its numbers may be torn, so the
-         * record carries none, as status shows none past that point. */
-        if (t->mm == mm)
-            r.flags |= MW_BPF_HAS_MM;
-    }
-    bpf_seq_write(seq, &r, sizeof r);
     return 0;
 }
