@@ -1,4 +1,4 @@
--- luacheck configuration: `luacheck scripts tests/lua` from the repository
+-- luacheck configuration: `luacheck scripts tests/lua tests/bench` from the repository
 -- root (the ctest test `luacheck` runs it). Every warning class is on; the
 -- exceptions below are per file and say why.
 std = "lua54"
@@ -11,6 +11,7 @@ max_line_length = 120
 -- them after requiring it the same way.
 files["scripts/examples"] = { read_globals = { "memwatch" } }
 files["tests/lua"] = { read_globals = { "memwatch" } }
+files["tests/bench"] = { read_globals = { "memwatch" } }
 
 -- help() prints: the test swaps print for a function that keeps the lines,
 -- and puts it back.

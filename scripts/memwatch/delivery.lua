@@ -88,7 +88,8 @@ function M.count() return #list end
 --- perform(): progress now, without blocking (the waits do this anyway).
 M.perform = core.delivery_perform
 
---- flush(seconds) -> true when everything was delivered or given up
+--- flush(seconds) -> true when everything was delivered or given up, false
+-- when the time ran out first. Ctrl-C raises "interrupted!", as in sleep.
 M.flush = core.delivery_flush
 
 return M

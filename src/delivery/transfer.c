@@ -23,6 +23,7 @@
 
 #include "memwatch/alloc.h"
 #include "memwatch/memwatch.h"
+#include "memwatch/text.h"
 
 /* ---- libcurl's callbacks ------------------------------------------------------ */
 
@@ -210,31 +211,69 @@ void mw_delivery_abort(mw_dest *dest)
 
 /* ---- finishing a request -------------------------------------------------------- */
 
-/* What went wrong, for last_error and reports: libcurl's words, or the HTTP
- * status with the start of the response (control characters flattened). */
+/* A fixed buffer that mw_text_printable writes into: what does not fit is
+ * left out, never half a UTF-8 sequence or half an escape. */
+struct text_buf {
+    char *p;
+    size_t len, used; /* used < len: room for the NUL */
+    int full;         /* something was left out: so is the rest */
+};
+
+static void text_buf_sink(void *ud, const char *p, size_t n)
+{
+    struct text_buf *b = ud;
+    size_t room = b->len - 1 - b->used;
+
+    if (b->full)
+        return;
+    if (n > room) {
+        b->full = 1;
+        if (p[0] == '\\')
+            room = 0; /* an escape goes in whole or not at all */
+        while (room > 0 && ((unsigned char)p[room] & 0xC0) == 0x80)
+            room--; /* end on a character boundary */
+        n = room;
+    }
+    memcpy(b->p + b->used, p, n);
+    b->used += n;
+    b->p[b->used] = '\0';
+}
+
+/*
+ * What went wrong, for last_error and reports: libcurl's words, or the HTTP
+ * status with the start of the response, its runs of white space made one
+ * space. Both reach a terminal, and the response is the server's choice of
+ * bytes: they go through mw_text_printable, the one terminal escaper.
+ */
 static void describe_failure(const mw_dest *dest, CURLcode result, long status, char *buf,
                              size_t len)
 {
+    char text[MW_DELIVERY_RESPONSE_MAX + 1];
+    struct text_buf out = {buf, len, 0, 0};
+    size_t n = 0;
+
+    buf[0] = '\0';
     if (result != CURLE_OK) {
-        snprintf(buf, len, "%s", dest->errbuf[0] ? dest->errbuf : curl_easy_strerror(result));
+        const char *why = dest->errbuf[0] ? dest->errbuf : curl_easy_strerror(result);
+        mw_text_printable(why, strlen(why), 0, text_buf_sink, &out);
         return;
     }
-    if (dest->response_len) {
-        char text[MW_DELIVERY_RESPONSE_MAX + 1];
-        size_t i, n = 0;
-        for (i = 0; i < dest->response_len; i++) {
-            unsigned char ch = (unsigned char)dest->response[i];
-            char out = (char)((ch < ' ' || ch == 0x7f) ? ' ' : ch);
-            if (out == ' ' && (n == 0 || text[n - 1] == ' '))
-                continue;
-            text[n++] = out;
-        }
-        while (n && text[n - 1] == ' ')
-            n--;
-        text[n] = '\0';
-        snprintf(buf, len, "HTTP %ld: %s", status, text);
-    } else {
-        snprintf(buf, len, "HTTP %ld", status);
+    snprintf(buf, len, "HTTP %ld", status);
+    out.used = strlen(buf);
+    for (size_t i = 0; i < dest->response_len; i++) {
+        char ch = dest->response[i];
+        int blank = ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+        if (blank && (n == 0 || text[n - 1] == ' '))
+            continue;
+        if (blank)
+            ch = ' ';
+        text[n++] = ch;
+    }
+    while (n && text[n - 1] == ' ')
+        n--;
+    if (n) {
+        text_buf_sink(&out, ": ", 2);
+        mw_text_printable(text, n, 0, text_buf_sink, &out);
     }
 }
 
@@ -345,7 +384,9 @@ static void complete(mw_dest *dest, CURLcode result, double now)
     if (outcome == MW_OUTCOME_SENT) {
         succeeded(dest, item, now);
     } else {
-        char why[CURL_ERROR_SIZE + MW_DELIVERY_RESPONSE_MAX + 32];
+        /* As long as last_error, so the cut (if any) is describe_failure's,
+         * on a whole character or escape. */
+        char why[sizeof dest->stats.last_error];
         describe_failure(dest, result, status, why, sizeof why);
         mw_redact_text(dest->url, why, dest->stats.last_error, sizeof dest->stats.last_error);
         failed(dest, item, outcome, retry_after, dest->stats.last_error, now);

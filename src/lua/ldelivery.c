@@ -18,6 +18,7 @@
 
 #include "delivery/delivery.h"
 #include "lua/laux.h"
+#include "lua/lsignal.h"
 #include "memwatch/alloc.h"
 #include "memwatch/memwatch.h"
 
@@ -39,6 +40,7 @@
 #define ENGINE_KEY      "memwatch.delivery.instance"
 #define PENDING_REPORTS 16
 #define HEADERS_MAX     32
+#define FLUSH_FDS       64
 
 /* A report waiting for the Lua reporter. */
 struct report {
@@ -142,7 +144,48 @@ static int unsent(const struct engine_box *box)
     return n > INT_MAX ? INT_MAX : (int)n;
 }
 
-/* Flush until deadline; say what is left. */
+/*
+ * Lets deliveries progress until nothing is queued or in flight, or until
+ * deadline, in the one wait (lsignal.h) over the engine's descriptors: so
+ * Ctrl-C ends it as it ends every other wait. No Lua runs (it may be called
+ * while the state closes). 0, -ETIMEDOUT, or -EINTR when interrupted.
+ */
+static int flush_in_wait(struct engine_box *box, double deadline)
+{
+    struct pollfd fds[FLUSH_FDS];
+    mw_l_wait w;
+    int rc;
+
+    mw_l_wait_begin(&w);
+    for (;;) {
+        double now = mw_now(), wait = deadline - now, t;
+        size_t n = 0;
+
+        (void)mw_delivery_perform(box->d, now);
+        if (unsent(box) == 0) {
+            rc = 0;
+            break;
+        }
+        if (wait <= 0) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        if (mw_delivery_pollfds(box->d, fds, FLUSH_FDS, &n) == -ENOBUFS) {
+            n = FLUSH_FDS; /* the rest are looked at by perform's own poll, soon */
+            if (wait > 0.05)
+                wait = 0.05;
+        }
+        if (mw_delivery_timeout(box->d, now, &t) == 0 && t >= 0 && t < wait)
+            wait = t;
+        rc = mw_l_wait_fds(&w, fds, n, wait, 0);
+        if (rc == -EINTR && mw_lua_interrupted)
+            break; /* Ctrl-C: stop waiting; the caller says what is left */
+    }
+    mw_l_wait_end(&w);
+    return rc;
+}
+
+/* Flush until deadline (or Ctrl-C); say what is left. */
 static void finish(lua_State *L, struct engine_box *box, double seconds, int lua)
 {
     int rc, left;
@@ -150,13 +193,17 @@ static void finish(lua_State *L, struct engine_box *box, double seconds, int lua
     if (box->finished)
         return;
     box->finished = 1;
-    rc = mw_delivery_flush(box->d, mw_now() + seconds);
+    rc = flush_in_wait(box, mw_now() + seconds);
     drain(L, box, lua);
-    left = rc == -ETIMEDOUT ? unsent(box) : 0;
+    left = rc < 0 ? unsent(box) : 0;
     if (left > 0) {
-        char line[128];
-        snprintf(line, sizeof line, "delivery: %d %s not sent at exit (waited %gs)", left,
-                 left == 1 ? "delivery was" : "deliveries were", seconds);
+        char line[128], how[32];
+        if (rc == -EINTR)
+            snprintf(how, sizeof how, "interrupted");
+        else
+            snprintf(how, sizeof how, "waited %gs", seconds);
+        snprintf(line, sizeof line, "delivery: %d %s not sent at exit (%s)", left,
+                 left == 1 ? "delivery was" : "deliveries were", how);
         on_report(box, NULL, MW_DELIVERY_ERROR, line);
         drain(L, box, lua);
     }
@@ -431,9 +478,11 @@ static int l_flush(lua_State *L)
 
     luaL_argcheck(L, isfinite(s) && s >= 0, 1, "duration must be >= 0");
     if (box) {
-        rc = mw_delivery_flush(box->d, mw_now() + s);
+        rc = flush_in_wait(box, mw_now() + s);
         drain(L, box, 1);
     }
+    /* Ctrl-C raises "interrupted!", as in sleep. */
+    mw_l_check_interrupt(L);
     lua_pushboolean(L, rc == 0);
     return 1;
 }

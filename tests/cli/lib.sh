@@ -11,7 +11,6 @@ mw_test_init() { # NAME: the temporary directory is $TMPDIR/mw-NAME.XXXXXX
     FAIL=0
     CASE=""
     NOT_RUN=()
-    NOT_RUN=()
     TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-$1.XXXXXX")
     PIDS=()
     trap mw_test_cleanup EXIT

@@ -280,6 +280,32 @@ check "[ $((S1 - S0)) -le 8 ]" "exit waited about 5 s, not the 10 s timeout and 
 expect_eq "$(cat "$TMP/last.err")" "memwatch: delivery: 1 delivery was not sent at exit (waited 5s)" \
     "what was not sent is said"
 
+# memwatch.delivery.flush waits in the one wait, so Ctrl-C ends it at once
+# ("interrupted!"; the exit's own flush then waits its 5 s): about 5.5 s in
+# all, where a flush deaf to Ctrl-C took its 5 s, then the exit's 5 more.
+cat >"$TMP/flush.lua" <<'EOF'
+local delivery = require("memwatch.delivery")
+local d = delivery.destination { name = "webhook", url = "http://127.0.0.1:" .. arg[1] .. "/flush" }
+assert(d:post("k", "bye", "text/plain"))
+io.open(arg[2], "w"):close()
+delivery.flush(5)
+print("flush returned")
+EOF
+S0=$(date +%s.%N)
+"$MEMWATCH" "$TMP/flush.lua" "$HANG_PORT" "$TMP/flushing" >"$TMP/flush.out" 2>"$TMP/flush.err" &
+MW=$!
+PIDS+=("$MW")
+wait_file "$TMP/flushing" 10 || fail "the flush script did not start"
+sleep 0.5
+kill -INT "$MW"
+wait "$MW"
+expect_eq "$?" 130 "Ctrl-C during flush: exit status"
+S1=$(date +%s.%N)
+check "awk 'BEGIN { exit !($S1 - $S0 < 8.5) }'" "Ctrl-C ended the flush at once ($(awk "BEGIN { print $S1 - $S0 }") s in all)"
+expect_eq "$(cat "$TMP/flush.out")" "" "Ctrl-C during flush: the script did not go on"
+expect_eq "$(cat "$TMP/flush.err")" "interrupted!
+memwatch: delivery: 1 delivery was not sent at exit (waited 5s)" "Ctrl-C during flush: what is said"
+
 # A stock lua5.4 with memwatch/core.so: the state's close flushes the same way.
 SO="${MW_BUILD_DIR:-}/lua/memwatch/core.so"
 if [ -n "$LUA" ] && [ -n "${MW_SOURCE_DIR:-}" ] && [ -f "$SO" ]; then

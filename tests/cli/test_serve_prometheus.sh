@@ -7,7 +7,7 @@
 set -u
 export LC_ALL=C
 # shellcheck source=tests/cli/lib.sh
-. "$(dirname "$0")/lib.sh" # free_port, serve_port
+. "$(dirname "$0")/lib.sh" # the harness, free_port, serve_port, start_prometheus
 
 : "${MEMWATCH:?MEMWATCH must name the memwatch binary}"
 for tool in prometheus curl python3; do
@@ -17,17 +17,7 @@ for tool in prometheus curl python3; do
     fi
 done
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-prom.XXXXXX")
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    sleep 0.2
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+mw_test_init prom
 START=$(date +%s)
 DEADLINE=$((START + 40))
 
@@ -98,28 +88,18 @@ done
 [ -n "$FOUND" ] || die "Prometheus has no process_memory_footprint_bytes{pid=\"$CHILD\"} after 40 s"
 
 read -r VALUE NAME USER_ <<<"$FOUND"
-FAIL=0
-check() { # cond-exit-status what
-    if [ "$1" -eq 0 ]; then echo "ok: $2"; else echo "FAIL: $2" >&2; FAIL=$((FAIL + 1)); fi
-}
-[ "$NAME" = "$CHILD_NAME" ]
-check $? "name label is $CHILD_NAME (got $NAME)"
-[ "$USER_" = "$(id -un)" ]
-check $? "user label is $(id -un) (got $USER_)"
+check '[ "$NAME" = "$CHILD_NAME" ]' "name label is $CHILD_NAME (got $NAME)"
+check '[ "$USER_" = "$(id -un)" ]' "user label is $(id -un) (got $USER_)"
 # The footprint Prometheus stored is what memwatch reads for the child
 # (a sleeping process: its footprint does not move).
 WANT=$("$MEMWATCH" -e "print(memwatch.process($CHILD).footprint)")
-[ "$VALUE" = "$WANT" ] && [ "$VALUE" -gt 0 ]
-check $? "footprint $VALUE bytes = memwatch's reading $WANT"
+check '[ "$VALUE" = "$WANT" ] && [ "$VALUE" -gt 0 ]' "footprint $VALUE bytes = memwatch's reading $WANT"
 UP=$(value_of "$(prom_query 'up{job="memwatch"}')")
-[ "${UP%% *}" = 1 ]
-check $? "up{job=\"memwatch\"} is 1 (got ${UP%% *})"
+check '[ "${UP%% *}" = 1 ]' "up{job=\"memwatch\"} is 1 (got ${UP%% *})"
 SELF=$(value_of "$(prom_query 'memwatch_self_footprint_bytes')")
-[ -n "$SELF" ] && [ "${SELF%% *}" -gt 0 ]
-check $? "memwatch_self_footprint_bytes scraped (${SELF%% *})"
+check '[ -n "$SELF" ] && [ "${SELF%% *}" -gt 0 ]' "memwatch_self_footprint_bytes scraped (${SELF%% *})"
 DUR=$(value_of "$(prom_query 'memwatch_scrape_duration_seconds')")
-[ -n "$DUR" ]
-check $? "memwatch_scrape_duration_seconds scraped (${DUR%% *} s)"
+check '[ -n "$DUR" ]' "memwatch_scrape_duration_seconds scraped (${DUR%% *} s)"
 
 echo "finished in $(($(date +%s) - START)) s"
-[ "$FAIL" -eq 0 ]
+mw_test_done

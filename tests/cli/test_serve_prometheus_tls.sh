@@ -8,7 +8,7 @@
 set -u
 export LC_ALL=C
 # shellcheck source=tests/cli/lib.sh
-. "$(dirname "$0")/lib.sh" # free_port, serve_port
+. "$(dirname "$0")/lib.sh" # the harness, free_port, serve_port, start_prometheus
 
 : "${MEMWATCH:?MEMWATCH must name the memwatch binary}"
 for tool in prometheus curl python3 openssl; do
@@ -22,17 +22,7 @@ if ! python3 -W ignore -c 'import crypt; assert crypt.METHOD_BLOWFISH' 2>/dev/nu
     exit 77
 fi
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-promtls.XXXXXX")
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    sleep 0.2
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+mw_test_init promtls
 START=$(date +%s)
 DEADLINE=$((START + 40))
 
@@ -118,21 +108,13 @@ done
 [ -n "$FOUND" ] || die "Prometheus has no process_memory_footprint_bytes{pid=\"$CHILD\"} after 40 s (targets: $(curl -s -m 2 "http://127.0.0.1:$PROM_PORT/api/v1/targets"))"
 
 read -r VALUE NAME <<<"$FOUND"
-FAIL=0
-check() { # cond-exit-status what
-    if [ "$1" -eq 0 ]; then echo "ok: $2"; else echo "FAIL: $2" >&2; FAIL=$((FAIL + 1)); fi
-}
-[ "$NAME" = "$CHILD_NAME" ]
-check $? "name label is $CHILD_NAME (got $NAME)"
+check '[ "$NAME" = "$CHILD_NAME" ]' "name label is $CHILD_NAME (got $NAME)"
 WANT=$("$MEMWATCH" -e "print(memwatch.process($CHILD).footprint)")
-[ "$VALUE" = "$WANT" ] && [ "$VALUE" -gt 0 ]
-check $? "footprint $VALUE bytes = memwatch's reading $WANT"
+check '[ "$VALUE" = "$WANT" ] && [ "$VALUE" -gt 0 ]' "footprint $VALUE bytes = memwatch's reading $WANT"
 UP=$(value_of "$(prom_query 'up{job="memwatch"}')")
-[ "${UP%% *}" = 1 ]
-check $? "up{job=\"memwatch\"} is 1 over https with basic auth (got ${UP%% *})"
+check '[ "${UP%% *}" = 1 ]' "up{job=\"memwatch\"} is 1 over https with basic auth (got ${UP%% *})"
 FAILS=$(value_of "$(prom_query 'memwatch_http_auth_failures_total')")
-[ "${FAILS%% *}" = 0 ]
-check $? "no failed logins from Prometheus (got ${FAILS%% *})"
+check '[ "${FAILS%% *}" = 0 ]' "no failed logins from Prometheus (got ${FAILS%% *})"
 
 echo "finished in $(($(date +%s) - START)) s"
-[ "$FAIL" -eq 0 ]
+mw_test_done

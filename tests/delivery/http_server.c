@@ -94,14 +94,22 @@ static int read_request(int fd, ts_request *r)
 
 static void answer(int fd, int status)
 {
-    char msg[512];
-    const char *body = status < 300   ? "ok"
-                       : status < 500 ? "bad request: the alerts field is missing"
-                                      : "internal error";
-    int n = snprintf(msg, sizeof msg,
-                     "HTTP/1.1 %d Test\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n%s",
-                     status, strlen(body), body);
+    char msg[512], escapes[201];
+    int n;
+    /* 451 and 452: bytes a terminal would act on (the delivery tests check
+     * they are escaped); 452: more of them than the error text holds. */
+    const char *body = status < 300    ? "ok"
+                       : status == 451 ? "no\x1b[2J  \r\n\tway \xc2\x9b\xff\\ end"
+                       : status == 452 ? escapes
+                       : status < 500  ? "bad request: the alerts field is missing"
+                                       : "internal error";
+
+    memset(escapes, 0x1b, sizeof escapes - 1);
+    escapes[sizeof escapes - 1] = '\0';
+    n = snprintf(msg, sizeof msg,
+                 "HTTP/1.1 %d Test\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                 "Connection: close\r\n\r\n%s",
+                 status, strlen(body), body);
     send(fd, msg, (size_t)n, MSG_NOSIGNAL);
 }
 

@@ -267,6 +267,48 @@ static void test_client_error_not_retried(void **state)
     ts_stop(&s);
 }
 
+/* The server's words are its own choice of bytes: they reach a terminal
+ * escaped (memwatch/text.h), white space made one space, and cut short on
+ * a whole escape when there are too many. */
+static void test_response_escaped(void **state)
+{
+    const ts_reply script[] = {{451, 0}, {452, 0}};
+    test_server s;
+    reports r;
+    mw_delivery *d;
+    mw_dest *dest;
+    mw_dest_cfg dc;
+    mw_dest_stats st;
+    char url[128];
+    size_t n;
+    (void)state;
+
+    assert_int_equal(ts_start(&s, script, 2), 0);
+    d = open_engine(&r);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", s.port);
+    quick_cfg(&dc, url);
+    dest = add_dest(d, &dc);
+    assert_int_equal(mw_delivery_post(d, dest, "k", "x", 1, "application/json"), 0);
+    run_until_idle(d, dest, 5);
+    assert_int_equal(mw_delivery_stats(dest, &st), 0);
+    assert_int_equal(st.failed, 1);
+    assert_string_equal(st.last_error, "HTTP 451: no\\x1b[2J way \\u{9b}\\xff\\\\ end");
+    assert_true(reported(&r, MW_DELIVERY_ERROR, "HTTP 451: no\\x1b[2J way"));
+
+    assert_int_equal(mw_delivery_post(d, dest, "k2", "x", 1, "application/json"), 0);
+    run_until_idle(d, dest, 5);
+    assert_int_equal(mw_delivery_stats(dest, &st), 0);
+    assert_int_equal(st.failed, 2);
+    assert_null(strchr(st.last_error, 0x1b));
+    assert_int_equal(strncmp(st.last_error, "HTTP 452: \\x1b\\x1b", 18), 0);
+    n = strlen(st.last_error);
+    assert_true(n > 18 && n < sizeof st.last_error);
+    assert_int_equal((n - strlen("HTTP 452: ")) % 4, 0); /* whole \x1b escapes only */
+    assert_string_equal(st.last_error + n - 4, "\\x1b");
+    mw_delivery_close(d);
+    ts_stop(&s);
+}
+
 static void test_silent_endpoint(void **state)
 {
     reports r;
@@ -428,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_sent_intact),
         cmocka_unit_test(test_retry_then_sent),
         cmocka_unit_test(test_client_error_not_retried),
+        cmocka_unit_test(test_response_escaped),
         cmocka_unit_test(test_silent_endpoint),
         cmocka_unit_test(test_refused_redacted),
         cmocka_unit_test(test_coalescing_over_the_wire),

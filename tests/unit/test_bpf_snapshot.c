@@ -193,6 +193,31 @@ static void test_to_proc_units(void **state)
     mw_proc_release(&p);
 }
 
+/* The BPF sampler's footprint is normalize.c's sum (mw_linux_footprint_of),
+ * so a sum past INT64_MAX is no footprint there either, not a wrapped one. */
+static void test_to_proc_footprint_overflow(void **state)
+{
+    const mw_bpf_units u = {4096, 100, 1700000000};
+    struct mw_bpf_rec r = leader(43, 1, 1, "huge");
+    mw_proc p;
+
+    (void)state;
+    r.flags = MW_BPF_HAS_MM;
+    r.anon = 1ULL << 50; /* 2^62 bytes, and 2^61 each for shmem and swap: 2^63 */
+    r.shmem = 1ULL << 49;
+    r.swapents = 1ULL << 49;
+    mw_proc_init(&p);
+    mw_bpf_to_proc(&r, &u, &p);
+    assert_int_equal(p.v[MW_F_RSS_ANON], 1LL << 62);
+    assert_false(mw_proc_has(&p, MW_F_FOOTPRINT));
+    mw_proc_release(&p);
+    r.swapents = (1ULL << 49) - 1; /* 2^63 - 4096: fits */
+    mw_proc_init(&p);
+    mw_bpf_to_proc(&r, &u, &p);
+    assert_int_equal(p.v[MW_F_FOOTPRINT], INT64_MAX - 4095);
+    mw_proc_release(&p);
+}
+
 static void test_to_proc_kernel_thread_and_zombie(void **state)
 {
     const mw_bpf_units u = {4096, 100, 1700000000};
@@ -224,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_build_refuses_bad_buffers),
         cmocka_unit_test(test_names_stay_with_their_process),
         cmocka_unit_test(test_to_proc_units),
+        cmocka_unit_test(test_to_proc_footprint_overflow),
         cmocka_unit_test(test_to_proc_kernel_thread_and_zombie),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,20 @@ static const char hash_72[] = "$2b$04$abcdefghijklmnopqrstuubzadhGtS2zEF.gu0yd0o
 /* "slow pw" at cost 12: a check takes a good fraction of a second. */
 static const char hash_slow[] = "$2b$12$abcdefghijklmnopqrstuuog5J8gm3Zh.fIFvbh1ishNCjf5lUp9S";
 
+/* Tests that could not run: cmocka counts a skip() as neither failed nor
+ * apart from passed, so main exits 77 (ctest's SKIP_RETURN_CODE) for them. */
+static int tests_skipped;
+
+static int no_bcrypt(void)
+{
+    if (mw_auth_available())
+        return 0;
+    print_message(
+        "SKIP: this build has no bcrypt (libxcrypt was not found), so basic auth is left out\n");
+    tests_skipped++;
+    return 1;
+}
+
 static void test_bucket(void **state)
 {
     struct mw_bucket b = {0, 0};
@@ -85,7 +99,7 @@ static void test_auth_checks(void **state)
     int ok, tags[4];
     char long_pw[80];
     (void)state;
-    if (!mw_auth_available())
+    if (no_bcrypt())
         skip();
     assert_int_equal(mw_auth_start(&a), 0);
 
@@ -130,7 +144,7 @@ static void test_auth_bounded_and_stop(void **state)
     void *tag;
     int ok, n = 0, not_checked = 0, tags[MW_AUTH_INFLIGHT];
     (void)state;
-    if (!mw_auth_available())
+    if (no_bcrypt())
         skip();
     assert_int_equal(mw_auth_start(&a), 0);
     for (int i = 0; i < MW_AUTH_INFLIGHT; i++)
@@ -157,5 +171,9 @@ int main(void)
         cmocka_unit_test(test_auth_checks),
         cmocka_unit_test(test_auth_bounded_and_stop),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+    if (failed != 0)
+        return failed;
+    return tests_skipped != 0 ? 77 : 0;
 }

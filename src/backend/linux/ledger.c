@@ -169,7 +169,7 @@ static int add_gpu_rows(void *state, int32_t pid, mw_ledger *out)
     fd = mw_sys_openat(sys, rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         /* Not ours to read: no gpu rows, and the ledger says why. */
-        if (errno == EACCES || errno == EPERM)
+        if (mw_refused(-errno))
             mw_ledger_refuse(out, "gpu", "fd");
         return 0;
     }

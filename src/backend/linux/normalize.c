@@ -46,20 +46,26 @@ static int add_sizes(int64_t a, int64_t b, int64_t *sum)
     return 0;
 }
 
-int mw_linux_footprint(const mw_status_info *si, int64_t *bytes)
+int mw_linux_footprint_of(int64_t rss_anon, int64_t rss_shmem, int64_t swap, int64_t page_tables,
+                          int64_t *bytes)
 {
     int64_t sum;
 
+    if (add_sizes(rss_anon, rss_shmem, &sum) < 0 || add_sizes(sum, swap, &sum) < 0 ||
+        add_sizes(sum, page_tables, &sum) < 0)
+        return -ENODATA;
+    *bytes = sum;
+    return 0;
+}
+
+int mw_linux_footprint(const mw_status_info *si, int64_t *bytes)
+{
     /* All four terms or no footprint at all, never a partial sum. */
     if (!mw_status_has(si, MW_STATUS_RSS_ANON) || !mw_status_has(si, MW_STATUS_RSS_SHMEM) ||
         !mw_status_has(si, MW_STATUS_VM_SWAP) || !mw_status_has(si, MW_STATUS_VM_PTE))
         return -ENODATA;
-    if (add_sizes(si->v[MW_STATUS_RSS_ANON], si->v[MW_STATUS_RSS_SHMEM], &sum) < 0 ||
-        add_sizes(sum, si->v[MW_STATUS_VM_SWAP], &sum) < 0 ||
-        add_sizes(sum, si->v[MW_STATUS_VM_PTE], &sum) < 0)
-        return -ENODATA;
-    *bytes = sum;
-    return 0;
+    return mw_linux_footprint_of(si->v[MW_STATUS_RSS_ANON], si->v[MW_STATUS_RSS_SHMEM],
+                                 si->v[MW_STATUS_VM_SWAP], si->v[MW_STATUS_VM_PTE], bytes);
 }
 
 int mw_linux_uss(const mw_smaps_info *sm, int64_t *bytes)

@@ -21,6 +21,12 @@
  */
 int mw_linux_footprint(const mw_status_info *si, int64_t *bytes);
 
+/* The same sum from its four terms in bytes, for a sampler that reads them
+ * elsewhere than from status (the BPF sampler, from the mm counters):
+ * 0, or -ENODATA when the sum is past INT64_MAX. */
+int mw_linux_footprint_of(int64_t rss_anon, int64_t rss_shmem, int64_t swap, int64_t page_tables,
+                          int64_t *bytes);
+
 /* uss = Private_Clean + Private_Dirty of smaps_rollup (pages mapped by this
  * process alone). 0, or -ENODATA when either is missing or the sum is past
  * INT64_MAX. */

@@ -206,6 +206,7 @@ void mw_bpf_to_proc(const struct mw_bpf_rec *r, const mw_bpf_units *u, mw_proc *
         out->flags |= MW_PROC_ZOMBIE;
     if (r->flags & MW_BPF_HAS_MM) {
         uint64_t rss = r->anon + r->file + r->shmem;
+        int64_t footprint;
         /* status prints VmPTE in whole KiB, rounded down. */
         int64_t pte = (int64_t)(r->pgtables_bytes >> 10) << 10;
         mw_proc_set(out, MW_F_VIRTUAL, pages(r->total_vm, u));
@@ -217,7 +218,9 @@ void mw_bpf_to_proc(const struct mw_bpf_rec *r, const mw_bpf_units *u, mw_proc *
         mw_proc_set(out, MW_F_RSS_SHMEM, pages(r->shmem, u));
         mw_proc_set(out, MW_F_PAGE_TABLE, pte);
         mw_proc_set(out, MW_F_SWAP, pages(r->swapents, u));
-        mw_proc_set(out, MW_F_FOOTPRINT, pages(r->anon + r->shmem + r->swapents, u) + pte);
+        if (mw_linux_footprint_of(pages(r->anon, u), pages(r->shmem, u), pages(r->swapents, u), pte,
+                                  &footprint) == 0)
+            mw_proc_set(out, MW_F_FOOTPRINT, footprint);
     }
     mw_proc_set(out, MW_F_CPU_TIME,
                 (int64_t)(cpu / tck * 1000000000u + cpu % tck * 1000000000u / tck));
