@@ -23,7 +23,9 @@ T.test("a list of records prints as a table", function()
     for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
     check(lines[1]:find("^%s*PID%s+COMMAND%s+USER%s+REAL MEMORY%s+MEMORY$"), "header: " .. lines[1])
     check(lines[2]:find("memwatch"), "row names the process")
-    eq(lines[#lines], "(1 processes)", "count line")
+    eq(lines[#lines], "(1 process)", "count line, singular for one")
+    local two = pretty.format(memwatch.processes { pid = { memwatch.self().pid, 1 } })
+    check(two:find("\n%(2 processes%)$"), "plural for two: " .. two)
 end)
 
 T.test("other tables print nested and bounded", function()
