@@ -193,13 +193,13 @@ T.test("help finds every documented name", function()
         end
     end
     -- the actions, each under its own name
-    for _, a in ipairs { "log", "exec", "notify", "signal" } do
+    for _, a in ipairs { "log", "exec", "notify", "signal", "syslog", "webhook", "alertmanager" } do
         check(help_text("actions." .. a):find("^" .. a .. "{"), "help 'actions." .. a .. "'")
         eq(help_text(memwatch.actions[a]), help_text("actions." .. a), "help(memwatch.actions." .. a .. ")")
     end
     eq(help_text("memwatch.actions.exec"), help_text("actions.exec"), "with the memwatch. prefix")
     local actions = help_text("actions")
-    for _, a in ipairs { "log", "exec", "notify", "signal" } do
+    for _, a in ipairs { "log", "exec", "notify", "signal", "syslog", "webhook", "alertmanager" } do
         check(actions:find("\n- " .. help_text("actions." .. a), 1, true), "help 'actions' still shows " .. a)
     end
     local all = help_text()
