@@ -82,7 +82,7 @@ function M.records(list)
         { title = "MEMORY", align = "right" },
     }, rows)
     if #list > n then out = out .. string.format("... %d more\n", #list - n) end
-    return out .. string.format("(%d processes)", #list)
+    return out .. string.format("(%d process%s)", #list, #list == 1 and "" or "es")
 end
 
 -- A string as a Lua literal that is safe on a terminal: text.printable's

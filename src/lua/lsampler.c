@@ -275,6 +275,9 @@ static int build_record(lua_State *L)
     const mw_proc *p = a->p;
     int has_name = p->name[0] || (p->read & (MW_SRC_STATUS | MW_SRC_STAT));
 
+    /* Called with the args alone (core.read), index 2 would be the record
+     * made below, which would then be stored in itself as [1]. */
+    lua_settop(L, 2);
     lua_createtable(L, 0, record_size(p, has_name));
     for (int f = 0; f < MW_F_COUNT; f++) {
         if (!mw_proc_has(p, (enum mw_field)f))

@@ -124,7 +124,7 @@ expect_rc 1
 expect_eq "$ERR" "memwatch footprint: pid 999999999: No such process" "no such pid"
 mw footprint mw-no-such-name-$$
 expect_rc 1
-expect_eq "$ERR" "memwatch footprint: no process named 'mw-no-such-name-$$'" "no such name"
+expect_eq "$ERR" "memwatch footprint: no process matches name 'mw-no-such-name-$$'" "no such name, as ps says it"
 
 if ! needs python3; then
     mw_test_done
@@ -173,6 +173,18 @@ import json, sys
 d = json.load(open(sys.argv[1]))[0]
 print(d["regions"][0]["name"], d["regions"][0]["status"], d["regions"][0]["change"] > 0)' "$TMP/out")" \
     "/memfd:grow grown True" "json diff names the memfd"
+
+case_ "a name that comes close"
+cp "$(command -v sleep)" "$TMP/mwfpclose"
+"$TMP/mwfpclose" 30 &
+CLOSE=$!
+PIDS+=("$CLOSE")
+for _ in $(seq 100); do grep -q mwfpclose "/proc/$CLOSE/comm" 2>/dev/null && break; sleep 0.02; done
+mw footprint mwfpclosr
+expect_rc 1
+expect_eq "$ERR" "memwatch footprint: no process matches name 'mwfpclosr' (closest: mwfpclose[$CLOSE])" \
+    "the message and the closest name, as ps gives them"
+kill "$CLOSE"
 
 case_ "several processes"
 NAME=mwfp$$

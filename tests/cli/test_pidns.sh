@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Inside a pid namespace (unshare -fp --mount-proc), as in a container, pid 1
-# and pid 2 are the application: every grouping shows them (top --once
+# and pid 2 are the application: every grouping shows them (record, plot, top --once
 # --group=..., serve --group, the Lua group API). Init is a row of its own
 # in a tree. Needs root and unshare; SKIPPED otherwise.
 . "$(dirname "$0")/lib.sh"
@@ -26,6 +26,7 @@ for g in tree app name user; do
     "$MEMWATCH" top --once --group=$g >"$out/top.$g" 2>&1
     "$MEMWATCH" serve --textfile="$out/serve.$g.prom" --once --group=$g >/dev/null 2>"$out/serve.$g.err"
 done
+"$MEMWATCH" record "$out/rec.jsonl" --count=1 2>"$out/record.err"
 "$MEMWATCH" -e '
 local group = require "memwatch.group"
 for _, how in ipairs { "none", "tree", "app", "name", "user" } do
@@ -78,6 +79,22 @@ INNER
         "serve --group=name: pid 2"
     expect_match "$(cat "$TMP/serve.user.prom")" '^memwatch_group_processes\{group="root",grouping="user"\} [3-9]$' \
         "serve --group=user: init and pid 2 counted"
+
+    case_ "record, and plot's groupings of the recording"
+    expect_eq "$(grep -c '"pid":1,' "$TMP/rec.jsonl")" 1 "record: pid 1 recorded: $(cat "$TMP/record.err")"
+    expect_eq "$(grep -c '"pid":2,' "$TMP/rec.jsonl")" 1 "record: pid 2 recorded"
+    plot=$(MW_REC="$TMP/rec.jsonl" "$MEMWATCH" -e '
+local P = require "memwatch.record.plot"
+for _, how in ipairs { "none", "tree", "app", "name" } do
+    local keys = {}
+    for _, s in ipairs(P.series { path = os.getenv "MW_REC", group = how, warn = function() end }.series) do
+        if s.key:find("^mwns") then keys[#keys + 1] = s.key end
+    end
+    table.sort(keys)
+    print(how, table.concat(keys, " "))
+end' 2>&1)
+    expect_eq "$plot" $'none\tmwnsapp[2] mwnsinit[1]\ntree\tmwnsapp[2] mwnsinit[1]\napp\tmwnsapp[2] mwnsinit[1]\nname\tmwnsapp mwnsinit' \
+        "plot: pid 1 and pid 2 in every grouping"
 fi
 
 mw_test_done

@@ -63,7 +63,7 @@ first=$(grep -n -m1 'X-SCANNED=1' <<<"$N1" | cut -d: -f1)
 ready=$(grep -n -m1 '^READY=1' <<<"$N1" | cut -d: -f1)
 check "[ -n '$first' ] && [ -n '$ready' ] && [ '$first' -lt '$ready' ]" \
     "READY=1 comes after the first scan: $N1"
-expect_match "$N1" '^READY=1\|STATUS=watching 1 rules$' "READY=1 with a STATUS"
+expect_match "$N1" '^READY=1\|STATUS=watching 1 rule$' "READY=1 with a STATUS"
 # Which sampler the scans use, and why, said once (memwatch.sampler()).
 sampler=$("$MEMWATCH" -e 'print((memwatch.sampler()))')
 expect_eq "$(grep -c '^memwatch: sampler ' "$TMP/err1")" 1 "the sampler is logged once"

@@ -73,6 +73,11 @@ expect_not_contains "$OUT" "process_memory_footprint_bytes" "only the fields ask
 mw ps mwviewkid --fields=footprint,state --format=influx
 expect_match "$OUT" "^process_memory,name=mwviewkid,pid=$KID,user=[^ ]+ footprint=[0-9]+i,state=\"S\" [0-9]+$" \
     "influx: the fields, a string quoted; tags stay"
+# comm, the kernel's short name that JSON writes, can be chosen too.
+mw ps mwviewkid --fields=pid,name,comm --format=csv
+expect_eq "$RC:$OUT" "0:pid,name,comm"$'\r\n'"$KID,mwviewkid,mwviewkid"$'\r' "csv: comm as a field"
+mw ps mwviewkid --fields=pid,comm
+expect_eq "$(sed -n 1p "$TMP/out")" "  PID  COMM" "table: comm's column"
 
 case_ "ps --format=json without --fields: every field it read"
 mw ps mwviewkid --format=json
@@ -80,7 +85,7 @@ if needs python3; then
     expect_eq "$(python3 -c '
 import json, sys
 o = json.loads(sys.stdin.readline())
-want = {"pid", "ppid", "uid", "user", "name", "state", "threads", "footprint", "resident", "swap", "rss_anon",
+want = {"pid", "ppid", "uid", "user", "name", "comm", "state", "threads", "footprint", "resident", "swap", "rss_anon",
         "rss_file", "rss_shmem", "page_table", "virtual", "resident_peak", "locked"}
 print(sorted(want - set(o)))' <"$TMP/out")" "[]" "the status fields are all there"
 fi
@@ -90,7 +95,7 @@ mw ps --fields=pds
 expect_eq "$RC:$ERR" "2:memwatch ps: --fields: unknown field 'pds' (did you mean 'pss'?)
 try 'memwatch ps --help'" "a near name"
 mw ps --fields=zzzzzz
-expect_eq "$(sed -n 1p "$TMP/err")" "memwatch ps: --fields: unknown field 'zzzzzz' (fields: cmdline, cpu_time, \
+expect_eq "$(sed -n 1p "$TMP/err")" "memwatch ps: --fields: unknown field 'zzzzzz' (fields: cmdline, comm, cpu_time, \
 disk_read, disk_written, footprint, footprint_interval_peak, footprint_peak, kernel_thread, lazy_free, locked, name, \
 page_table, path, pid, ppid, pss, resident, resident_peak, rss_anon, rss_file, rss_shmem, start_time, state, swap, \
 swap_pss, threads, uid, unique_id, user, uss, virtual, wired)" "no near name: the list"

@@ -441,6 +441,11 @@ T.test("process(pid): a record or nil, message, errno", function()
     T.is_type(r.footprint, "integer", "child footprint")
     eq(r.footprint, r.rss_anon + r.rss_shmem + r.swap + r.page_table, "child footprint formula")
     eq(getmetatable(r), getmetatable(mw.self()), "same metatable as other records")
+    -- only named fields: no array part (a record once held itself as [1])
+    eq(rawget(r, 1), nil, "process(): no [1]")
+    eq(rawget(mw.self(), 1), nil, "self(): no [1]")
+    eq(rawget(require("memwatch.core").read(child), 1), nil, "core.read: no [1]")
+    for k in pairs(r) do eq(type(k), "string", "every key is a name") end
     eq(tostring(r), string.format("process %d (sleep) footprint %s", child, mw.bytes(r.footprint)), "tostring")
 
     local a, msg, errno = mw.process(999999999)

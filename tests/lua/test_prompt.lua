@@ -23,7 +23,9 @@ T.test("a list of records prints as a table", function()
     for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
     check(lines[1]:find("^%s*PID%s+COMMAND%s+USER%s+REAL MEMORY%s+MEMORY$"), "header: " .. lines[1])
     check(lines[2]:find("memwatch"), "row names the process")
-    eq(lines[#lines], "(1 processes)", "count line")
+    eq(lines[#lines], "(1 process)", "count line, singular for one")
+    local two = pretty.format(memwatch.processes { pid = { memwatch.self().pid, 1 } })
+    check(two:find("\n%(2 processes%)$"), "plural for two: " .. two)
 end)
 
 T.test("other tables print nested and bounded", function()
@@ -191,13 +193,13 @@ T.test("help finds every documented name", function()
         end
     end
     -- the actions, each under its own name
-    for _, a in ipairs { "log", "exec", "notify", "signal" } do
+    for _, a in ipairs { "log", "exec", "notify", "signal", "syslog", "webhook", "alertmanager" } do
         check(help_text("actions." .. a):find("^" .. a .. "{"), "help 'actions." .. a .. "'")
         eq(help_text(memwatch.actions[a]), help_text("actions." .. a), "help(memwatch.actions." .. a .. ")")
     end
     eq(help_text("memwatch.actions.exec"), help_text("actions.exec"), "with the memwatch. prefix")
     local actions = help_text("actions")
-    for _, a in ipairs { "log", "exec", "notify", "signal" } do
+    for _, a in ipairs { "log", "exec", "notify", "signal", "syslog", "webhook", "alertmanager" } do
         check(actions:find("\n- " .. help_text("actions." .. a), 1, true), "help 'actions' still shows " .. a)
     end
     local all = help_text()

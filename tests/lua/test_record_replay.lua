@@ -214,7 +214,8 @@ memwatch.run("1m")
     eq(l3[#l3], "summary: rule 'big': 2 alerts, 2 resolves")
 end)
 
-T.test("the script's own functions see the recording: memwatch.now, os.time, memwatch.processes", function()
+T.test("the script's own functions see the recording: memwatch.now, os.time, os.date, memwatch.processes, " ..
+    "memwatch.process", function()
     local script = tmpfile([[
 local out = package.loaded["test.replay.seen"]
 local function say(line) out[#out + 1] = line end
@@ -223,9 +224,10 @@ local function look(where)
     local spiky = memwatch.processes { name = "spiky" }
     local alice = memwatch.processes { user = "alice" }
     local svc = memwatch.processes { user = 998, match = "^wor" }
-    say(string.format("%s: now %.1f time %d spiky %d %s alice %d svc %s all %d", where, memwatch.now(),
-        os.time(), #spiky, spiky[1] and memwatch.bytes(spiky[1].footprint) or "-", #alice,
-        svc[1] and svc[1].name or "-", #memwatch.processes()))
+    local p = memwatch.process(5151)
+    say(string.format("%s: now %.1f time %d %s spiky %d %s alice %d svc %s all %d; 5151 %s %s", where,
+        memwatch.now(), os.time(), os.date("!%H:%M:%S"), #spiky, spiky[1] and memwatch.bytes(spiky[1].footprint)
+        or "-", #alice, svc[1] and svc[1].name or "-", #memwatch.processes(), p.name, memwatch.bytes(p.footprint)))
     seen[#seen + 1] = spiky[1]
 end
 look("start")
@@ -236,6 +238,9 @@ look("after 15m")
 -- a record handed out is the script's own: changing it changes nothing recorded
 seen[1].footprint = 0
 say(string.format("os.time{...} is the real function: %d", os.time { year = 2000, month = 1, day = 1, hour = 0 }))
+say("os.date with a time: " .. os.date("!%Y-%m-%d", 0))
+say("not recorded pid: " .. table.concat({ tostring(select(1, memwatch.process(1))),
+    tostring(select(2, memwatch.process(1))), tostring(select(3, memwatch.process(1))) }, " "))
 local ok, err = pcall(memwatch.processes, { nmae = "x" })
 say("bad filter: " .. tostring(not ok) .. " " .. tostring(err):gsub("^.-: memwatch", "memwatch"))
 ok, err = pcall(memwatch.processes, { exe = "/usr/bin/spiky" })
@@ -246,12 +251,18 @@ say("not recorded: " .. tostring(not ok) .. " " .. tostring(err):gsub("^.-: memw
     local lines, err = replay { path = FILE, script = script }
     package.loaded["test.replay.seen"] = nil
     check(lines, tostring(err))
-    eq(out[1], "start: now 1764064800.0 time 1764064800 spiky 1 200.0M alice 3 svc worker all 5")
-    eq(out[2], "alert: now 1764065400.0 time 1764065400 spiky 1 900.0M alice 3 svc worker all 5")
-    eq(out[3], "resolve: now 1764065520.0 time 1764065520 spiky 1 200.0M alice 3 svc worker all 5")
-    eq(out[4], "after 15m: now 1764065700.0 time 1764065700 spiky 1 200.0M alice 3 svc worker all 5")
+    eq(out[1], "start: now 1764064800.0 time 1764064800 10:00:00 spiky 1 200.0M alice 3 svc worker all 5; " ..
+        "5151 spiky 200.0M")
+    eq(out[2], "alert: now 1764065400.0 time 1764065400 10:10:00 spiky 1 900.0M alice 3 svc worker all 5; " ..
+        "5151 spiky 900.0M")
+    eq(out[3], "resolve: now 1764065520.0 time 1764065520 10:12:00 spiky 1 200.0M alice 3 svc worker all 5; " ..
+        "5151 spiky 200.0M")
+    eq(out[4], "after 15m: now 1764065700.0 time 1764065700 10:15:00 spiky 1 200.0M alice 3 svc worker all 5; " ..
+        "5151 spiky 200.0M")
     eq(out[5], string.format("os.time{...} is the real function: %d",
         os.time { year = 2000, month = 1, day = 1, hour = 0 }))
+    eq(table.remove(out, 6), "os.date with a time: 1970-01-01")
+    eq(table.remove(out, 6), "not recorded pid: nil pid 1: not in the recording at this sample 3")
     eq(out[6], "bad filter: true memwatch.processes: unknown filter key 'nmae' " ..
         "(expected name, exe, match, user, pid, pidfile, unit, container)")
     eq(out[7], "not recorded: true memwatch.processes: filter 'exe' cannot be answered from a recording " ..
@@ -260,6 +271,8 @@ say("not recorded: " .. tostring(not ok) .. " " .. tostring(err):gsub("^.-: memw
     check(math.abs(os.time() - os.time(os.date("*t"))) <= 1 and os.time() > 1764066000, "os.time() is live again")
     eq(memwatch.now, require("memwatch.core").now, "memwatch.now restored")
     eq(memwatch.processes, require("memwatch.scan").processes, "memwatch.processes restored")
+    check(os.date("%Y") ~= "2025" or os.time() < 1767225600, "os.date is live again")
+    check(memwatch.process(memwatch.self().pid), "memwatch.process is live again")
     -- ... also when the script fails
     local bad = tmpfile("memwatch.watch { name = 'x', above = 1 }\nerror('boom')\n")
     check(not replay { path = FILE, script = bad }, "the script's error ends the replay")

@@ -429,6 +429,13 @@ T.test("describe says what each rule does", function()
     eq(e:describe(), "rule 'chrome': alert when footprint of each app (name=chrome) is above 4.0G for 30s; " ..
         "resolves at 3.5G\nrule 'leak': alert when footprint of each process (name=svc) grows faster than " ..
         "50.0M/h over 10m (r2 >= 0.5)\n")
+    local one = replay(series {})
+    one:watch { name = "one", above = "1G", sustain = 1 }
+    one:watch { name = "two", above = "1G", sustain = 2 }
+    eq(one:describe(),
+        "rule 'one': alert when footprint of each process (all processes) is above 1.0G for 1 sample\n" ..
+        "rule 'two': alert when footprint of each process (all processes) is above 1.0G for 2 samples\n",
+        "a count of samples in the singular for one")
 end)
 
 -- ---- issue 11: thresholds people write, and a watcher that is never silent ------------

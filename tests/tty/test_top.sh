@@ -107,4 +107,15 @@ t send-keys -t mw p
 wait_for '\[paused\]' || fail "p did not pause"
 t send-keys -t mw q
 wait_for 'EXIT=0' || fail "q did not exit with status 0"
+
+# A scan longer than the interval (here every 1 ms, which no scan meets) does
+# not starve the keys: / opens the filter prompt and q quits.
+t kill-session -t mw
+t new-session -d -s mw -x 120 -y 30 "$MEMWATCH top --every=0.001s; echo EXIT=\$?; sleep 60"
+wait_for 'memwatch top' || exit 1
+t send-keys -t mw /
+wait_for 'Filter by name \(empty clears\):' || fail "/ was not read while every scan overran the interval"
+t send-keys -t mw Enter
+t send-keys -t mw q
+wait_for 'EXIT=0' || fail "q was not read while every scan overran the interval"
 echo "top: all checks passed"

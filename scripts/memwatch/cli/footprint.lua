@@ -2,8 +2,10 @@
 -- macOS `footprint`), every region (--regions, like pmap -x or vmmap), or
 -- what grew over a while (--diff).
 local memwatch = require "memwatch"
+local core = require "memwatch.core"
 local options = require "memwatch.options"
 local regions = require "memwatch.regions"
+local suggest = require "memwatch.suggest"
 local text = require "memwatch.text"
 local units = require "memwatch.units"
 
@@ -23,7 +25,13 @@ local function targets(arg)
         return { rec }
     end
     local recs = memwatch.processes { name = arg }
-    if #recs == 0 then return nil, string.format("no process named '%s'", arg) end
+    if #recs == 0 then
+        -- As memwatch ps says it: the selection, and what comes close.
+        local me = core.getpid()
+        local close = suggest.closest_text(arg, memwatch.processes(), nil, function(r) return r.pid == me end)
+        return nil, text.printable(string.format("no process matches %s%s", suggest.describe { name = arg },
+            close and (" (" .. close .. ")") or ""))
+    end
     table.sort(recs, function(a, b)
         local fa, fb = a.footprint or -1, b.footprint or -1
         if fa ~= fb then return fa > fb end
@@ -332,7 +340,7 @@ cache); the total is compared with the kernel's phys_footprint.
                 return nil, rerr
             end
         end
-        if #list == 0 then return nil, string.format("no process named '%s' left to read", args[1]) end
+        if #list == 0 then return nil, text.printable(string.format("no process named '%s' left to read", args[1])) end
         if seconds then
             memwatch.sleep(seconds)
             local pairs_ = {}

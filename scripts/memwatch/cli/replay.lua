@@ -21,7 +21,8 @@ that time. Prints one line per alert and resolve, at the recorded time
 
 exec, notify, signal, log, syslog, alertmanager and webhook actions do not
 run: an indented line says what each would have done (or sent). Functions of your own run as they are, on the
-recording: memwatch.now(), os.time() and memwatch.processes() answer from it.
+recording: memwatch.now(), os.time(), os.date(), memwatch.processes() and
+memwatch.process() answer from it.
 memwatch.run() returns "stopped" at the end of the recording.
 ARGS are the script's arg[1], ...; put them after `--` if they start with -.
 

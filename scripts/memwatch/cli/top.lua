@@ -342,18 +342,23 @@ local function live(st, curses)
     while true do
         draw(st, curses)
         local now = memwatch.now()
+        local wait
         if not st.paused and now >= next_at + st.every then
             next_at = next_at + st.every
             if next_at < now - st.every then next_at = now end
             sample(st)
+            -- A scan that takes longer than the interval (thousands of
+            -- processes, a short --every) must not starve the keys: look
+            -- once without waiting before the next one.
+            wait = 0
         else
-            local wait = st.paused and 1000 or math.max(0, math.floor((next_at + st.every - now) * 1000))
-            local k = curses.getkey(wait)
-            if k then
-                local what = handle_key(st, k, curses)
-                if what == "quit" then return end
-                if what == "resample" then sample(st) end
-            end
+            wait = st.paused and 1000 or math.max(0, math.floor((next_at + st.every - now) * 1000))
+        end
+        local k = curses.getkey(wait)
+        if k then
+            local what = handle_key(st, k, curses)
+            if what == "quit" then return end
+            if what == "resample" then sample(st) end
         end
     end
 end

@@ -9,7 +9,7 @@ local M = {}
 -- Keys a process record may have besides the catalogue's fields.
 local RECORD_KEYS = { pid = "count", ppid = "count", uid = "count", user = "string", name = "string",
     state = "string", threads = "count", start_time = "epoch", cpu_time = "seconds", cmdline = "string",
-    path = "string", kernel_thread = "boolean" }
+    path = "string", kernel_thread = "boolean", comm = "string" }
 -- The fields of a group row.
 local GROUP_KEYS = { group = "string", grouping = "string", key = "string", count = "count",
     footprint = "bytes", resident = "bytes", swap = "bytes", pss = "bytes" }

@@ -191,20 +191,39 @@ local function recorded_processes(sample)
     end
 end
 
--- Puts the recording behind memwatch.now(), os.time() and
--- memwatch.processes() while the script runs; returns what undoes it.
+-- memwatch.process(pid) over one recorded sample: the recorded process, or
+-- nil and why, as live for a pid that is not there.
+local function recorded_process(processes)
+    return function(pid, _)
+        if math.type(pid) ~= "integer" then
+            error(string.format("bad argument #1 to 'process' (integer expected, got %s)", type(pid)), 2)
+        end
+        local found = processes { pid = pid }
+        if found[1] then return found[1] end
+        return nil, string.format("pid %d: not in the recording at this sample", pid), 3 -- ESRCH
+    end
+end
+
+-- Puts the recording behind memwatch.now(), os.time(), os.date() without a
+-- time, memwatch.processes() and memwatch.process() while the script runs;
+-- returns what undoes it.
 local function recorded_world(sample)
     local mw = require "memwatch"
-    local live_now, live_processes, live_time = mw.now, mw.processes, os.time
+    local live_now, live_processes, live_process = mw.now, mw.processes, mw.process
+    local live_time, live_date = os.time, os.date
     mw.now = function() return sample().now end
     mw.processes = recorded_processes(sample)
+    mw.process = recorded_process(mw.processes)
     os.time = function(t) -- luacheck: ignore 122
         if t ~= nil then return live_time(t) end
         return math.floor(sample().t)
     end
+    os.date = function(fmt, t) -- luacheck: ignore 122
+        return live_date(fmt, t == nil and math.floor(sample().t) or t)
+    end
     return function()
-        mw.now, mw.processes = live_now, live_processes
-        os.time = live_time -- luacheck: ignore 122
+        mw.now, mw.processes, mw.process = live_now, live_processes, live_process
+        os.time, os.date = live_time, live_date -- luacheck: ignore 122
     end
 end
 

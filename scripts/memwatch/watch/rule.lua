@@ -456,7 +456,7 @@ function M.describe(r, fmt)
     else
         cond = string.format("is %s %s", r.direction, M.threshold_text(r, fmt))
     end
-    local hold = r.sustain_n and string.format(" for %d samples", r.sustain_n) or
+    local hold = r.sustain_n and string.format(" for %d sample%s", r.sustain_n, r.sustain_n == 1 and "" or "s") or
         (r.sustain_s > 0 and string.format(" for %gs", r.sustain_s) or "")
     local clear = ""
     if r.clear ~= r.threshold then

@@ -15,6 +15,9 @@ local M = {}
 local Engine = engine.Engine
 local EPS = engine.EPS
 
+-- The service manager's status line: "watching 1 rule", "watching 3 rules".
+local function watching(n) return string.format("watching %d rule%s", n, n == 1 and "" or "s") end
+
 local RUN_OPTS = { seconds = true, every = true, budget = true, budget_time = true, memory_limit = true,
     error_interval = true, state = true }
 
@@ -120,7 +123,7 @@ function Engine:run(arg)
             local next_at = self:tick(now)
             if not told then
                 told = true
-                svc.ready(string.format("watching %d rules", #self.rules))
+                svc.ready(watching(#self.rules))
             end
             next_at = math.min(next_at, svc.watchdog(clock.now()))
             if self.stopping then return self.stopping end
@@ -134,7 +137,7 @@ function Engine:run(arg)
                     if sig == "INT" then return "interrupted" end
                     svc.reloading()
                     self:reload()
-                    svc.ready(string.format("watching %d rules", #self.rules))
+                    svc.ready(watching(#self.rules))
                     sig = core.take_signal()
                 end
             end
