@@ -467,11 +467,10 @@ end
 
 --- no_match(filter, recs, when) -> "no process matches name 'x' yet; watching
 -- (closest: ...)": when is "yet" (watching starts) or "any more" (the last
--- matching process went away). memwatch's own process is never suggested.
+-- matching process went away). memwatch's own process, and a wrapper that
+-- started it (sudo, timeout), are never suggested.
 function M.no_match(filter, recs, when)
-    local me = core.getpid and core.getpid()
-    local close = type(filter.name) == "string" and
-        suggest.closest_text(filter.name, recs, nil, function(rec) return rec.pid == me end)
+    local close = type(filter.name) == "string" and suggest.closest_text(filter.name, recs, nil, select_.own)
     return string.format("no process matches %s %s; watching%s", suggest.describe(filter), when,
         close and (" (" .. close .. ")") or "")
 end
