@@ -6,7 +6,8 @@
 --                                 argv[0] has; darwin: also the .app bundle's name)
 --   exe       = "/usr/sbin/nginx" | "nginx"   the executable's path or basename
 --   match     = "^python.*serve"  Lua pattern tried on the name, then the command
---                                 line; never matches memwatch's own process
+--                                 line; never matches memwatch's own process,
+--                                 nor a wrapper that started it (sudo, timeout)
 --   user      = "www-data" | 33   user name or uid
 --   pid       = 1234 | {1, 2}     one pid or a list
 --   pidfile   = "/run/nginx.pid"  a file holding a pid, read again at every scan
@@ -260,6 +261,36 @@ local function container_matches(want, rec)
     return pod ~= nil and pod == want
 end
 
+-- The processes that started memwatch with its command line inside theirs
+-- (sudo, timeout, runuser, sh -c "memwatch ..."): a pattern taken from that
+-- command line is found in theirs too, so `sudo memwatch ps --match leaky`
+-- would list sudo. Found once: memwatch's parent, its parent, ... as long as
+-- each one's command line holds memwatch's own.
+local wrappers
+local function wrapper_pids()
+    if wrappers then return wrappers end
+    wrappers = {}
+    local src = core.sources.status | core.sources.cmdline
+    local me = core.read(core.getpid(), src)
+    local own = me and me.cmdline
+    if not own or own == "" then return wrappers end
+    local pid, hops = me.ppid, 0
+    while pid and pid > 0 and hops < 16 do
+        local rec = core.read(pid, src)
+        if not (rec and rec.cmdline and rec.cmdline:find(own, 1, true)) then break end
+        wrappers[pid] = true
+        pid, hops = rec.ppid, hops + 1
+    end
+    return wrappers
+end
+
+--- own(rec) -> whether rec is memwatch's own process or one of the wrappers
+-- that started it (above): `match` never selects them, nor are they offered
+-- as what comes close to a selection that matches nothing.
+function M.own(rec)
+    return rec.pid == core.getpid() or wrapper_pids()[rec.pid] == true
+end
+
 --- matches(c, rec [, scanned]) -> whether a record satisfies a compiled
 -- filter (refresh it first when it has a pidfile). Fields not yet read are
 -- read on access. scanned: the record comes from a core.scan given the
@@ -281,7 +312,7 @@ function M.matches(c, rec, scanned)
         end
     end
     if c.match then
-        if rec.pid == core.getpid() then return false end
+        if M.own(rec) then return false end
         local name = rec.name or ""
         if not name:find(c.match) and not (rec.cmdline and rec.cmdline:find(c.match)) then
             return false

@@ -103,6 +103,25 @@ out=$("$MEMWATCH" ps --exe "/nowhere/$NAME")
 expect_no_match "$out" "^ *$CHILD " "--exe with another directory"
 
 # ---------------------------------------------------------------------------
+case_ "--match, and the wrappers that started memwatch"
+# timeout, sh -c and runuser carry memwatch's command line in theirs, so the
+# pattern is there too: they are memwatch's, neither selected nor suggested.
+PAT=long.name.00 # matches the name, and itself in the wrappers' command lines
+out=$(timeout 20 "$MEMWATCH" ps --match "$PAT")
+expect_match "$out" "^ *$CHILD +$NAME " "--match on the name"
+expect_eq "$(printf '%s\n' "$out" | grep -c .)" 2 "--match: the header and the child, not timeout"
+case "$MEMWATCH" in
+*[[:space:]]*) not_run "sh -c with a binary path holding a blank" ;;
+*)
+    out=$(sh -c "$MEMWATCH ps --match $PAT; :")
+    expect_eq "$(printf '%s\n' "$out" | grep -c .)" 2 "--match: not the sh -c that started memwatch"
+    ;;
+esac
+err=$(timeout 20 "$MEMWATCH" ps "${NAME}x" 2>&1 >/dev/null)
+expect_eq "$err" "memwatch ps: no process matches name '${NAME}x' (closest: $NAME[$CHILD], from $TMP/$NAME)" \
+    "the closest: the child, not the timeout whose command line holds the name"
+
+# ---------------------------------------------------------------------------
 case_ "--pidfile"
 echo "$CHILD" >"$TMP/pid"
 out=$("$MEMWATCH" ps --pidfile "$TMP/pid")

@@ -38,6 +38,25 @@ expect_eq "$(cat err)" "" "nothing on stderr"
 sleep 0.3
 check '[ ! -e "$TMP/ran" ]' "no action ran (the rule would fire at once live)"
 
+case_ "a share of physical memory in a script's rules"
+# memwatch.watch{above = "0.0001%"} in a script: a share of this machine's
+# memory (MemTotal), live and in memwatch check; the event prints it both ways.
+cat >share.lua <<EOF
+memwatch.watch { name = "share", select = { name = "$CHILD_NAME" }, above = "0.0001%", clear = "0.00005%",
+    every = "0.1s", on_alert = function(ev) print(ev.threshold, ev.clear) print(ev) end }
+memwatch.run(0.05)
+EOF
+total=$(awk '/^MemTotal:/ { printf "%.0f", $2 * 1024 }' /proc/meminfo)
+above=$(awk -v t="$total" 'BEGIN { printf "%d", int(t * 0.0001 / 100 + 0.5) }')
+clear=$(awk -v t="$total" 'BEGIN { printf "%d", int(t * 0.00005 / 100 + 0.5) }')
+OUT=$("$MEMWATCH" share.lua 2>&1)
+expect_eq "$(printf '%s\n' "$OUT" | head -1)" "$above	$clear" "the thresholds: shares of MemTotal ($total bytes)"
+expect_match "$(printf '%s\n' "$OUT" | sed -n 2p)" \
+    "^ALERT rule 'share' $CHILD_NAME\\[$CHILD\\] footprint [0-9.]+[KMG] \\(above 0\\.0001% \\([0-9.]+[BKM]\\)\\) 1 process\$" \
+    "the event prints the share and the size"
+OUT=$("$MEMWATCH" check share.lua 2>&1)
+expect_eq "$(printf '%s\n' "$OUT" | tail -1)" "share.lua: 1 rule OK" "memwatch check takes it"
+
 case_ "check a script that loops around memwatch.run()"
 printf 'memwatch.watch { name = "loop", above = "1G" }\nwhile true do memwatch.run(10) end\n' >loop.lua
 OUT=$(timeout 20 "$MEMWATCH" check loop.lua 2>&1)

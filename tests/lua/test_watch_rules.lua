@@ -369,8 +369,39 @@ T.test("the memory cap stops a callback that allocates without end; the engine g
         "reached (not enough memory)")
     eq(log.text(), "0 alert app[10] 60.0M; 1 alert app[10] 60.0M; 2 alert app[10] 60.0M")
     raises_exactly(function() W.engine { memory_limit = "lots" } end,
-        "memory_limit: invalid size 'lots': expected a number with an optional unit B, K, M, G, T or P " ..
-        "(binary multiples: 1K = 1024 bytes; KB and KiB mean the same as K)")
+        "memwatch.watch.engine: 'memory_limit': invalid size 'lots': expected a number with an optional unit " ..
+        "B, K, M, G, T or P (binary multiples: 1K = 1024 bytes; KB and KiB mean the same as K)")
+end)
+
+T.test("the callbacks' limits are checked where they are given, not at a callback's call", function()
+    raises_exactly(function() W.engine { budget = "x" } end,
+        "memwatch.watch.engine: 'budget' must be a whole number of instructions (0 turns it off), got 'x'")
+    raises_exactly(function() W.engine { budget = -5 } end,
+        "memwatch.watch.engine: 'budget' must be a whole number of instructions (0 turns it off), got -5")
+    raises_exactly(function() W.engine { budget_time = "soon" } end,
+        "memwatch.watch.engine: 'budget_time' must be a duration (0 or more), got 'soon'")
+    raises_exactly(function() W.engine { error_interval = -1 } end,
+        "memwatch.watch.engine: 'error_interval' must be a duration (0 or more), got -1")
+    raises_exactly(function() W.engine { every = "x" } end,
+        "memwatch.watch.engine: 'every' must be a duration greater than 0, got 'x'")
+    local clock = { t = 0.0 }
+    function clock.now() return clock.t end
+    function clock.sleep(s) clock.t = clock.t + s end
+    local e = W.engine { clock = clock, sampler = function() return {} end, report = function() end }
+    e:watch { name = "r", above = "1M" }
+    raises_exactly(function() e:run { seconds = 1, budget = 1.5 } end,
+        "memwatch.run: 'budget' must be a whole number of instructions (0 turns it off), got 1.5")
+    raises_exactly(function() e:run { seconds = 1, budget_time = -1 } end,
+        "memwatch.run: 'budget_time' must be a duration (0 or more), got -1")
+    raises_exactly(function() e:run { seconds = 1, error_interval = "often" } end,
+        "memwatch.run: 'error_interval' must be a duration (0 or more), got 'often'")
+    raises_exactly(function() e:run { seconds = 1, every = 0 } end,
+        "memwatch.run: 'every' must be a duration greater than 0, got 0")
+    raises_exactly(function() e:run { seconds = 1, memory_limit = "lots" } end,
+        "memwatch.run: 'memory_limit': invalid size 'lots': expected a number with an optional unit " ..
+        "B, K, M, G, T or P (binary multiples: 1K = 1024 bytes; KB and KiB mean the same as K)")
+    eq(e:run { seconds = 1, budget = 0, budget_time = "0.5s", error_interval = 0 }, "elapsed",
+        "0 turns a limit off; a duration may be written as a string")
 end)
 
 T.test("reload keeps the state of unchanged rules", function()

@@ -118,13 +118,14 @@ A NAME is the same as --name NAME.
             if why then io.stderr:write("memwatch ps: ", why, "\n") end
         end
         -- A selection that matches nothing is said, with what comes close
-        -- (never memwatch itself); when nothing matched at all, nothing is
-        -- printed but that, and the exit status is 1.
+        -- (never memwatch itself, nor a wrapper that started it); when
+        -- nothing matched at all, nothing is printed but that, and the exit
+        -- status is 1.
         if #missing > 0 then
-            local all, me = memwatch.processes(), core.getpid()
+            local all = memwatch.processes()
             local say = options.reporter("ps")
             for _, f in ipairs(missing) do
-                local close = f.name and suggest.closest_text(f.name, all, nil, function(r) return r.pid == me end)
+                local close = f.name and suggest.closest_text(f.name, all, nil, select_.own)
                 say(text.printable(string.format("no process matches %s%s", suggest.describe(f),
                     close and (" (" .. close .. ")") or "")))
             end

@@ -108,13 +108,42 @@ function M.check_opts(opts, allowed, where)
     end
 end
 
+-- A value as the user wrote it, in a message: 'x' for a string.
+local function written(v)
+    if type(v) == "string" then return "'" .. v .. "'" end
+    return tostring(v)
+end
+
+-- Options of engine{} and memwatch.run{} are checked where they are given,
+-- and refused at the user's line: a bad one found later, in a callback's
+-- call, would name a line of the engine. `what` names the option and its
+-- caller ("memwatch.run: 'every'").
 function M.positive_duration(v, what)
     local ok, s = pcall(core.parse_duration, v)
     if not ok or s <= 0 then
         error(rule_.user_where() .. string.format("%s must be a duration greater than 0, got %s", what,
-            tostring(v)), 0)
+            written(v)), 0)
     end
     return s
+end
+
+--- A duration that may be 0 (budget_time: 0 turns it off; error_interval).
+function M.duration(v, what)
+    local ok, s = pcall(core.parse_duration, v)
+    if not ok then
+        error(rule_.user_where() .. string.format("%s must be a duration (0 or more), got %s", what, written(v)), 0)
+    end
+    return s
+end
+
+--- A number of instructions (budget: 0 turns it off).
+function M.instructions(v, what)
+    local n = math.tointeger(v)
+    if not n or n < 0 then
+        error(rule_.user_where() .. string.format("%s must be a whole number of instructions (0 turns it off), " ..
+            "got %s", what, written(v)), 0)
+    end
+    return n
 end
 
 function M.limit_bytes(v, what)
@@ -165,11 +194,13 @@ function M.new(opts)
         -- Reports quote callback errors, which may quote process names.
         log.write(io.stderr, level, text.printable(line))
     end
-    e.every = opts.every and M.positive_duration(opts.every, "every") or 2.0
-    e.budget = opts.budget or 10000000
-    e.budget_time = opts.budget_time or 1.0
-    e.memory_limit = M.limit_bytes(opts.memory_limit == nil and "256M" or opts.memory_limit, "memory_limit")
-    e.error_interval = opts.error_interval or 60
+    local where = "memwatch.watch.engine: "
+    e.every = opts.every and M.positive_duration(opts.every, where .. "'every'") or 2.0
+    e.budget = opts.budget and M.instructions(opts.budget, where .. "'budget'") or 10000000
+    e.budget_time = opts.budget_time and M.duration(opts.budget_time, where .. "'budget_time'") or 1.0
+    e.memory_limit = M.limit_bytes(opts.memory_limit == nil and "256M" or opts.memory_limit,
+        where .. "'memory_limit'")
+    e.error_interval = opts.error_interval and M.duration(opts.error_interval, where .. "'error_interval'") or 60
     e.script = opts.script
     e.state_path = opts.state -- opened by engine:run (memwatch.watch.state)
     -- Catch SIGINT/SIGTERM/SIGHUP while running: by default only with the
@@ -467,11 +498,10 @@ end
 
 --- no_match(filter, recs, when) -> "no process matches name 'x' yet; watching
 -- (closest: ...)": when is "yet" (watching starts) or "any more" (the last
--- matching process went away). memwatch's own process is never suggested.
+-- matching process went away). memwatch's own process, and a wrapper that
+-- started it (sudo, timeout), are never suggested.
 function M.no_match(filter, recs, when)
-    local me = core.getpid and core.getpid()
-    local close = type(filter.name) == "string" and
-        suggest.closest_text(filter.name, recs, nil, function(rec) return rec.pid == me end)
+    local close = type(filter.name) == "string" and suggest.closest_text(filter.name, recs, nil, select_.own)
     return string.format("no process matches %s %s; watching%s", suggest.describe(filter), when,
         close and (" (" .. close .. ")") or "")
 end

@@ -33,6 +33,11 @@ engine.inject {
             real = true,
         }
     end,
+    -- What a size written as "20%" is a share of: this machine's memory.
+    memory_total = function()
+        local sys = core.system()
+        return sys and sys.total or nil
+    end,
     -- What tells a vanished group the kernel killed from one that exited.
     oom = { count = core.oom_kill_count, kills_since = core.oom_kills_since },
 }

@@ -70,11 +70,17 @@ function Engine:run(arg)
     if type(arg) == "table" then
         engine.check_opts(arg, RUN_OPTS, "memwatch.run")
         seconds = arg.seconds
-        if arg.every ~= nil then self.every = engine.positive_duration(arg.every, "every") end
-        if arg.budget ~= nil then self.budget = arg.budget end
-        if arg.budget_time ~= nil then self.budget_time = arg.budget_time end
-        if arg.memory_limit ~= nil then self.memory_limit = engine.limit_bytes(arg.memory_limit, "memory_limit") end
-        if arg.error_interval ~= nil then self.error_interval = arg.error_interval end
+        if arg.every ~= nil then self.every = engine.positive_duration(arg.every, "memwatch.run: 'every'") end
+        if arg.budget ~= nil then self.budget = engine.instructions(arg.budget, "memwatch.run: 'budget'") end
+        if arg.budget_time ~= nil then
+            self.budget_time = engine.duration(arg.budget_time, "memwatch.run: 'budget_time'")
+        end
+        if arg.memory_limit ~= nil then
+            self.memory_limit = engine.limit_bytes(arg.memory_limit, "memwatch.run: 'memory_limit'")
+        end
+        if arg.error_interval ~= nil then
+            self.error_interval = engine.duration(arg.error_interval, "memwatch.run: 'error_interval'")
+        end
         if arg.state ~= nil then self.state_path = arg.state end
     else
         seconds = arg
