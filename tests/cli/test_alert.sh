@@ -203,10 +203,13 @@ bad_alert() { # expected-message ARGS...
 bad_alert "memwatch alert: --over: invalid size '1.5Q': $SIZES" x --over 1.5Q
 bad_alert "memwatch alert: --over: invalid size '120%x': $SIZES" x --over 120%x
 bad_alert "memwatch alert: --clear: invalid size '1x': $SIZES" x --over 1G --clear 1x
-bad_alert "memwatch alert: --clear (2.0G) must be below --over (1.0G): it is the level at which the alert resolves" \
+bad_alert "memwatch alert: --clear 2.0G must be below --over 1.0G: it is the level at which the alert resolves" \
     x --over 1G --clear 2G
-bad_alert "memwatch alert: --clear (1.0G) must be below --over (1.0G): it is the level at which the alert resolves" \
+bad_alert "memwatch alert: --clear 1.0G must be below --over 1.0G: it is the level at which the alert resolves" \
     x --over 1G --clear 1G
+"$MEMWATCH" alert x --over 0.5% --clear 1% >/dev/null 2>"$TMP/bad"
+check "head -1 '$TMP/bad' | grep -Eq '^memwatch alert: --clear 1% \([0-9.]+[KMGT]\) must be below --over 0\.5% \([0-9.]+[KMGT]\): it is the level at which the alert resolves$'" \
+    "alert --clear above --over in percentages: $(head -1 "$TMP/bad")"
 bad_alert "memwatch alert: --repeat must be greater than 0" x --over 1G --repeat 0
 bad_alert "memwatch alert: --repeat: invalid duration 'often': expected a number with an optional unit ms, s, m or h (a bare number is seconds)" \
     x --over 1G --repeat often

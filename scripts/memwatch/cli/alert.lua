@@ -118,7 +118,7 @@ durations ms, s, m, h.
             okc, clear, clear_pct = pcall(units.parse_size, opts.clear, total)
             if not okc then return false, "--clear: " .. bare(clear) end
             if clear >= over then
-                return false, string.format("--clear (%s) must be below --over (%s): it is the level at which " ..
+                return false, string.format("--clear %s must be below --over %s: it is the level at which " ..
                     "the alert resolves", units.size_text(clear, clear_pct), units.size_text(over, over_pct))
             end
         end
