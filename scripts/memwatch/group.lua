@@ -15,7 +15,7 @@ local M = {}
 M.MODES = { "none", "name", "tree", "app", "user" }
 
 local function ident(rec)
-    return tostring(rec.pid) .. "@" .. string.format("%.2f", rec.start_time or -1)
+    return string.format("%s@%.2f", rec.pid, rec.start_time or -1)
 end
 M.ident = ident
 

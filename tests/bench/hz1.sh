@@ -21,6 +21,8 @@
 # memwatch sees only the children:  unshare -fp --mount-proc tests/bench/hz1.sh
 #
 # Environment: MEMWATCH_BUILD (Release build dir, default build-bench),
+# MEMWATCH (the binary to measure, default the build's: another version's
+# memwatch runs the same hz1.lua),
 # MW_HZ1_PROCS (processes, default 1000), MW_HZ1_SAMPLERS (default
 # "bpf proc"), MW_HZ1_CASES (default "plain threshold growth"),
 # MW_HZ1_OUT (also write the report to this file).
@@ -44,7 +46,7 @@ fi
 cmake --build "$BUILD" -j"$(nproc)" --target memwatch sampler_pass >&2
 mkdir -p "$BUILD/bench"
 cc -std=c11 -O2 -Wall -Wextra -o "$BUILD/bench/spawn_idle" "$SRC/spawn_idle.c"
-MW=$BUILD/memwatch
+MW=${MEMWATCH:-$BUILD/memwatch}
 if [[ " $SAMPLERS " == *" bpf "* ]] && ! "$BUILD/sampler_pass" bpf 1 >/dev/null 2>&1; then
     say "hz1.sh: the BPF sampler does not load here (not root, or not built): proc rows only"
     SAMPLERS=${SAMPLERS//bpf/}

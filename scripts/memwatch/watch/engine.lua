@@ -289,6 +289,8 @@ function Engine:state(name)
 end
 
 local function selected(rule, recs)
+    -- A rule over every process takes the scan as it is (read only).
+    if not rule.def.select or next(rule.def.select) == nil then return recs end
     local c = select_.refresh(rule.select)
     local out = {}
     for _, r in ipairs(recs) do
