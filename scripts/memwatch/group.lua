@@ -15,7 +15,7 @@ local M = {}
 M.MODES = { "none", "name", "tree", "app", "user" }
 
 local function ident(rec)
-    return tostring(rec.pid) .. "@" .. string.format("%.2f", rec.start_time or -1)
+    return string.format("%s@%.2f", rec.pid, rec.start_time or -1)
 end
 M.ident = ident
 
@@ -124,8 +124,15 @@ function M.build(how, selected, ctx, call)
     local groups, order = {}, {}
     local mode = how
     if mode == "none" then
+        -- One group per process: no member set to keep (a rule over every
+        -- process builds these every tick).
         for _, r in ipairs(selected) do
-            add(groups, order, ident(r), string.format("%s[%d]", r.name or "?", r.pid), { r })
+            local id = ident(r)
+            if not groups[id] then
+                local g = { id = id, key = string.format("%s[%d]", r.name or "?", r.pid), processes = { r } }
+                groups[id] = g
+                order[#order + 1] = g
+            end
         end
     elseif mode == "name" then
         for _, r in ipairs(selected) do

@@ -14,6 +14,7 @@
  *   lnotify.c   the service manager: readiness datagrams, journal streams
  *   ldatagram.c datagrams to local sockets (the system log)
  *   ldelivery.c alert delivery over HTTP (libcurl), driven from the one wait
+ *   ltrend.c    a growth rule's window of least-squares moments
  *
  * The curses binding (lcurses.c, memwatch.curses) is a module of its own,
  * registered by the executable only (app/lstate.c): the memwatch/core.so
@@ -32,6 +33,7 @@
 #include "lua/lsampler.h"
 #include "lua/lsignal.h"
 #include "lua/ltext.h"
+#include "lua/ltrend.h"
 #include "lua/lunits.h"
 #include "lua/lwebconfig.h"
 
@@ -56,6 +58,7 @@ int luaopen_memwatch_core(lua_State *L)
     mw_lua_register_delivery(L);
     mw_lua_register_sampler(L);
     mw_lua_register_oom(L);
+    mw_lua_register_trend(L);
     lua_pushstring(L, MW_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

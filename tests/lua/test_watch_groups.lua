@@ -347,12 +347,12 @@ T.test("growth: noise alone and a flat series never fire; min_r2 and warmup opti
     eq(log2.list[1].eta, nil, "no limit, no ETA")
 end)
 
-T.test("growth: a group keeps only its window's samples, as numbers", function()
+T.test("growth: a group keeps its window as a few cells of moments, not its samples", function()
     local t = 0.0
     local e = W.engine {
         clock = { now = function() return t end, sleep = function(s) t = t + s end },
         every = 10, memory_limit = 0,
-        sampler = function() return { proc(10, 1, "svc", 100 + t / 60) } end,
+        sampler = function() return { proc(10, 1, "svc", 100 + t / 60 + (t % 30 == 0 and 1 or 0)) } end,
         report = function() end,
         app_key = function() return nil end,
     }
@@ -362,14 +362,119 @@ T.test("growth: a group keeps only its window's samples, as numbers", function()
         t = t + 10
     end
     local _, st = next(e:state("leak"))
-    eq(#st.ts, 31, "5 minutes of samples every 10 s, both ends in")
-    eq(#st.vs, 31)
-    eq(st.ts[1], 690.0)
-    eq(st.ts[31], 990.0)
-    eq(st.vs[31], math.floor((100 + 990 / 60) * MB))
+    eq(st.ts, nil, "no list of sample times")
     eq(st.samples, nil, "no table per sample")
-    local slope = W.trend { { st.ts[1], st.vs[1] }, { st.ts[31], st.vs[31] } }
-    near(st.slope, slope, MB / 60 / 100)
+    local slope, r2, n = st.trend:fit()
+    eq(n, 31, "5 minutes of samples every 10 s, both ends in")
+    -- The same line as a fit over those samples, up to rounding.
+    local samples = {}
+    for at = 690, 990, 10 do
+        samples[#samples + 1] = { at, math.floor((100 + at / 60 + (at % 30 == 0 and 1 or 0)) * MB) }
+    end
+    local s2, r22 = W.trend(samples)
+    near(slope, s2, math.abs(s2) * 1e-9)
+    near(r2, r22, 1e-9)
+    eq(st.slope, slope)
+end)
+
+-- The samples a window of `cells` cells keeps at time now (memwatch/trend.h):
+-- those of the cells whose mean time is not before oldest.
+local function kept_by_cells(samples, window, cells, now, oldest)
+    local width = window / cells
+    local sum, count = {}, {}
+    for _, s in ipairs(samples) do
+        if s[1] <= now and s[1] > now - window - 2 * width then
+            local k = math.floor(s[1] / width)
+            sum[k] = (sum[k] or 0) + s[1]
+            count[k] = (count[k] or 0) + 1
+        end
+    end
+    local out = {}
+    for _, s in ipairs(samples) do
+        local k = math.floor(s[1] / width)
+        if count[k] and sum[k] / count[k] >= oldest then out[#out + 1] = s end
+    end
+    return out
+end
+
+T.test("trend_window: the fit of the samples it keeps, exact for windows of up to `cells` samples", function()
+    local core = require "memwatch.core"
+    local rnd = noise(11)
+    -- A window of 10 cells and 10 samples (one a second): every cell holds
+    -- one sample and the window is exact, as the list of samples was.
+    local w = core.trend_window(10, 10)
+    local samples = {}
+    for t = 1, 40 do
+        local v = 5e9 + t * 1000 + 1e5 * rnd()
+        samples[#samples + 1] = { t, v }
+        w:add(t, v, t - 10 - 1e-9)
+        local want = {}
+        for _, s in ipairs(samples) do
+            if s[1] >= t - 10 - 1e-9 then want[#want + 1] = s end
+        end
+        local slope, r2, n = w:fit()
+        eq(n, #want, "samples in the window at " .. t)
+        local s2, r22 = W.trend(want)
+        if n < 2 then
+            eq(slope, nil)
+        else
+            near(slope, s2, math.abs(s2) * 1e-9 + 1e-9, "slope at " .. t)
+            near(r2, r22, 1e-9, "r2 at " .. t)
+        end
+    end
+    -- A 10-minute window at 1 Hz in 10 cells of 60 samples: the line over
+    -- the samples of the cells kept, up to rounding, and a window within
+    -- half a cell of 10 minutes; its memory does not grow with its samples.
+    local long = core.trend_window(600, 10)
+    samples = {}
+    for t = 1000, 3000 do
+        local v = 2e9 + (t % 700) * 4096 + 1e6 * rnd()
+        samples[#samples + 1] = { t, v }
+        long:add(t, v, t - 600 - 1e-9)
+        if t % 97 == 0 or t == 3000 then
+            local want = kept_by_cells(samples, 600, 10, t, t - 600 - 1e-9)
+            local slope, r2, n = long:fit()
+            eq(n, #want, "samples kept at " .. t)
+            if t >= 1600 then check(n >= 570 and n <= 631, "about 10 minutes of samples at " .. t .. ": " .. n) end
+            local s2, r22 = W.trend(want)
+            near(slope, s2, math.abs(s2) * 1e-6 + 1e-6, "slope at " .. t)
+            near(r2, r22, 1e-9, "r2 at " .. t)
+        end
+    end
+    collectgarbage("collect")
+    local heap = collectgarbage("count")
+    for t = 3001, 5000 do long:add(t, 2e9 + t, t - 600 - 1e-9) end
+    collectgarbage("collect")
+    eq(collectgarbage("count"), heap, "2000 more samples take no memory")
+end)
+
+T.test("trend_window: bad arguments", function()
+    local core = require "memwatch.core"
+    local function err(fn)
+        local ok, e = pcall(fn)
+        eq(ok, false)
+        return (tostring(e):gsub("^[^:]*:%d+: ", ""))
+    end
+    eq(err(function() return core.trend_window(0, 10) end),
+        "bad argument #1 to 'trend_window' (window must be a duration greater than 0)")
+    eq(err(function() return core.trend_window(1 / 0, 10) end),
+        "bad argument #1 to 'trend_window' (window must be a duration greater than 0)")
+    eq(err(function() return core.trend_window(60, 0) end),
+        "bad argument #2 to 'trend_window' (cells must be from 1 to 4096)")
+    eq(err(function() return core.trend_window(60, 5000) end),
+        "bad argument #2 to 'trend_window' (cells must be from 1 to 4096)")
+    local w = core.trend_window(60, 4)
+    eq(err(function() return w:add(0 / 0, 1, 0) end), "bad argument #1 to 'add' (time must be finite)")
+    eq(err(function() return w:add(1, 1 / 0, 0) end), "bad argument #2 to 'add' (value must be finite)")
+    eq(err(function() return w.fit({}) end), "bad argument #1 to 'fit' (memwatch.trend_window expected, got table)")
+    local slope, r2, n = w:fit()
+    eq(slope, nil)
+    eq(r2, nil)
+    eq(n, 0, "an empty window")
+    w:add(5, 1, 0)
+    w:add(5, 2, 0)
+    eq(select(3, w:fit()), 2)
+    eq(w:fit(), nil, "two samples at one time: no line")
 end)
 
 T.test("growth: a gap in sampling longer than the window neither fires nor resolves", function()

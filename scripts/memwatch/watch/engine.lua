@@ -30,13 +30,15 @@ local select_ = require "memwatch.select"
 local group_ = require "memwatch.group"
 local rule_ = require "memwatch.watch.rule"
 local event = require "memwatch.watch.event"
-local trend = require "memwatch.watch.trend"
 local grew_ = require "memwatch.watch.grew"
 
 local M = {}
 
 M.EPS = 1e-9
 local EPS = M.EPS
+
+-- The cells of a growth rule's window (see condition).
+M.TREND_CELLS = 10
 
 -- Sorted list of the union of several field lists.
 local function union(lists)
@@ -318,6 +320,8 @@ function Engine:state(name)
 end
 
 local function selected(rule, recs)
+    -- A rule over every process takes the scan as it is (read only).
+    if not rule.def.select or next(rule.def.select) == nil then return recs end
     local c = select_.refresh(rule.select)
     local out = {}
     for _, r in ipairs(recs) do
@@ -404,26 +408,19 @@ local function condition(rule, st, v, now)
         return v < rule.threshold, v <= rule.clear
     end
     local g = rule.growth
-    -- The window's samples, kept in place in two parallel arrays (times,
-    -- values): a table per sample, copied every tick, was most of the heap a
-    -- growth rule over every process keeps.
-    local ts, vs = st.ts, st.vs
-    if not ts then
-        ts, vs = {}, {}
-        st.ts, st.vs = ts, vs
+    -- The window's least-squares moments in a few cells of a time grid
+    -- (memwatch.core.trend_window): a few hundred bytes per group whatever
+    -- the window's length, where a 10-minute window at 1 Hz held 600 samples
+    -- a group. Exact while each cell holds one sample (windows of up to
+    -- TREND_CELLS samples); longer windows keep their length within half a
+    -- cell (memwatch/trend.h).
+    local win = st.trend
+    if not win then
+        win = core.trend_window(g.window, M.TREND_CELLS)
+        st.trend = win
     end
-    local n, kept = #ts, 0
-    local oldest = now - g.window - EPS
-    for i = 1, n do
-        if ts[i] >= oldest then
-            kept = kept + 1
-            ts[kept], vs[kept] = ts[i], vs[i]
-        end
-    end
-    for i = n, kept + 1, -1 do ts[i], vs[i] = nil, nil end
-    kept = kept + 1
-    ts[kept], vs[kept] = now, v
-    local slope, r2 = trend.fit_arrays(ts, vs, kept)
+    win:add(now, v, now - g.window - EPS)
+    local slope, r2, kept = win:fit()
     st.slope, st.r2 = slope, r2
     st.eta = nil
     if slope and g.limit then
@@ -522,14 +519,16 @@ function Engine:evaluate(rule, ctx, now)
     self:check_empty(rule, #sel, ctx.recs)
     local how = rule.group == "function" and rule.group_fn or rule.group
     local groups = group_.build(how, sel, ctx, function(fn, rec) return self:call(rule, "group", fn, rec) end)
-    local seen = {}
+    -- Each group's state is stamped with the tick that saw it (rather than
+    -- a set of the ids seen, made anew every tick).
+    local tick = self.ticks
     for _, g in ipairs(groups) do
-        seen[g.id] = true
         local st = rule.states[g.id]
         if not st then
             st = { id = g.id, key = g.key, first = now, hits = 0, firing = false }
             rule.states[g.id] = st
         end
+        st.seen_at = tick
         st.key = g.key
         st.processes = g.processes
         local v = self:value(rule, g)
@@ -542,7 +541,7 @@ function Engine:evaluate(rule, ctx, now)
     -- Groups that are gone: a firing one resolves (its processes exited or
     -- were killed: never a recovery), any other state is forgotten.
     for id, st in pairs(rule.states) do
-        if not seen[id] then
+        if st.seen_at ~= tick then
             rule.states[id] = nil
             if st.firing then
                 local pids = {}

@@ -23,12 +23,28 @@ local M = {}
 local TOP = 5
 local TEXT_TOP = 3
 
+-- A window's members, their first and last footprint in it: the first
+-- member in the window's own fields (pid1, first1, last1), any other in two
+-- tables made when a second member shows up, so a group of one process (a
+-- rule over every process, one group each) keeps no table per member.
+local function note(w, pid, footprint)
+    if w.pid1 == nil or w.pid1 == pid then
+        if w.pid1 == nil then w.pid1, w.first1 = pid, footprint end
+        w.last1 = footprint
+        return
+    end
+    if not w.first then w.first, w.last = {}, {} end
+    if w.first[pid] == nil then w.first[pid] = footprint end
+    w.last[pid] = footprint
+end
+
 -- The member that grew most over window w (nil when none is known).
 local function top_grower(w)
-    local best, change
-    for pid, last in pairs(w.last) do
-        local d = last - (w.first[pid] or last)
-        if not change or d > change or (d == change and pid < best) then best, change = pid, d end
+    if w.pid1 == nil then return nil end
+    local best, change = w.pid1, w.last1 - w.first1
+    for pid, last in pairs(w.last or {}) do
+        local d = last - w.first[pid]
+        if d > change or (d == change and pid < best) then best, change = pid, d end
     end
     return best, change
 end
@@ -47,17 +63,16 @@ end
 -- read(pid) -> regions | nil (memwatch.regions).
 function M.track(st, processes, now, window, read, ready)
     local w = st.grew_window
+    -- The window before serves an alert of the tick this one started only.
+    if w and w.prev and w.start < now then w.prev = nil end
     if not w or (not st.firing and now - w.start >= window) then
         -- The window before stays for an alert that fires as this one starts.
         if w then w.prev = nil end
-        w = { start = now, first = {}, last = {}, prev = w, hint = w and top_grower(w) }
+        w = { start = now, prev = w, hint = w and top_grower(w) }
         st.grew_window = w
     end
     for _, p in ipairs(processes) do
-        if p.footprint then
-            if w.first[p.pid] == nil then w.first[p.pid] = p.footprint end
-            w.last[p.pid] = p.footprint
-        end
+        if p.footprint then note(w, p.pid, p.footprint) end
     end
     if ready and not w.base_pid then
         local top, change = top_grower(w)

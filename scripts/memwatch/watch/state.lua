@@ -206,7 +206,7 @@ function State:restore(e, rule, now)
     local wall_now = e.clock.time and e.clock.time() or os.time()
     for id, x in pairs(recorded) do
         if not rule.states[id] then
-            rule.states[id] = { id = id, key = x.key, first = now, hits = 0, firing = true, samples = {},
+            rule.states[id] = { id = id, key = x.key, first = now, hits = 0, firing = true,
                 pending = now - math.max(0, wall_now - x.since), since_wall = x.since, last_alert = now,
                 repeated = 0, value = x.value, processes = {}, restored_at = now }
             -- From here on, a vanishing group can be told OOM-killed again.
