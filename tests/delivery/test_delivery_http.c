@@ -119,6 +119,17 @@ static void quick_cfg(mw_dest_cfg *dc, const char *url)
     dc->timeout = 2;
 }
 
+/* An engine whose destination config (dc, url) points at the scripted
+ * server's /hook, with quick retries; the caller adds it. */
+static mw_delivery *engine_for(const test_server *s, reports *r, mw_dest_cfg *dc, char *url,
+                               size_t urllen)
+{
+    mw_delivery *d = open_engine(r);
+    snprintf(url, urllen, "http://127.0.0.1:%d/hook", s->port);
+    quick_cfg(dc, url);
+    return d;
+}
+
 /* ---- the tests ----------------------------------------------------------------------- */
 
 static void test_sent_intact(void **state)
@@ -211,9 +222,7 @@ static void test_retry_then_sent(void **state)
     (void)state;
 
     assert_int_equal(ts_start(&s, script, 2), 0);
-    d = open_engine(&r);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", s.port);
-    quick_cfg(&dc, url);
+    d = engine_for(&s, &r, &dc, url, sizeof url);
     dc.name = "webhook";
     dest = add_dest(d, &dc);
     assert_int_equal(mw_delivery_post(d, dest, "k", "x", 1, "text/plain"), 0);
@@ -248,9 +257,7 @@ static void test_client_error_not_retried(void **state)
     (void)state;
 
     assert_int_equal(ts_start(&s, script, 1), 0);
-    d = open_engine(&r);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", s.port);
-    quick_cfg(&dc, url);
+    d = engine_for(&s, &r, &dc, url, sizeof url);
     dest = add_dest(d, &dc);
     assert_int_equal(mw_delivery_post(d, dest, "k", "x", 1, "application/json"), 0);
     run_until_idle(d, dest, 5);
@@ -284,9 +291,7 @@ static void test_response_escaped(void **state)
     (void)state;
 
     assert_int_equal(ts_start(&s, script, 2), 0);
-    d = open_engine(&r);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", s.port);
-    quick_cfg(&dc, url);
+    d = engine_for(&s, &r, &dc, url, sizeof url);
     dest = add_dest(d, &dc);
     assert_int_equal(mw_delivery_post(d, dest, "k", "x", 1, "application/json"), 0);
     run_until_idle(d, dest, 5);
@@ -396,9 +401,7 @@ static void test_coalescing_over_the_wire(void **state)
     (void)state;
 
     assert_int_equal(ts_start(&s, script, 2), 0);
-    d = open_engine(&r);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", s.port);
-    quick_cfg(&dc, url);
+    d = engine_for(&s, &r, &dc, url, sizeof url);
     dest = add_dest(d, &dc);
     assert_int_equal(mw_delivery_post(d, dest, "alert-1", "state1", 6, "text/plain"), 0);
     assert_int_equal(mw_delivery_perform(d, mw_now()), 0);
