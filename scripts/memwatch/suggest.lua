@@ -94,6 +94,32 @@ function M.closest(name, recs, max, skip)
     return out
 end
 
+--- no_match(filter, recs, when, doing [, skip]) -> "no process matches name
+-- 'x' yet; watching (closest: ...)": when is "yet" (watching starts) or
+-- "any more" (the last matching process went away); doing what goes on
+-- ("watching", "serving", "recording"); skip(rec) leaves a process out of
+-- what comes close (memwatch's own).
+function M.no_match(filter, recs, when, doing, skip)
+    local close = type(filter.name) == "string" and M.closest_text(filter.name, recs, nil, skip)
+    return string.format("no process matches %s %s; %s%s", M.describe(filter), when, doing,
+        close and (" (" .. close .. ")") or "")
+end
+
+--- empty_watch(say, doing, skip) -> check(i, filter, count, all): for a
+-- command that scans a selection again and again (serve, record), says once
+-- when selection i matches nothing as it starts and again each time its last
+-- process goes away; all() gives every process, for what comes close. An
+-- empty filter (every process) is not concerned.
+function M.empty_watch(say, doing, skip)
+    local matched = {}
+    return function(i, filter, count, all)
+        local before = matched[i]
+        matched[i] = count > 0
+        if count > 0 or before == false or next(filter) == nil then return end
+        say(M.no_match(filter, all(), before == nil and "yet" or "any more", doing, skip))
+    end
+end
+
 -- "closest: my-leaky-servic[4242], from /opt/app/my-leaky-service-long; ..."
 -- or nil when nothing comes close. `printable` makes names safe for a terminal.
 function M.closest_text(name, recs, printable, skip)

@@ -2,7 +2,9 @@
 # Never silent (issue 11): every failing callback is reported, each with its
 # own message; a program missing from PATH is said when the action is made
 # (actions.exec) or when `memwatch alert --exec` starts; `memwatch ledger`
-# names the process and the groups it was not allowed to read.
+# names the process and the groups it was not allowed to read; serve and
+# record say when their selection matches nothing, and again when its last
+# process goes.
 # Environment (from ctest): MEMWATCH, MW_SOURCE_DIR, MW_BUILD_DIR.
 set -u
 export LC_ALL=C
@@ -91,5 +93,29 @@ EOF
     expect_eq "$(as_nobody "$MEMWATCH" "$TMP/refused.lua" "$SLEEPER" 2>&1)" "true	$want_lua gpu:fd
 0" "memwatch.ledger(pid): its second value"
 fi
+
+# --- serve and record: a selection that matches nothing -------------------------------
+case_ "serve and record with nothing selected"
+ERR=$("$MEMWATCH" serve --once --textfile "$TMP/none.prom" --name "mw-no-such-app-$$" 2>&1 >/dev/null)
+expect_eq "$?:$ERR" "0:memwatch serve: no process matches name 'mw-no-such-app-$$' yet; serving" \
+    "serve --once: said on stderr, the scrape still written"
+expect_eq "$(grep -c '^memwatch_scrape_processes 0$' "$TMP/none.prom")" "1" "an empty scrape"
+# A near name is offered, as ps offers it.
+cp "$(command -v sleep)" "$TMP/mwnsrecrd"
+"$TMP/mwnsrecrd" 300 &
+NEAR=$!
+ERR=$("$MEMWATCH" record "$TMP/none.jsonl" --name mwnsrecrx --every 0.1s --count 2 2>&1 >/dev/null)
+expect_eq "$(sed -n 2p <<<"$ERR")" "memwatch record: no process matches name 'mwnsrecrx' yet; recording (closest: mwnsrecrd[$NEAR])" \
+    "record: said once, with what comes close"
+expect_eq "$(grep -c 'no process matches' <<<"$ERR")" "1" "said once, not at every sample"
+# The last process of a selection going away is said too.
+"$MEMWATCH" record "$TMP/gone.jsonl" --pid "$NEAR" --every 0.1s --count 30 2>"$TMP/gone.err" >/dev/null &
+REC=$!
+for _ in $(seq 100); do [ -s "$TMP/gone.jsonl" ] && [ "$(wc -l <"$TMP/gone.jsonl")" -ge 3 ] && break; sleep 0.1; done
+kill "$NEAR"
+wait "$NEAR" 2>/dev/null
+wait "$REC"
+expect_eq "$(grep 'no process matches' "$TMP/gone.err")" "memwatch record: no process matches pid '$NEAR' any more; recording" \
+    "record: the last process going is said"
 
 mw_test_done

@@ -5,6 +5,9 @@ local memwatch = require "memwatch"
 local core = require "memwatch.core"
 local options = require "memwatch.options"
 local R = require "memwatch.record"
+local suggest = require "memwatch.suggest"
+local select_ = require "memwatch.select"
+local text = require "memwatch.text"
 
 local bare = options.bare
 
@@ -19,8 +22,10 @@ local function scan(cfg)
     local all
     if cfg.tree then all = memwatch.processes(nil, want) end
     local chosen, list = {}, {}
-    for _, filter in ipairs(cfg.filters) do
-        for _, r in ipairs(memwatch.processes(filter, want)) do
+    for i, filter in ipairs(cfg.filters) do
+        local found = memwatch.processes(filter, want)
+        if cfg.check_empty then cfg.check_empty(i, filter, #found, memwatch.processes) end
+        for _, r in ipairs(found) do
             if not chosen[r.pid] and (cfg.all or not r.kernel_thread) then
                 chosen[r.pid] = true
                 list[#list + 1] = r
@@ -145,6 +150,9 @@ Ctrl-C (exit 130) or SIGTERM (exit 0) stops it. Replay it with
         cfg.fields, err = R.check_fields(opts.fields)
         if not cfg.fields then return false, err end
         cfg.filters, err = options.selection(opts)
+        -- A selection that matches nothing is said, as memwatch alert says it.
+        cfg.check_empty = suggest.empty_watch(function(line) say(text.printable(line)) end, "recording",
+            select_.own)
         if not cfg.filters then return false, err end
         local want_app = false
         for _, f in ipairs(cfg.fields) do want_app = want_app or f == "app" end

@@ -10,6 +10,9 @@ local metrics = require "memwatch.metrics"
 local watch_engine = require "memwatch.watch.engine"
 local service = require "memwatch.service"
 local delivery = require "memwatch.delivery"
+local suggest = require "memwatch.suggest"
+local select_ = require "memwatch.select"
+local text_ = require "memwatch.text"
 
 local DEFAULT_LISTEN = "127.0.0.1:9187"
 local CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -229,13 +232,19 @@ local function scraper(cfg)
 
     -- start_time keys groups across pid reuse; pss in the same scan when asked.
     local want = cfg.pss and { "start_time", "pss" } or { "start_time" }
+    -- A selection that matches nothing is said (and again when its last
+    -- process goes), as memwatch alert and the rules say it.
+    local check_empty = suggest.empty_watch(function(line) say(text_.printable(line)) end, "serving",
+        select_.own)
     return function()
         local t0 = core.now()
         local recs = {}
-        for _, filter in ipairs(cfg.filters) do
-            for _, r in ipairs(memwatch.processes(filter, want)) do
+        for i, filter in ipairs(cfg.filters) do
+            local found = memwatch.processes(filter, want)
+            for _, r in ipairs(found) do
                 if not r.kernel_thread or cfg.all then recs[#recs + 1] = r end
             end
+            check_empty(i, filter, #found, memwatch.processes)
         end
         local nrec = #recs
         local parts = {}

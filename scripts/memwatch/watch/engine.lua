@@ -498,9 +498,7 @@ end
 -- matching process went away). memwatch's own process, and a wrapper that
 -- started it (sudo, timeout), are never suggested.
 function M.no_match(filter, recs, when)
-    local close = type(filter.name) == "string" and suggest.closest_text(filter.name, recs, nil, select_.own)
-    return string.format("no process matches %s %s; watching%s", suggest.describe(filter), when,
-        close and (" (" .. close .. ")") or "")
+    return suggest.no_match(filter, recs, when, "watching", select_.own)
 end
 
 -- Says so when a rule's selection matches nothing as watching starts, and
