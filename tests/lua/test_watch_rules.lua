@@ -295,6 +295,14 @@ T.test("a failing callback is reported with file:line, rate limited, and the rul
     e2:run(1)
     eq(log2.reports[1], "memwatch: rule 'm1': metric: (error object is a table value)")
     eq(log2.reports[2], "memwatch: rule 'm2': metric: returned a string, expected a number")
+    -- A group function that returns a table (or a boolean) makes no group.
+    local e3, log3 = replay(series { 60 })
+    local r3 = e3:watch { name = "g1", group = function(p) return { p.pid } end, above = 1 }
+    e3:watch { name = "g2", group = function() return true end, above = 1 }
+    e3:run(1)
+    eq(log3.reports[1], "memwatch: rule 'g1': group: returned a table, expected a string or a number")
+    eq(log3.reports[2], "memwatch: rule 'g2': group: returned a boolean, expected a string or a number")
+    eq(next(r3.states), nil, "no group made of it")
 end)
 
 T.test("callback errors are reported per callback and per message: none hides another", function()

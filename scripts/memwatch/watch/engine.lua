@@ -516,7 +516,17 @@ function Engine:evaluate(rule, ctx, now)
     local sel = selected(rule, ctx.recs)
     self:check_empty(rule, #sel, ctx.recs)
     local how = rule.group == "function" and rule.group_fn or rule.group
-    local groups = group_.build(how, sel, ctx, function(fn, rec) return self:call(rule, "group", fn, rec) end)
+    local groups = group_.build(how, sel, ctx, function(fn, rec)
+        local ok, k = self:call(rule, "group", fn, rec)
+        -- A key is a string or a number: a table would make a group per
+        -- address ("table: 0x..."), one per process, every tick anew.
+        if ok and k ~= nil and type(k) ~= "string" and type(k) ~= "number" then
+            self:report(rule.name .. "\0group", string.format("%s: group: returned a %s, expected a string " ..
+                "or a number", rule.label, type(k)))
+            return false
+        end
+        return ok, k
+    end)
     -- Each group's state is stamped with the tick that saw it (rather than
     -- a set of the ids seen, made anew every tick).
     local tick = self.ticks
