@@ -668,6 +668,43 @@ static void test_walker_grows(void **state)
     mw_bpf_unload(small);
 }
 
+/* The second load (the bigger walker) refused: the pass still has every
+ * task, through the task iterator from then on. */
+static int loads;
+static int refuse_second_load(struct bpf_object *obj)
+{
+    (void)obj;
+    return ++loads == 2 ? -EPERM : 0;
+}
+
+static void test_walker_falls_back(void **state)
+{
+    mw_sys sys = mw_sys_default;
+    mw_bpf_loader *small = NULL;
+    const struct mw_bpf_rec *r;
+    const void *recs;
+    size_t len;
+    char why[256] = "";
+    int procs = 0;
+
+    (void)state;
+    loads = 0;
+    sys.bpf_object_load = refuse_second_load;
+    assert_int_equal(mw_bpf_load_sized(&sys, 16, &small, why, sizeof why), 0);
+    assert_true(mw_bpf_is_walker(small));
+    assert_int_equal(mw_bpf_pass(small, NULL, &recs, &len), 0);
+    assert_int_equal(loads, 3); /* the walker, the bigger one refused, the iterator */
+    assert_false(mw_bpf_is_walker(small));
+    assert_non_null(strstr(mw_bpf_counters(small), "; task iterator"));
+    r = recs;
+    for (size_t i = 0; i < len / sizeof *r; i++)
+        procs += r[i].kind == MW_BPF_PROC;
+    assert_true(procs > 16);
+    assert_int_equal(mw_bpf_pass(small, NULL, &recs, &len), 0);
+    assert_true(len / sizeof *r > 16);
+    mw_bpf_unload(small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -677,7 +714,9 @@ int main(void)
         cmocka_unit_test(test_program),
         cmocka_unit_test_setup_teardown(test_filtered_pass, setup_filter_kids,
                                         teardown_filter_kids),
-        cmocka_unit_test(test_walker_grows), /* the walker's runs only: last */
+        /* the walker's runs only: last */
+        cmocka_unit_test(test_walker_grows),
+        cmocka_unit_test(test_walker_falls_back),
     };
     size_t n = sizeof tests / sizeof tests[0];
 
@@ -686,6 +725,6 @@ int main(void)
         return 77;
     }
     if (!walker_expected())
-        n--; /* the task iterator has no array to grow */
+        n -= 2; /* the task iterator has no array to grow */
     return _cmocka_run_group_tests("bpf_equal", tests, n, NULL, NULL);
 }

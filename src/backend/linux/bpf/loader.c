@@ -208,6 +208,15 @@ static void drop_programs(mw_bpf_loader *l)
     l->iter = NULL;
 }
 
+/* What memwatch.sampler() says of the loaded program. */
+static void set_counters(mw_bpf_loader *l)
+{
+    snprintf(l->counters, sizeof l->counters, "%s; %s",
+             l->sum_percpu ? "rss counters summed over CPUs, as /proc does from 6.16"
+                           : "rss counters' central counts, as /proc reads them before 6.16",
+             l->walk ? "task walker" : "task iterator");
+}
+
 /* The step before a load that a test may make fail (mw_sys). */
 static int may_load(mw_bpf_loader *l, struct bpf_object *obj)
 {
@@ -318,10 +327,7 @@ int mw_bpf_load_sized(const mw_sys *sys, uint32_t capacity, mw_bpf_loader **out,
         mw_bpf_unload(l);
         return rc;
     }
-    snprintf(l->counters, sizeof l->counters, "%s; %s",
-             sum_percpu ? "rss counters summed over CPUs, as /proc does from 6.16"
-                        : "rss counters' central counts, as /proc reads them before 6.16",
-             l->walk ? "task walker" : "task iterator");
+    set_counters(l);
     *out = l;
     return 0;
 }
@@ -398,22 +404,24 @@ int mw_bpf_pass(mw_bpf_loader *l, const mw_bpf_filter *f, const void **recs, siz
         return 0;
     }
     if (l->walk->bss->lost) {
-        /* More tasks than room: a bigger array, and the pass again. */
+        /* More tasks than room: a bigger array, and the pass again; where
+         * none can be made, the task iterator from now on. */
         uint64_t want = 2 * ((uint64_t)l->walk->bss->written + l->walk->bss->lost);
         char why[160];
         drop_programs(l);
         last_message[0] = '\0';
-        if (want > INT32_MAX / sizeof(struct mw_bpf_rec))
-            return -E2BIG;
-        if ((rc = load_walker(l, (uint32_t)want, why, sizeof why)) < 0) {
+        rc = want > INT32_MAX / sizeof(struct mw_bpf_rec)
+                 ? -E2BIG
+                 : load_walker(l, (uint32_t)want, why, sizeof why);
+        if (rc < 0) {
             drop_programs(l);
-            return rc;
+            if ((rc = load_iterator(l, why, sizeof why)) < 0) {
+                drop_programs(l);
+                return rc;
+            }
+            set_counters(l);
         }
-        set_filter(l, f);
-        if ((rc = run_once(l, len)) < 0)
-            return rc;
-        if (l->walk->bss->lost)
-            return -EAGAIN;
+        return mw_bpf_pass(l, f, recs, len);
     }
     *recs = l->mapped;
     *len = (size_t)l->walk->bss->written * sizeof *l->mapped;
