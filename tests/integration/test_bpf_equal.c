@@ -677,6 +677,34 @@ static int refuse_second_load(struct bpf_object *obj)
     return ++loads == 2 ? -EPERM : 0;
 }
 
+/* The walker refused (a kernel without the open-coded task iterator): the
+ * task iterator is loaded instead. */
+static int refuse_first_load(struct bpf_object *obj)
+{
+    (void)obj;
+    return ++loads == 1 ? -ENOENT : 0;
+}
+
+static void test_walker_refused(void **state)
+{
+    mw_sys sys = mw_sys_default;
+    mw_bpf_loader *l = NULL;
+    const void *recs;
+    size_t len;
+    char why[256] = "";
+
+    (void)state;
+    loads = 0;
+    sys.bpf_object_load = refuse_first_load;
+    assert_int_equal(mw_bpf_load(&sys, &l, why, sizeof why), 0);
+    assert_int_equal(loads, 2);
+    assert_false(mw_bpf_is_walker(l));
+    assert_non_null(strstr(mw_bpf_counters(l), "; task iterator"));
+    assert_int_equal(mw_bpf_pass(l, NULL, &recs, &len), 0);
+    assert_true(len / sizeof(struct mw_bpf_rec) > 16);
+    mw_bpf_unload(l);
+}
+
 static void test_walker_falls_back(void **state)
 {
     mw_sys sys = mw_sys_default;
@@ -717,6 +745,7 @@ int main(void)
         /* the walker's runs only: last */
         cmocka_unit_test(test_walker_grows),
         cmocka_unit_test(test_walker_falls_back),
+        cmocka_unit_test(test_walker_refused),
     };
     size_t n = sizeof tests / sizeof tests[0];
 
@@ -725,6 +754,6 @@ int main(void)
         return 77;
     }
     if (!walker_expected())
-        n -= 2; /* the task iterator has no array to grow */
+        n -= 3; /* the task iterator has no array to grow */
     return _cmocka_run_group_tests("bpf_equal", tests, n, NULL, NULL);
 }

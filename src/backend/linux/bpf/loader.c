@@ -8,11 +8,9 @@
 #include "task_walk.skel.h"
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/btf.h>
 #include <linux/capability.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -145,20 +143,6 @@ static int checks(const mw_sys *sys, int *sum_percpu, char *why, size_t whylen)
      * (get_mm_counter_sum); before, it reads their central count. */
     *sum_percpu = major > 6 || (major == 6 && minor >= 16);
     return 0;
-}
-
-/* Does the kernel have the open-coded task iterator (6.7 on)? Asked of its
- * BTF, where every kfunc is named. */
-static int kernel_has_walker(void)
-{
-    struct btf *vmlinux = btf__load_vmlinux_btf();
-    int yes;
-
-    if (!vmlinux)
-        return 0;
-    yes = btf__find_by_name_kind(vmlinux, "bpf_iter_task_new", BTF_KIND_FUNC) >= 0;
-    btf__free(vmlinux);
-    return yes;
 }
 
 /* MEMWATCH_BPF_PROGRAM=iterator|walker picks one (for tests and for telling
@@ -308,7 +292,10 @@ int mw_bpf_load_sized(const mw_sys *sys, uint32_t capacity, mw_bpf_loader **out,
     last_message[0] = '\0';
     old = libbpf_set_print(keep_message);
     rc = -ENOSYS;
-    if (asked ? strcmp(asked, "walker") == 0 : kernel_has_walker()) {
+    /* The walker first, unless the iterator was asked for: on a kernel
+     * without the open-coded task iterator libbpf refuses it at once (its
+     * kfuncs are not in the kernel's BTF), before the verifier runs. */
+    if (!asked || strcmp(asked, "walker") == 0) {
         rc = load_walker(l, capacity ? capacity : first_capacity(sys), walker_why,
                          sizeof walker_why);
         if (rc < 0)
