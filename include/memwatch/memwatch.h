@@ -195,6 +195,9 @@ typedef struct mw_regions {
 
 void mw_regions_init(mw_regions *r);
 void mw_regions_release(mw_regions *r);
+/* Room for one more row: a zeroed row past the last (count unchanged: the
+ * caller counts it once filled), or NULL when out of memory. */
+mw_region *mw_regions_next(mw_regions *r);
 
 /* ---- the sampler context -------------------------------------------------- */
 

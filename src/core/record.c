@@ -43,6 +43,20 @@ void mw_regions_release(mw_regions *r)
     mw_regions_init(r);
 }
 
+mw_region *mw_regions_next(mw_regions *r)
+{
+    if (r->count == r->capacity) {
+        size_t cap = r->capacity ? r->capacity * 2 : 64;
+        mw_region *rows = mw_realloc(r->rows, cap * sizeof *rows);
+        if (!rows)
+            return NULL;
+        r->rows = rows;
+        r->capacity = cap;
+    }
+    memset(&r->rows[r->count], 0, sizeof r->rows[r->count]);
+    return &r->rows[r->count];
+}
+
 void mw_app_list_release(mw_app_list *l)
 {
     for (size_t i = 0; i < l->count; i++)

@@ -105,15 +105,9 @@ static int region_from_info(const struct proc_regionwithpathinfo *info, uint64_t
 
 static int push_region(mw_regions *out, const struct proc_regionwithpathinfo *info, uint64_t page)
 {
-    if (out->count == out->capacity) {
-        size_t cap = out->capacity ? out->capacity * 2 : 64;
-        mw_region *rows = mw_realloc(out->rows, cap * sizeof *rows);
-        if (!rows)
-            return -ENOMEM;
-        out->rows = rows;
-        out->capacity = cap;
-    }
-    if (region_from_info(info, page, &out->rows[out->count]) != 0)
+    mw_region *r = mw_regions_next(out);
+
+    if (!r || region_from_info(info, page, r) != 0)
         return -ENOMEM;
     out->count++;
     return 0;

@@ -83,16 +83,8 @@ static int add_row(void *ud, const mw_smaps_row *row)
         out->truncated = 1;
         return 0;
     }
-    if (out->count == out->capacity) {
-        size_t cap = out->capacity ? out->capacity * 2 : 64;
-        mw_region *rows = mw_realloc(out->rows, cap * sizeof *rows);
-        if (!rows)
-            return -ENOMEM;
-        out->rows = rows;
-        out->capacity = cap;
-    }
-    r = &out->rows[out->count];
-    memset(r, 0, sizeof *r);
+    if (!(r = mw_regions_next(out)))
+        return -ENOMEM;
     r->start = row->start;
     r->end = row->end;
     r->offset = row->offset;
