@@ -137,6 +137,30 @@ serve_port() {
     sed -n 's|^memwatch serve: listening on https\{0,1\}://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' "$1"
 }
 
+# start_serve NAME ARGS...: memwatch serve on 127.0.0.1:0 (the kernel picks
+# the port) with ARGS, in the background, stdout and stderr in
+# $TMP/NAME.out and $TMP/NAME.err; sets SPID (killed at exit with PIDS) and
+# PORT, read back from the "listening on" line. A server that does not start
+# within 10 s is a failed check (and status 1).
+start_serve() {
+    local name=$1
+    shift
+    "$MEMWATCH" serve --listen 127.0.0.1:0 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
+    SPID=$!
+    PIDS+=("$SPID")
+    PORT=""
+    for _ in $(seq 500); do
+        PORT=$(serve_port "$TMP/$name.err")
+        [ -n "$PORT" ] && break
+        kill -0 "$SPID" 2>/dev/null || break
+        sleep 0.02
+    done
+    if [ -z "$PORT" ]; then
+        fail "memwatch serve $* did not start: $(cat "$TMP/$name.err")"
+        return 1
+    fi
+}
+
 # start_prometheus: a real Prometheus on a free loopback port ($PROM_PORT,
 # its pid $PROM, killed at exit with PIDS) running $TMP/prometheus.yml with
 # temporary storage, logging to $TMP/prometheus.log. Set PROM_PORT first

@@ -353,22 +353,18 @@ cat >"$TMP/serve-rules.lua" <<EOF
 memwatch.watch { name = "self", select = { pid = memwatch.self().pid }, group = "none", every = "0.3s",
     above = "1K", on_alert = memwatch.actions.webhook { url = "http://127.0.0.1:$OK_PORT/serve?token=s3cr3t" } }
 EOF
-"$MEMWATCH" serve --listen 127.0.0.1:0 --pid 1 --rules "$TMP/serve-rules.lua" >/dev/null 2>"$TMP/serve.err" </dev/null &
-SERVE=$!
-PIDS+=("$SERVE")
-wait_for "$TMP/serve.err" "listening on" 10
-MW_PORT=$(serve_port "$TMP/serve.err")
+start_serve serve --pid 1 --rules "$TMP/serve-rules.lua"
+SERVE=$SPID
+MW_PORT=$PORT
 wait_for "$TMP/hook.jsonl" '"/serve?token=s3cr3t"' 10
 METRICS=$(curl -s -m 5 "http://127.0.0.1:$MW_PORT/metrics" | grep '^memwatch_delivery_')
 kill "$SERVE"
 expect_eq "$METRICS" "memwatch_delivery_sent_total{destination=\"http://127.0.0.1:$OK_PORT/serve?token=***\"} 1
 memwatch_delivery_failed_total{destination=\"http://127.0.0.1:$OK_PORT/serve?token=***\"} 0
 memwatch_delivery_dropped_total{destination=\"http://127.0.0.1:$OK_PORT/serve?token=***\"} 0" "the counters, URL redacted"
-"$MEMWATCH" serve --listen 127.0.0.1:0 --pid 1 >/dev/null 2>"$TMP/serve2.err" </dev/null &
-SERVE=$!
-PIDS+=("$SERVE")
-wait_for "$TMP/serve2.err" "listening on" 10
-MW_PORT=$(serve_port "$TMP/serve2.err")
+start_serve serve2 --pid 1
+SERVE=$SPID
+MW_PORT=$PORT
 expect_not_contains "$(curl -s -m 5 "http://127.0.0.1:$MW_PORT/metrics")" "memwatch_delivery_" \
     "no delivery series without destinations"
 kill "$SERVE"

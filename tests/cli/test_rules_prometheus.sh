@@ -69,16 +69,9 @@ OUT=$(promtool check rules "$TMP/rules.yml" 2>&1)
 expect_eq "$?" 0 "promtool check rules: $OUT"
 
 # memwatch serve as the header asks (a default serve), on a free port.
-"$MEMWATCH" serve --listen 127.0.0.1:0 >/dev/null 2>"$TMP/serve.err" </dev/null &
-SERVE=$!
-PIDS+=("$SERVE")
-MW_PORT=""
-while [ -z "$MW_PORT" ] && [ "$(date +%s)" -lt "$DEADLINE" ]; do
-    MW_PORT=$(serve_port "$TMP/serve.err")
-    kill -0 "$SERVE" 2>/dev/null || die "memwatch serve exited"
-    sleep 0.05
-done
-[ -n "$MW_PORT" ] || die "memwatch serve did not start"
+start_serve serve || die "memwatch serve did not start"
+SERVE=$SPID
+MW_PORT=$PORT
 
 AM_PORT=$(free_port)
 cat >"$TMP/alertmanager.yml" <<'EOF'

@@ -23,27 +23,6 @@ mw_test_init serve
 WATCHDOG=$!
 PIDS+=("$WATCHDOG")
 
-# start_serve NAME ARGS...: starts memwatch serve on 127.0.0.1:0 in the
-# background; sets SPID and PORT (from the "listening on" line on stderr).
-start_serve() {
-    local name=$1
-    shift
-    "$MEMWATCH" serve --listen 127.0.0.1:0 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
-    SPID=$!
-    PIDS+=("$SPID")
-    PORT=""
-    for _ in $(seq 250); do
-        PORT=$(serve_port "$TMP/$name.err")
-        [ -n "$PORT" ] && break
-        kill -0 "$SPID" 2>/dev/null || break
-        sleep 0.02
-    done
-    if [ -z "$PORT" ]; then
-        fail "memwatch serve $* did not start: $(cat "$TMP/$name.err")"
-        return 1
-    fi
-}
-
 # stop_serve SIGNAL: signals the server, waits (bounded), sets SRC.
 stop_serve() {
     kill -"$1" "$SPID" 2>/dev/null

@@ -38,16 +38,9 @@ CHILD=$!
 PIDS+=("$CHILD")
 
 # memwatch serve on a free loopback port (port 0: the kernel picks; read it back).
-"$MEMWATCH" serve --listen 127.0.0.1:0 >"$TMP/serve.out" 2>"$TMP/serve.err" </dev/null &
-SERVE=$!
-PIDS+=("$SERVE")
-MW_PORT=""
-while [ -z "$MW_PORT" ] && [ "$(date +%s)" -lt "$DEADLINE" ]; do
-    MW_PORT=$(serve_port "$TMP/serve.err")
-    kill -0 "$SERVE" 2>/dev/null || die "memwatch serve exited"
-    sleep 0.05
-done
-[ -n "$MW_PORT" ] || die "memwatch serve did not start"
+start_serve serve || die "memwatch serve did not start"
+SERVE=$SPID
+MW_PORT=$PORT
 
 # A free port for Prometheus itself.
 PROM_PORT=$(free_port)

@@ -54,16 +54,9 @@ cp "$(command -v sleep)" "$TMP/$CHILD_NAME"
 CHILD=$!
 PIDS+=("$CHILD")
 
-"$MEMWATCH" serve --listen 127.0.0.1:0 --web-config "$TMP/web.yml" >"$TMP/serve.out" 2>"$TMP/serve.err" </dev/null &
-SERVE=$!
-PIDS+=("$SERVE")
-MW_PORT=""
-while [ -z "$MW_PORT" ] && [ "$(date +%s)" -lt "$DEADLINE" ]; do
-    MW_PORT=$(serve_port "$TMP/serve.err")
-    kill -0 "$SERVE" 2>/dev/null || die "memwatch serve exited"
-    sleep 0.05
-done
-[ -n "$MW_PORT" ] || die "memwatch serve did not start"
+start_serve serve --web-config "$TMP/web.yml" || die "memwatch serve did not start"
+SERVE=$SPID
+MW_PORT=$PORT
 
 PROM_PORT=$(free_port)
 cat >"$TMP/prometheus.yml" <<EOF

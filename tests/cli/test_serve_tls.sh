@@ -58,24 +58,6 @@ cert other ca "DNS:other.example" clientAuth
 HASH=$(bcrypt 's3cret pw' 10)
 HASH_BOB=$(bcrypt 'bobs pw' 10)
 
-start_serve() { # NAME ARGS...: sets SPID and PORT (from the https "listening on" line)
-    local name=$1
-    shift
-    "$MEMWATCH" serve --listen 127.0.0.1:0 "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null &
-    SPID=$!
-    PIDS+=("$SPID")
-    PORT=""
-    for _ in $(seq 250); do
-        PORT=$(serve_port "$TMP/$name.err")
-        [ -n "$PORT" ] && break
-        kill -0 "$SPID" 2>/dev/null || break
-        sleep 0.02
-    done
-    if [ -z "$PORT" ]; then
-        fail "memwatch serve $* did not start: $(cat "$TMP/$name.err")"
-        return 1
-    fi
-}
 stop_serve() {
     kill -TERM "$SPID" 2>/dev/null
     wait "$SPID" 2>/dev/null
