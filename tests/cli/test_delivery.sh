@@ -386,18 +386,7 @@ elif needs prometheus-alertmanager; then
     NAME="mwdeliv$$"
     NAME=${NAME:0:15}
     cp "$LUA" "$TMP/$NAME"
-    cat >"$TMP/hold.lua" <<'EOF'
-local dir = arg[1]
-local big = string.rep("x", 64 * 1024 * 1024)
-local f = io.open(dir .. "/grown", "w") f:close()
-local deadline = os.time() + 60
-while os.time() < deadline and not io.open(dir .. "/free") do os.execute("sleep 0.2") end
-big = nil
-collectgarbage()
-collectgarbage()
-f = io.open(dir .. "/freed", "w") f:close()
-os.execute("sleep 60")
-EOF
+    cp "$(dirname "$0")/hold.lua" "$TMP/hold.lua"
     "$MEMWATCH" alert "$NAME" --over 32M --group name --every 0.5s --alertmanager "http://127.0.0.1:$AM_PORT" \
         --webhook "http://127.0.0.1:$OK_PORT/cli" --instance test-host --label team=ops --stop-after 40s \
         >"$TMP/alert.out" 2>"$TMP/alert.err" &

@@ -41,18 +41,7 @@ die() {
 NAME="mwfleet$$"
 NAME=${NAME:0:15}
 cp "$LUA" "$TMP/$NAME"
-cat >"$TMP/hold.lua" <<'EOF'
-local dir = arg[1]
-local big = string.rep("x", 64 * 1024 * 1024)
-local f = io.open(dir .. "/grown", "w") f:close()
-local deadline = os.time() + 60
-while os.time() < deadline and not io.open(dir .. "/free") do os.execute("sleep 0.2") end
-big = nil
-collectgarbage()
-collectgarbage()
-f = io.open(dir .. "/freed", "w") f:close()
-os.execute("sleep 60")
-EOF
+cp "$(dirname "$0")/hold.lua" "$TMP/hold.lua"
 
 # The watch script and the rules generated from it.
 cat >"$TMP/fleet.lua" <<EOF
