@@ -23,9 +23,13 @@ local function lazy_module(t)
     return ok and type(mod) == "table" and mod or nil
 end
 
+local is_record = core.is_record
+
 -- One step of a chain, without calling anything the user wrote: raw fields,
--- a metatable's __index table (record methods), a lazy facade table's module.
+-- a metatable's __index table (record methods), a lazy facade table's module;
+-- what a record holds, with no lazy read.
 local function index(v, k)
+    if is_record(v) then return core.peek(v, k) end
     if type(v) ~= "table" then return nil end
     local x = rawget(v, k)
     if x ~= nil then return x end
@@ -71,11 +75,6 @@ local function resolve(keys)
     return v
 end
 
-local function is_record(v)
-    local mt = type(v) == "table" and getmetatable(v)
-    return mt and mt.__name == "memwatch.process"
-end
-
 local function members(v)
     local names = {}
     if type(v) == "table" then
@@ -85,17 +84,19 @@ local function members(v)
         for k in next, lazy_module(v) or {} do
             if type(k) == "string" and k:match("^[%a_][%w_]*$") then names[k] = true end
         end
-        -- A record also offers the fields it would read on first access.
-        if is_record(v) then
-            for k in pairs(core.fields) do names[k] = true end
-            names.cmdline, names.path = true, true
-        end
         local mt = getmetatable(v)
         if type(mt) == "table" and type(rawget(mt, "__index")) == "table" then
             for k in next, mt.__index do
                 if type(k) == "string" then names[k] = true end
             end
         end
+    elseif is_record(v) then
+        -- What it holds, and the fields it would read on first access.
+        for k in pairs(v) do
+            if type(k) == "string" and k:match("^[%a_][%w_]*$") then names[k] = true end
+        end
+        for k in pairs(core.fields) do names[k] = true end
+        names.cmdline, names.path = true, true
     elseif type(v) == "string" then
         for k in pairs(string) do names[k] = true end
     end

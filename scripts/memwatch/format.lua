@@ -26,6 +26,8 @@
 -- where impl has record(self, row) and finish(self) (begin(self) optional) and
 -- calls emit(text) with its output; format.lua checks the options and the
 -- order of calls.
+local core = require "memwatch.core"
+
 local M = {}
 
 local builtin = {
@@ -147,7 +149,7 @@ function Writer:record(row)
     if self.state ~= "open" then
         error(string.format("format %s: record before begin or after finish", self.name), 2)
     end
-    if type(row) ~= "table" then
+    if type(row) ~= "table" and not core.is_record(row) then
         error(string.format("format %s: a row must be a record or a group, got %s", self.name, type(row)), 2)
     end
     self.impl:record(row)

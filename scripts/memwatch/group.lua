@@ -258,10 +258,10 @@ function M.group(recs, how)
         local pss, pss_ok = 0, true
         for _, r in ipairs(g.processes) do
             for _, f in ipairs { "footprint", "resident", "swap" } do
-                local v = rawget(r, f)
+                local v = core.peek(r, f)
                 if v then row[f] = (row[f] or 0) + v end
             end
-            local v = rawget(r, "pss")
+            local v = core.peek(r, "pss")
             if v then pss = pss + v else pss_ok = false end
         end
         row.pss = pss_ok and pss or nil

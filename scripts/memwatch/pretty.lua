@@ -8,10 +8,7 @@ local M = {}
 
 local MAX_ITEMS, MAX_DEPTH = 40, 3
 
-local function is_record(v)
-    local mt = type(v) == "table" and getmetatable(v)
-    return mt and mt.__name == "memwatch.process" or false
-end
+local is_record = core.is_record
 M.is_record = is_record
 
 local function is_record_list(v)
@@ -43,7 +40,7 @@ local HEAD = { "pid", "ppid", "name", "user", "uid", "state", "threads", "start_
 function M.record(rec)
     local keys, seen = {}, {}
     for _, k in ipairs(HEAD) do
-        if rawget(rec, k) ~= nil then keys[#keys + 1] = k; seen[k] = true end
+        if core.peek(rec, k) ~= nil then keys[#keys + 1] = k; seen[k] = true end
     end
     local rest = {}
     for k in pairs(rec) do

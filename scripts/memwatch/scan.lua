@@ -22,45 +22,31 @@ for name, info in pairs(fields) do
     if info.sources & BASIC == 0 then lazy_source[name] = info.sources end
 end
 
--- What each record has been read from, so a nil field the system refused is
--- not read again. Weak keys: records die as usual.
-local attempted = setmetatable({}, { __mode = "k" })
-
-local record_mt = {}
-
-local function merge(rec, fresh)
-    for k, v in pairs(fresh) do
-        if k == "denied" then
-            local d = rawget(rec, "denied") or {}
-            for f in pairs(v) do d[f] = true end
-            rawset(rec, "denied", d)
-        elseif rawget(rec, k) == nil then
-            rawset(rec, k, v)
-        end
-    end
-end
+-- What each record has been read from (or tried) is kept in the record
+-- (core.record_attempted), so a nil field the system refused is not read
+-- again; a scan's record starts with what the scan read.
+local peek = core.peek
 
 -- Where a process runs, from its cgroup path (core.cgroup_ids): read once
 -- per record, on first access to one of these keys.
 local CGROUP_KEYS = { unit = "unit", container = "container", pod = "pod", container_runtime = "runtime" }
-local CGROUP_DONE = 1 << 30 -- a bit of `attempted` no source uses
+local CGROUP_DONE = 1 << 30 -- a bit of what was tried that no source uses
 
 local function read_cgroup(rec, key)
-    local done = attempted[rec] or 0
-    if done & CGROUP_DONE ~= 0 then return nil end
-    attempted[rec] = done | CGROUP_DONE
-    local pid = rawget(rec, "pid")
+    if core.record_attempted(rec) & CGROUP_DONE ~= 0 then return nil end
+    core.record_attempt(rec, CGROUP_DONE)
+    local pid = peek(rec, "pid")
     local ids = pid and core.cgroup_ids(pid)
     if not ids then return nil end
     for k, from in pairs(CGROUP_KEYS) do
-        if rawget(rec, k) == nil then rawset(rec, k, ids[from]) end
+        if peek(rec, k) == nil then rec[k] = ids[from] end
     end
-    return rawget(rec, key)
+    return peek(rec, key)
 end
 
 -- Reading p.pss, p.uss, p.cmdline, ... on a record that does not have them
 -- yet reads that source now, if the process is still the same one.
-record_mt.__index = function(rec, key)
+core.set_record_fallback(function(rec, key)
     if CGROUP_KEYS[key] then return read_cgroup(rec, key) end
     if key == "app_bundle" then
         -- macOS: the Name.app the executable is in (memwatch.select).
@@ -69,29 +55,26 @@ record_mt.__index = function(rec, key)
     end
     local src = lazy_source[key]
     if not src then return nil end
-    local done = attempted[rec] or 0
-    if done & src ~= 0 then return nil end
-    attempted[rec] = done | src
-    local pid = rawget(rec, "pid")
+    if core.record_attempted(rec) & src ~= 0 then return nil end
+    core.record_attempt(rec, src)
+    local pid = peek(rec, "pid")
     if not pid then return nil end
     -- A different start time means the pid now belongs to another process.
     -- (A record read without its start time cannot tell; it takes this one.)
-    local started = rawget(rec, "start_time")
+    local started = peek(rec, "start_time")
     local fresh = core.read(pid, started and (src | sources.ident) or src)
-    if not fresh or (started and fresh.start_time ~= started) then return nil end
-    merge(rec, fresh)
-    return rawget(rec, key)
-end
+    if not fresh or (started and peek(fresh, "start_time") ~= started) then return nil end
+    core.record_merge(rec, fresh)
+    return peek(rec, key)
+end)
 
-record_mt.__name = "memwatch.process"
+local record_mt = core.record_metatable()
 record_mt.__tostring = function(rec)
-    local fp = rawget(rec, "footprint")
+    local fp = peek(rec, "footprint")
     -- print(p) goes to a terminal: the name is made printable (memwatch.text).
-    return string.format("process %d (%s) footprint %s", rawget(rec, "pid") or -1,
-        text.printable(rawget(rec, "name") or "?"), fp and core.bytes(fp) or "-")
+    return string.format("process %d (%s) footprint %s", peek(rec, "pid") or -1,
+        text.printable(peek(rec, "name") or "?"), fp and core.bytes(fp) or "-")
 end
-
-core.set_record_metatable(record_mt)
 
 -- Turn a list of field names (or "all") into source bits.
 local function want_for(list, where)
@@ -113,15 +96,6 @@ local function want_for(list, where)
     return want
 end
 
--- A record with no entry in `attempted` counts as read from BASIC (lazy
--- sources never include it), so a plain scan marks nothing: a weak table
--- entry per record was a good part of a scan's cost.
-local function mark(list, want)
-    if want & ~BASIC == 0 then return list end
-    for i = 1, #list do attempted[list[i]] = want end
-    return list
-end
-
 --- memwatch.processes([filter [, fields]]) -> array of process records
 -- One scan of the system. filter: see memwatch.select (a pidfile that is
 -- missing or holds no pid selects nothing; memwatch.select.refresh says why). fields: a list of the
@@ -136,7 +110,7 @@ function M.processes(filter, fieldlist)
         pids = {}
         if c.pidfile_pid and (not c.pid_set or c.pid_set[c.pidfile_pid]) then pids[1] = c.pidfile_pid end
     end
-    local recs = mark(core.scan(want, pids, c.uid, c.scan_name), want)
+    local recs = core.scan(want, pids, c.uid, c.scan_name)
     if select_.post(c) then
         local kept = {}
         for _, r in ipairs(recs) do
@@ -156,14 +130,13 @@ function M.process(pid, fieldlist)
     local want = want_for(fieldlist, "memwatch.process")
     local rec, msg, errno = core.read(pid, want)
     if not rec then return nil, msg, errno end
-    attempted[rec] = want
     return rec
 end
 
 --- memwatch.self() -> the record of this process, plus lua_bytes
 function M.self(fieldlist)
     local rec = assert(M.process(core.getpid(), fieldlist))
-    rawset(rec, "lua_bytes", math.floor(collectgarbage("count") * 1024))
+    rec.lua_bytes = math.floor(collectgarbage("count") * 1024)
     return rec
 end
 

@@ -8,6 +8,7 @@
  */
 #include "lua/ljson.h"
 
+#include "lua/lrecord.h"
 #include "memwatch/text.h"
 
 #include <math.h>
@@ -38,10 +39,8 @@ static void copy_sink(void *ud, const char *p, size_t n)
     c->len += n;
 }
 
-static json_t *make_string(lua_State *L, int idx)
+static json_t *make_stringn(const char *s, size_t n)
 {
-    size_t n;
-    const char *s = lua_tolstring(L, idx, &n);
     struct copy c = {NULL, 0};
     json_t *j;
 
@@ -54,6 +53,13 @@ static json_t *make_string(lua_State *L, int idx)
     j = json_stringn_nocheck(c.p, c.len);
     free(c.p);
     return j;
+}
+
+static json_t *make_string(lua_State *L, int idx)
+{
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    return make_stringn(s, n);
 }
 
 /* A table is an array when its keys are exactly 1..n (n >= 1). */
@@ -83,6 +89,14 @@ static json_t *to_json(lua_State *L, int idx, int depth);
  */
 static void check_encodable(lua_State *L, int idx, int depth)
 {
+    luaL_checkstack(L, 6, "json: nesting");
+    if (mw_l_is_record(L, idx)) {
+        /* what a script stored in it (its read values are all encodable) */
+        lua_getiuservalue(L, idx, 1);
+        check_encodable(L, lua_gettop(L), depth + 1);
+        lua_pop(L, 1);
+        return;
+    }
     if (lua_type(L, idx) != LUA_TTABLE)
         return;
     if (depth > MAX_DEPTH)
@@ -137,7 +151,62 @@ static json_t *table_to_json(lua_State *L, int idx, int depth)
     return out;
 }
 
-/* Values JSON has no form for (functions, userdata) are left out. */
+/* Adds one of a record's values to the object in ud (the "denied" object
+ * made on the first refused key). */
+struct record_json {
+    json_t *out, *denied;
+};
+
+static int add_record_value(void *ud, const char *key, enum mw_l_record_kind kind, long long i,
+                            double d, const char *s, size_t n)
+{
+    struct record_json *r = ud;
+    json_t *v = NULL;
+
+    switch (kind) {
+    case MW_L_REC_INT:
+        v = json_integer((json_int_t)i);
+        break;
+    case MW_L_REC_NUMBER:
+        v = isfinite(d) ? json_real(d) : json_null();
+        break;
+    case MW_L_REC_STRING:
+        v = make_stringn(s, n);
+        break;
+    case MW_L_REC_TRUE:
+        v = json_true();
+        break;
+    case MW_L_REC_DENIED:
+        if (!r->denied && (r->denied = json_object()) != NULL)
+            json_object_set_new(r->out, "denied", r->denied);
+        if (r->denied)
+            json_object_set_new(r->denied, key, json_true());
+        return 0;
+    }
+    if (v)
+        json_object_set_new(r->out, key, v);
+    return 0;
+}
+
+/* A process record: an object of its values, then what was stored in it. */
+static json_t *record_to_json(lua_State *L, int idx, int depth)
+{
+    struct record_json r = {json_object(), NULL};
+
+    if (!r.out)
+        return NULL;
+    mw_l_record_each(L, idx, add_record_value, &r); /* pushes what was stored */
+    if (lua_istable(L, -1)) {
+        json_t *stored = table_to_json(L, lua_gettop(L), depth);
+        if (stored && json_is_object(stored))
+            json_object_update(r.out, stored);
+        json_decref(stored);
+    }
+    lua_pop(L, 1);
+    return r.out;
+}
+
+/* Values JSON has no form for (functions, other userdata) are left out. */
 static json_t *to_json(lua_State *L, int idx, int depth)
 {
     switch (lua_type(L, idx)) {
@@ -155,6 +224,8 @@ static json_t *to_json(lua_State *L, int idx, int depth)
         return make_string(L, idx);
     case LUA_TTABLE:
         return table_to_json(L, idx, depth);
+    case LUA_TUSERDATA:
+        return mw_l_is_record(L, idx) ? record_to_json(L, idx, depth) : NULL;
     default:
         return NULL;
     }

@@ -30,6 +30,7 @@
 #include "lua/lnotify.h"
 #include "lua/loom.h"
 #include "lua/lproc.h"
+#include "lua/lrecord.h"
 #include "lua/lsampler.h"
 #include "lua/lsignal.h"
 #include "lua/ltext.h"
@@ -57,6 +58,7 @@ int luaopen_memwatch_core(lua_State *L)
     mw_lua_register_datagram(L);
     mw_lua_register_delivery(L);
     mw_lua_register_sampler(L);
+    mw_lua_register_record(L, mw_lua_sampler_user_name);
     mw_lua_register_oom(L);
     mw_lua_register_trend(L);
     lua_pushstring(L, MW_VERSION);

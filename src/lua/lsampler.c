@@ -15,12 +15,14 @@
 #include "lua/lsampler.h"
 
 #include "lua/laux.h"
+#include "lua/lrecord.h"
 #include "lua/lsignal.h"
 
 #include "memwatch/backend.h"
 #include "memwatch/memwatch.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,180 +195,49 @@ mw_ctx *mw_lua_sampler_ctx(lua_State *L)
     return get_ctx(L);
 }
 
+const char *mw_lua_sampler_user_name(lua_State *L, int64_t uid)
+{
+    return mw_user_name(get_ctx(L), uid);
+}
+
 /* ---- records ------------------------------------------------------------------ */
 
 /*
- * Records are built by one C closure whose upvalues are the record's keys,
- * made once, and the record metatable: each field is then a push of a
- * ready-made key, a push of the value and a raw set into a table made at its
- * final size. Looking keys up (lua_setfield hashes the name; a registry
- * table costs a lookup and a stack rotation per field) was most of a scan's
- * user-space cost under the BPF sampler.
+ * A scan packs its records (lrecord.h) into one buffer while mw_scan runs,
+ * then makes a userdata of each once it has returned: nothing can raise
+ * inside mw_scan (a memory error unwinding through it would leak its pid
+ * list and skip the end-of-scan sweep). The buffer is kept for the next
+ * scan, in a box the collector frees.
  */
-#define BUILDER_KEY "memwatch.record_builder"
-enum {
-    KEY_NAME = MW_F_COUNT + 1, /* upvalue f + 1 for field f, then these */
-    KEY_STATE,
-    KEY_USER,
-    KEY_COMM,
-    KEY_PATH,
-    KEY_CMDLINE,
-    KEY_KERNEL_THREAD,
-    KEY_DENIED,
-    UP_METATABLE,
-    UP_COUNT = UP_METATABLE
+#define PACK_BOX "memwatch.pack_box"
+
+struct pack_box {
+    char *buf;
+    size_t len, cap;
 };
 
-/* What one call of the builder gets (as a light userdata). */
-struct build_args {
-    mw_ctx *ctx;
-    const mw_proc *p;
-    lua_Integer n; /* records stored in the result array so far */
-};
-
-static void set_key(lua_State *L, int key)
+static int pack_box_gc(lua_State *L)
 {
-    /* value on top; the record below it */
-    lua_pushvalue(L, lua_upvalueindex(key));
-    lua_insert(L, -2);
-    lua_rawset(L, -3);
+    struct pack_box *box = luaL_checkudata(L, 1, PACK_BOX);
+    free(box->buf);
+    box->buf = NULL;
+    box->len = box->cap = 0;
+    return 0;
 }
 
-/* How many keys the record of p gets, so its table is made at that size. */
-static int record_size(const mw_proc *p, int has_name)
+static struct pack_box *push_pack_box(lua_State *L)
 {
-    int n = 0;
-    for (uint64_t m = p->present; m; m &= m - 1)
-        n++;
-    return n + (has_name ? 2 : 0) + (p->state != 0) + (mw_proc_has(p, MW_F_UID) != 0) +
-           (p->path != NULL) + (p->cmdline != NULL) + ((p->flags & MW_PROC_KTHREAD) != 0) +
-           (p->denied != 0);
-}
-
-static void push_denied(lua_State *L, const mw_proc *p)
-{
-    /* Which fields are nil because the system refused them. */
-    lua_createtable(L, 0, 4);
-    for (int f = 0; f < MW_F_COUNT; f++) {
-        const mw_field_info *fi = mw_field_get((enum mw_field)f);
-        if ((fi->sources & p->denied) && !(fi->sources & p->read) &&
-            !mw_proc_has(p, (enum mw_field)f)) {
-            lua_pushvalue(L, lua_upvalueindex(f + 1));
-            lua_pushboolean(L, 1);
-            lua_rawset(L, -3);
-        }
-    }
-    if (p->denied & MW_SRC_CMDLINE) {
-        lua_pushvalue(L, lua_upvalueindex(KEY_CMDLINE));
-        lua_pushboolean(L, 1);
-        lua_rawset(L, -3);
-    }
-    if (p->denied & MW_SRC_PATH) {
-        lua_pushvalue(L, lua_upvalueindex(KEY_PATH));
-        lua_pushboolean(L, 1);
-        lua_rawset(L, -3);
-    }
-}
-
-/* The builder: (args, results|nil) -> record, also stored in results. */
-static int build_record(lua_State *L)
-{
-    struct build_args *a = lua_touserdata(L, 1);
-    const mw_proc *p = a->p;
-    int has_name = p->name[0] || (p->read & (MW_SRC_STATUS | MW_SRC_STAT));
-
-    /* Called with the args alone (core.read), index 2 would be the record
-     * made below, which would then be stored in itself as [1]. */
-    lua_settop(L, 2);
-    lua_createtable(L, 0, record_size(p, has_name));
-    for (int f = 0; f < MW_F_COUNT; f++) {
-        if (!mw_proc_has(p, (enum mw_field)f))
-            continue;
-        lua_pushvalue(L, lua_upvalueindex(f + 1));
-        switch (mw_field_get((enum mw_field)f)->kind) {
-        case MW_KIND_SECONDS:
-        case MW_KIND_EPOCH:
-            lua_pushnumber(L, (lua_Number)p->v[f] / 1e9);
-            break;
-        default:
-            lua_pushinteger(L, (lua_Integer)p->v[f]);
-        }
-        lua_rawset(L, -3);
-    }
-    if (has_name) {
-        /* comm is the name unless the sampler read a different one */
-        lua_pushstring(L, p->name);
-        lua_pushvalue(L, lua_upvalueindex(KEY_COMM));
-        if (p->comm[0] && strcmp(p->comm, p->name) != 0)
-            lua_pushstring(L, p->comm);
-        else
-            lua_pushvalue(L, -2);
-        lua_rawset(L, -4);
-        set_key(L, KEY_NAME);
-    }
-    if (p->state) {
-        lua_pushlstring(L, &p->state, 1);
-        set_key(L, KEY_STATE);
-    }
-    if (mw_proc_has(p, MW_F_UID)) {
-        const char *user = mw_user_name(a->ctx, p->v[MW_F_UID]);
-        if (user) {
-            lua_pushstring(L, user);
-            set_key(L, KEY_USER);
-        }
-    }
-    if (p->path) {
-        lua_pushstring(L, p->path);
-        set_key(L, KEY_PATH);
-    }
-    if (p->cmdline) {
-        lua_pushstring(L, p->cmdline);
-        set_key(L, KEY_CMDLINE);
-    }
-    if (p->flags & MW_PROC_KTHREAD) {
-        lua_pushboolean(L, 1);
-        set_key(L, KEY_KERNEL_THREAD);
-    }
-    if (p->denied) {
-        push_denied(L, p);
-        set_key(L, KEY_DENIED);
-    }
-    if (!lua_isnil(L, lua_upvalueindex(UP_METATABLE))) {
-        lua_pushvalue(L, lua_upvalueindex(UP_METATABLE));
-        lua_setmetatable(L, -2);
-    }
-    if (lua_istable(L, 2)) {
-        lua_pushvalue(L, -1);
-        lua_rawseti(L, 2, ++a->n);
-    }
-    return 1;
-}
-
-/* (Re)makes the builder with the record metatable mt (or none): on start and
- * whenever core.set_record_metatable changes it. */
-static void make_builder(lua_State *L, int mt)
-{
-    mt = lua_absindex(L, mt);
-    for (int f = 0; f < MW_F_COUNT; f++)
-        lua_pushstring(L, mw_field_get((enum mw_field)f)->name);
-    lua_pushliteral(L, "name");
-    lua_pushliteral(L, "state");
-    lua_pushliteral(L, "user");
-    lua_pushliteral(L, "comm");
-    lua_pushliteral(L, "path");
-    lua_pushliteral(L, "cmdline");
-    lua_pushliteral(L, "kernel_thread");
-    lua_pushliteral(L, "denied");
-    lua_pushvalue(L, mt);
-    lua_pushcclosure(L, build_record, UP_COUNT);
-    lua_setfield(L, LUA_REGISTRYINDEX, BUILDER_KEY);
-}
-
-/* Pushes the builder. */
-static int push_builder(lua_State *L)
-{
-    lua_getfield(L, LUA_REGISTRYINDEX, BUILDER_KEY);
-    return lua_gettop(L);
+    struct pack_box *box;
+    /* (the registry's PACK_BOX itself is the box's metatable) */
+    if (lua_getfield(L, LUA_REGISTRYINDEX, PACK_BOX "_buffer") == LUA_TUSERDATA)
+        return lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    box = lua_newuserdatauv(L, sizeof *box, 0);
+    memset(box, 0, sizeof *box);
+    luaL_setmetatable(L, PACK_BOX);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, PACK_BOX "_buffer");
+    return box;
 }
 
 static unsigned check_want(lua_State *L, int arg)
@@ -377,33 +248,37 @@ static unsigned check_want(lua_State *L, int arg)
 }
 
 struct scan_ud {
-    lua_State *L;
-    struct build_args args;
-    int builder; /* stack index of the record builder */
-    int results; /* stack index of the result array */
-    int failed;  /* a record could not be built: its error is on top */
+    struct pack_box *box;
+    unsigned want;
+    size_t count;
+    int failed; /* out of memory */
 };
 
-/*
- * A record is built under lua_pcall: a memory error while building it must
- * not unwind through mw_scan, which would leak its pid list and the current
- * record and skip the end-of-scan sweep. The error stops the scan and is
- * raised again once mw_scan has returned.
- */
+/* One size_t (the packed size) then the packed record, for each process. */
 static int scan_cb(void *ud, const mw_proc *p)
 {
     struct scan_ud *su = ud;
-    lua_State *L = su->L;
+    struct pack_box *box = su->box;
+    size_t n = mw_l_record_size(p), need = box->len + sizeof n + n;
+
     if (mw_lua_interrupted)
         return 1;
-    su->args.p = p;
-    lua_pushvalue(L, su->builder);
-    lua_pushlightuserdata(L, &su->args);
-    lua_pushvalue(L, su->results);
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
-        su->failed = 1; /* the error object stays on top */
-        return 1;
+    if (need > box->cap) {
+        size_t cap = box->cap ? box->cap : (size_t)64 * 1024;
+        char *grown;
+        while (cap < need)
+            cap *= 2;
+        if (!(grown = realloc(box->buf, cap))) {
+            su->failed = 1;
+            return 1;
+        }
+        box->buf = grown;
+        box->cap = cap;
     }
+    memcpy(box->buf + box->len, &n, sizeof n);
+    mw_l_record_pack(box->buf + box->len + sizeof n, p, su->want);
+    box->len = need;
+    su->count++;
     return 0;
 }
 
@@ -412,9 +287,9 @@ static int l_scan(lua_State *L)
 {
     mw_ctx *ctx = get_ctx(L);
     mw_scan_opts opts;
-    struct scan_ud su = {L, {ctx, NULL, 0}, 0, 0, 0};
+    struct scan_ud su = {NULL, 0, 0, 0};
     int32_t *pids = NULL;
-    int rc;
+    int rc, results, mt;
 
     memset(&opts, 0, sizeof opts);
     opts.want = check_want(L, 1);
@@ -436,14 +311,26 @@ static int l_scan(lua_State *L)
         opts.pids = pids;
         opts.npids = (size_t)n;
     }
-    su.builder = push_builder(L);
-    lua_newtable(L);
-    su.results = lua_gettop(L);
+    su.box = push_pack_box(L);
+    su.box->len = 0;
+    su.want = opts.want;
     rc = mw_scan(ctx, &opts, scan_cb, &su);
     if (su.failed)
-        return lua_error(L);
+        return luaL_error(L, "not enough memory");
     if (rc == 1)
         mw_l_check_interrupt(L);
+    lua_createtable(L, su.count < INT_MAX ? (int)su.count : 0, 0);
+    results = lua_gettop(L);
+    mw_l_record_push_metatable(L);
+    mt = lua_gettop(L);
+    for (size_t off = 0, i = 0; off < su.box->len; i++) {
+        size_t n;
+        memcpy(&n, su.box->buf + off, sizeof n);
+        mw_l_record_push_packed(L, su.box->buf + off + sizeof n, n, mt);
+        lua_rawseti(L, results, (lua_Integer)i + 1);
+        off += sizeof n + n;
+    }
+    lua_settop(L, results);
     return 1;
 }
 
@@ -505,10 +392,11 @@ static int l_read(lua_State *L)
     if (rc < 0)
         return mw_l_fail(L, rc == -ENOENT ? -ESRCH : rc, lua_pushfstring(L, "pid %I", pid));
     {
-        struct build_args args = {ctx, p, 0};
-        push_builder(L);
-        lua_pushlightuserdata(L, &args);
-        lua_call(L, 1, 1); /* p is in its box: an error here leaks nothing */
+        size_t n = mw_l_record_size(p);
+        void *packed = lua_newuserdatauv(L, n, 0); /* p is in its box: an error leaks nothing */
+        mw_l_record_pack(packed, p, want);
+        mw_l_record_push_metatable(L);
+        mw_l_record_push_packed(L, packed, n, -1);
     }
     mw_proc_release(p);
     return 1;
@@ -840,14 +728,6 @@ static int l_sampler(lua_State *L)
     return 2;
 }
 
-/* core.set_record_metatable(mt): the metatable every record gets. */
-static int l_set_record_metatable(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    make_builder(L, 1);
-    return 0;
-}
-
 static void push_field_catalogue(lua_State *L)
 {
     static const char *const kinds[] = {"count", "bytes", "seconds", "epoch"};
@@ -866,21 +746,13 @@ static void push_field_catalogue(lua_State *L)
 }
 
 static const luaL_Reg sampler_funcs[] = {
-    {"app_key", l_app_key},
-    {"app_totals", l_app_totals},
-    {"apps", l_apps},
-    {"cgroup_ids", l_cgroup_ids},
-    {"ledger", l_ledger},
-    {"read", l_read},
-    {"regions", l_regions},
-    {"sampler", l_sampler},
-    {"scan", l_scan},
-    {"set_record_metatable", l_set_record_metatable},
-    {"set_root", l_set_root},
-    {"system", l_system},
-    {"user_name", l_user_name},
-    {"user_uid", l_user_uid},
-    {NULL, NULL},
+    {"app_key", l_app_key},   {"app_totals", l_app_totals},
+    {"apps", l_apps},         {"cgroup_ids", l_cgroup_ids},
+    {"ledger", l_ledger},     {"read", l_read},
+    {"regions", l_regions},   {"sampler", l_sampler},
+    {"scan", l_scan},         {"set_root", l_set_root},
+    {"system", l_system},     {"user_name", l_user_name},
+    {"user_uid", l_user_uid}, {NULL, NULL},
 };
 
 static void new_metatable(lua_State *L, const char *name, lua_CFunction gc)
@@ -895,11 +767,9 @@ static void new_metatable(lua_State *L, const char *name, lua_CFunction gc)
 void mw_lua_register_sampler(lua_State *L)
 {
     luaL_setfuncs(L, sampler_funcs, 0);
-    lua_pushnil(L); /* no record metatable until scan.lua sets one */
-    make_builder(L, -1);
-    lua_pop(L, 1);
     new_metatable(L, CTX_KEY, ctx_gc);
     new_metatable(L, PROC_BOX, proc_box_gc);
+    new_metatable(L, PACK_BOX, pack_box_gc);
     new_metatable(L, LEDGER_BOX, ledger_box_gc);
     new_metatable(L, REGIONS_BOX, regions_box_gc);
     new_metatable(L, APPS_BOX, apps_box_gc);

@@ -71,7 +71,7 @@ if [ "$bpf_ok" = 1 ]; then
     # Fields a pass does not carry come from /proc when first read.
     out=$("$MEMWATCH" -e '
         local me = memwatch.processes { pid = require("memwatch.core").getpid() }[1]
-        print(math.type(rawget(me, "footprint")), rawget(me, "pss"), math.type(me.pss), me.cmdline ~= nil)')
+        print(math.type(require("memwatch.core").peek(me, "footprint")), require("memwatch.core").peek(me, "pss"), math.type(me.pss), me.cmdline ~= nil)')
     expect_eq "$out" "integer	nil	integer	true" "pss and cmdline read lazily under the BPF sampler"
 
     # -----------------------------------------------------------------------

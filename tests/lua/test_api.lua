@@ -5,6 +5,7 @@ local T = dofile((arg and arg[0] and arg[0]:match("^(.*)/") or ".") .. "/testlib
 local check, eq, raises, raises_exactly = T.check, T.eq, T.raises, T.raises_exactly
 
 local mw = require "memwatch"
+local peek = require("memwatch.core").peek
 local MYPID = math.tointeger(tonumber(T.sh("echo $PPID"))) -- the shell's parent is us
 
 -- A quiet child with a recognisable command line (sleep takes fractions).
@@ -51,22 +52,22 @@ T.test("a plain scan reads status only; start_time and cpu_time come on first ac
     eq(#r, 1)
     r = r[1]
     -- A scan of a few pids reads /proc under either sampler.
-    eq(rawget(r, "start_time"), nil, "start_time not read by the scan")
-    eq(rawget(r, "cpu_time"), nil, "cpu_time not read by the scan")
+    eq(peek(r, "start_time"), nil, "start_time not read by the scan")
+    eq(peek(r, "cpu_time"), nil, "cpu_time not read by the scan")
     if mw.sampler() == "bpf" then
         -- The BPF sampler's pass carries stat's numbers with status's, at no cost.
         local mine
         for _, p in ipairs(mw.processes()) do
             if p.pid == MYPID then mine = p end
         end
-        T.is_type(rawget(mine, "start_time"), "float", "start_time in the BPF sampler's full scan")
-        T.is_type(rawget(mine, "cpu_time"), "float", "cpu_time in the BPF sampler's full scan")
+        T.is_type(peek(mine, "start_time"), "float", "start_time in the BPF sampler's full scan")
+        T.is_type(peek(mine, "cpu_time"), "float", "cpu_time in the BPF sampler's full scan")
     end
-    T.is_type(rawget(r, "footprint"), "integer", "footprint read by the scan")
+    T.is_type(peek(r, "footprint"), "integer", "footprint read by the scan")
     T.is_type(r.start_time, "float", "start_time on first access")
     T.is_type(r.cpu_time, "float", "cpu_time on first access")
     local asked = mw.processes({ pid = MYPID }, { "start_time" })[1]
-    T.is_type(rawget(asked, "start_time"), "float", "start_time read in the scan when asked")
+    T.is_type(peek(asked, "start_time"), "float", "start_time read in the scan when asked")
     eq(asked.start_time, r.start_time, "the same start time either way")
 end)
 
@@ -132,15 +133,15 @@ end)
 T.test("processes() reads only the basic sources", function()
     -- pss/uss/cmdline are not in the record until asked for (read lazily).
     local r = mw.processes { pid = MYPID }[1]
-    eq(rawget(r, "pss"), nil, "pss not read by a plain scan")
-    eq(rawget(r, "cmdline"), nil, "cmdline not read by a plain scan")
-    eq(rawget(r, "uss"), nil, "uss not read by a plain scan")
+    eq(peek(r, "pss"), nil, "pss not read by a plain scan")
+    eq(peek(r, "cmdline"), nil, "cmdline not read by a plain scan")
+    eq(peek(r, "uss"), nil, "uss not read by a plain scan")
     -- asking for them up front
     local r2 = mw.processes({ pid = MYPID }, { "pss", "cmdline" })[1]
-    T.is_type(rawget(r2, "pss"), "integer", "pss read with fields = {'pss'}")
-    T.is_type(rawget(r2, "cmdline"), "string", "cmdline read with fields = {'cmdline'}")
+    T.is_type(peek(r2, "pss"), "integer", "pss read with fields = {'pss'}")
+    T.is_type(peek(r2, "cmdline"), "string", "cmdline read with fields = {'cmdline'}")
     local r3 = mw.process(MYPID, "all")
-    T.is_type(rawget(r3, "uss"), "integer", "uss read with fields = 'all'")
+    T.is_type(peek(r3, "uss"), "integer", "uss read with fields = 'all'")
     raises_exactly(function() mw.processes(nil, { "bogus" }) end, "memwatch.processes: unknown field 'bogus'")
     raises_exactly(function() mw.processes(nil, 7) end,
         "memwatch.processes: fields must be a list of field names or \"all\", got number")
@@ -177,7 +178,7 @@ T.test("lazy fields of a same-uid record", function()
     T.is_type(s.swap_pss, "integer", "swap_pss")
     T.is_type(s.lazy_free, "integer", "lazy_free")
     -- Read once: the values are now plain fields of the record.
-    eq(rawget(s, "pss"), pss, "pss stored in the record")
+    eq(peek(s, "pss"), pss, "pss stored in the record")
     T.is_type(s.cmdline, "string", "cmdline")
     check(s.cmdline and s.cmdline:find("test_api.lua", 1, true) ~= nil,
         "our cmdline names the script: " .. T.show(s.cmdline))
@@ -438,7 +439,8 @@ end)
 
 T.test("process(pid): a record or nil, message, errno", function()
     local r = mw.process(child)
-    eq(type(r), "table", "a live child gives a record")
+    eq(type(r), "userdata", "a live child gives a record")
+    check(require("memwatch.core").is_record(r), "a record")
     eq(r.pid, child)
     eq(r.name, "sleep")
     eq(r.state, "S", "a sleeping child")
@@ -446,9 +448,9 @@ T.test("process(pid): a record or nil, message, errno", function()
     eq(r.footprint, r.rss_anon + r.rss_shmem + r.swap + r.page_table, "child footprint formula")
     eq(getmetatable(r), getmetatable(mw.self()), "same metatable as other records")
     -- only named fields: no array part (a record once held itself as [1])
-    eq(rawget(r, 1), nil, "process(): no [1]")
-    eq(rawget(mw.self(), 1), nil, "self(): no [1]")
-    eq(rawget(require("memwatch.core").read(child), 1), nil, "core.read: no [1]")
+    eq(peek(r, 1), nil, "process(): no [1]")
+    eq(peek(mw.self(), 1), nil, "self(): no [1]")
+    eq(peek(require("memwatch.core").read(child), 1), nil, "core.read: no [1]")
     for k in pairs(r) do eq(type(k), "string", "every key is a name") end
     eq(tostring(r), string.format("process %d (sleep) footprint %s", child, mw.bytes(r.footprint)), "tostring")
 
@@ -496,7 +498,7 @@ T.test("lazy fields never come from another process (PID reuse)", function()
     -- The same pid, another process: simulated by a record whose start time
     -- is not the live process's (what a reused pid looks like).
     local s = mw.self()
-    rawset(s, "start_time", s.start_time - 1000)
+    s.start_time = s.start_time - 1000
     eq(s.pss, nil, "pss is not read from a process with another start time")
     eq(s.cmdline, nil, "cmdline is not read from a process with another start time")
     eq(s.path, nil, "path is not read from a process with another start time")
@@ -705,6 +707,63 @@ T.test("now() and sleep()", function()
     raises_exactly(function() mw.sleep(-1) end, "bad argument #1 to 'sleep' (duration must be >= 0)")
     raises_exactly(function() mw.sleep("x") end, "bad argument #1 to 'sleep' (number expected, got string)")
     raises_exactly(function() mw.sleep(0 / 0) end, "bad argument #1 to 'sleep' (duration must be >= 0)")
+end)
+
+T.test("records: read like tables, stored values kept beside what was read", function()
+    local core = require "memwatch.core"
+    local json = require "memwatch.json"
+    local r = mw.process(child)
+    local again = mw.process(child)
+    eq(type(r), "userdata", "a record is a userdata")
+    check(core.is_record(r) and not core.is_record({}) and not core.is_record(io.stdout), "is_record")
+    eq(getmetatable(r).__name, "memwatch.process", "its metatable's name")
+    -- what it read, unchanged by later reads of the same process
+    local fp = r.footprint
+    local _ = mw.processes()
+    eq(r.footprint, fp, "a record keeps the values of its read")
+    -- what a script stores
+    r.note = "mine"
+    r[1] = "first"
+    eq(r.note, "mine", "a stored key reads back")
+    eq(r[1], "first", "an integer key reads back")
+    eq(again.note, nil, "stored keys are the record's own")
+    r.footprint = 42
+    eq(r.footprint, 42, "a stored value wins over the read one")
+    eq(peek(r, "footprint"), 42, "peek sees the stored value")
+    eq(again.footprint, fp, "the other record keeps its own")
+    r.footprint = nil
+    eq(r.footprint, fp, "the read value is back once the stored one is removed")
+    raises(function() r[nil] = 1 end, "a record's key cannot be nil", true)
+    eq(r.no_such_key, nil, "an unknown key is nil")
+    -- pairs gives every key it holds, read and stored
+    local keys = {}
+    for k, v in pairs(r) do keys[k] = v end
+    eq(keys.pid, child, "pairs: pid")
+    eq(keys.name, "sleep", "pairs: name")
+    eq(keys.footprint, fp, "pairs: footprint")
+    eq(keys.note, "mine", "pairs: a stored key")
+    eq(keys[1], "first", "pairs: a stored integer key")
+    eq(keys.pss, nil, "pairs reads nothing lazily")
+    -- tostring and JSON
+    eq(tostring(again), string.format("process %d (sleep) footprint %s", child, core.bytes(fp)), "tostring")
+    local doc = json.decode(json.encode(r))
+    eq(doc.pid, child, "JSON: pid")
+    eq(doc.name, "sleep", "JSON: name")
+    eq(doc.footprint, fp, "JSON: footprint, as read")
+    eq(doc.note, "mine", "JSON: what was stored")
+    eq(math.type(json.decode(json.encode(mw.process(child, { "start_time" }))).start_time), "float",
+        "JSON: start_time in seconds")
+    eq(json.encode({ r }):sub(1, 2), "[{", "JSON: a list of records is an array of objects")
+    -- peek: no lazy read; tables are read raw
+    eq(peek(again, "pss"), nil, "peek does not read pss")
+    T.is_type(again.pss, "integer", "indexing reads pss")
+    eq(peek({ a = 1 }, "a"), 1, "peek on a table")
+    raises(function() peek(1, "a") end, "process record or table expected", true)
+    -- what a read tried is kept in the record
+    local tried = core.record_attempted(again)
+    check(tried & core.sources.smaps ~= 0, "the pss read is remembered")
+    core.record_attempt(again, 1 << 29)
+    eq(core.record_attempted(again), tried | (1 << 29), "record_attempt adds bits")
 end)
 
 T.test("fields catalogue", function()

@@ -180,7 +180,7 @@ Ctrl-C (exit 130) or SIGTERM (exit 0) stops it. Replay it with
                 local t = core.time()
                 local rows = {}
                 for i, rec in ipairs(scan(cfg)) do
-                    if want_app then rawset(rec, "app", app_key(rec, now)) end
+                    if want_app then rec.app = app_key(rec, now) end
                     rows[i] = R.row(rec, cfg.fields)
                 end
                 if want_app then app_gc(now) end

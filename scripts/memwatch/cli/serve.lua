@@ -260,9 +260,9 @@ local function scraper(cfg)
                 rows = table.move(recs, 1, #recs, 1, {})
             end
             table.sort(rows, function(a, b)
-                local x, y = rawget(a, "footprint") or -1, rawget(b, "footprint") or -1
+                local x, y = core.peek(a, "footprint") or -1, core.peek(b, "footprint") or -1
                 if x ~= y then return x > y end
-                return (rawget(a, "pid") or 0) < (rawget(b, "pid") or 0) or tostring(a.key) < tostring(b.key)
+                return (core.peek(a, "pid") or 0) < (core.peek(b, "pid") or 0) or tostring(a.key) < tostring(b.key)
             end)
             if cfg.top and #rows > cfg.top then
                 local cut = {}

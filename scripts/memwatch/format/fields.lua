@@ -52,7 +52,7 @@ function M.value(row, field, grouping)
     if grouping then
         if field == "group" then return row.label end
         if field == "grouping" then return grouping end
-        return rawget(row, field)
+        return core.peek(row, field)
     end
     return row[field]
 end

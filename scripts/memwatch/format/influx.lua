@@ -60,7 +60,7 @@ function M.new(opts, emit)
         end
     end
     -- Fields asked for by name may be read on access (a record's lazy fields).
-    local get = (chosen and not grouping) and function(r, k) return r[k] end or rawget
+    local get = (chosen and not grouping) and function(r, k) return r[k] end or core.peek
     local ts
     return {
         begin = function()
@@ -74,8 +74,8 @@ function M.new(opts, emit)
                 fields = chosen or M.GROUP_FIELDS
             else
                 measurement = "process_memory"
-                tags = { { "name", rawget(row, "name") }, { "pid", rawget(row, "pid") },
-                    { "user", rawget(row, "user") or rawget(row, "uid") } }
+                tags = { { "name", core.peek(row, "name") }, { "pid", core.peek(row, "pid") },
+                    { "user", core.peek(row, "user") or core.peek(row, "uid") } }
                 fields = chosen or M.PROCESS_FIELDS
             end
             local parts = { M.escape_measurement(measurement) }

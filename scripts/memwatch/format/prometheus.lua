@@ -10,6 +10,7 @@
 -- Extra families (memwatch's own metrics, a script's memwatch.metrics) come
 -- through writer:families(list) or opts.families and are printed last:
 --   {name=, help=, type="gauge"|"counter", samples={{labels={k=v}, value=n}, ...}}
+local core = require "memwatch.core"
 local text = require "memwatch.text"
 local fieldkind = require "memwatch.format.fields"
 
@@ -159,11 +160,11 @@ function M.new(opts, emit)
     local used_group = {}
     -- Fields asked for by name may be read on access (a record's lazy
     -- fields); the default ones are what the scan read.
-    local get = (opts.fields and not opts.grouping) and function(r, k) return r[k] end or rawget
+    local get = (opts.fields and not opts.grouping) and function(r, k) return r[k] end or core.peek
     return {
         record = function(_, row)
             local labels, defs, fams
-            local grouping = rawget(row, "grouping") or opts.grouping
+            local grouping = core.peek(row, "grouping") or opts.grouping
             if grouping then
                 used_group[grouping] = used_group[grouping] or {}
                 local used = used_group[grouping]
@@ -173,8 +174,8 @@ function M.new(opts, emit)
                 labels = { grouping = grouping, group = g }
                 defs, fams = gdefs, gfams
             else
-                labels = { pid = rawget(row, "pid"), name = rawget(row, "name") or "",
-                    user = rawget(row, "user") or rawget(row, "uid") or "" }
+                labels = { pid = core.peek(row, "pid"), name = core.peek(row, "name") or "",
+                    user = core.peek(row, "user") or core.peek(row, "uid") or "" }
                 defs, fams = pdefs, pfams
             end
             for i, d in ipairs(defs) do

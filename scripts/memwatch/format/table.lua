@@ -16,7 +16,7 @@ end
 local function cell(row, field, kind, grouping)
     local v = format.value(row, field, grouping)
     if v == nil then
-        local denied = not grouping and rawget(row, "denied")
+        local denied = not grouping and core.peek(row, "denied")
         if denied and denied[field] then return "denied" end
         return "-"
     end

@@ -191,9 +191,9 @@ function M.row(rec, fields)
         row[k] = v
     end
     for _, f in ipairs(M.BASE) do put(f, rec[f]) end
-    local comm = rawget(rec, "comm")
+    local comm = core.peek(rec, "comm")
     if comm ~= rec.name then put("comm", comm) end
-    if rawget(rec, "kernel_thread") then row.kernel_thread = true end
+    if core.peek(rec, "kernel_thread") then row.kernel_thread = true end
     for _, f in ipairs(fields) do put(f, rec[f]) end
     row.raw = raw
     return row
