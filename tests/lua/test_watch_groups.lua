@@ -258,6 +258,22 @@ T.test("PID reuse: state is keyed by pid and start time", function()
     eq(log3.text(), "0 alert worker 60.0M 2; 1 resolve worker 35.0M 2")
 end)
 
+T.test("one group per process: a renamed process keeps its state under its new key; events keep their own list", function()
+    local e, log = replay {
+        { proc(10, 1, "app", 60) },
+        { proc(10, 1, "app", 70) },
+        { proc(10, 1, "app", 75) },
+        { proc(10, 1, "renamed", 80) },
+        { proc(10, 1, "renamed", 10) },
+    }
+    e:watch(rule(log, { above = "50M", sustain = 2 }))
+    e:run(5)
+    eq(log.text(), "1 alert app[10] 70.0M 1; 4 resolve renamed[10] 10.0M 1",
+        "the sustain goes on across the rename, the resolve names the new name")
+    eq(log.list[1].processes[1].footprint, 70 * MB, "the alert's process is the one of its tick, not a later one")
+    eq(log.list[2].processes[1].name, "renamed")
+end)
+
 T.test("a group that disappears while firing resolves once; a pending one is forgotten", function()
     local e, log = replay { { proc(10, 1, "a", 60), proc(11, 1, "b", 60) }, { proc(11, 1, "b", 60) }, {}, {} }
     e:watch(rule(log, { name = "r", group = "name", above = "50M", sustain = 2 }))

@@ -511,10 +511,64 @@ function Engine:check_empty(rule, count, recs)
     self:notice(rule, M.no_match(rule.def.select, recs, before == nil and "yet" or "any more"))
 end
 
+-- A rule of one group per process, with a field as its metric: each
+-- process's state is found by pid (checked by start time and name, which
+-- make its id and key) and keeps its one-process list, with no group table,
+-- id or key made for a process seen before; a threshold rule's state that
+-- is neither pending nor firing, whose value stays on the quiet side, is
+-- left as it is (step would change nothing). A rule over every process does
+-- this for each process every tick.
+local function evaluate_each(self, rule, sel, now, tick)
+    local by_pid = rule.by_pid
+    if not by_pid then
+        by_pid = {}
+        rule.by_pid = by_pid
+    end
+    local states, metric, dir, threshold = rule.states, rule.metric, rule.direction, rule.threshold
+    local track = rule.grew_window and self.regions_fn
+    for _, r in ipairs(sel) do
+        local pid, start, name = r.pid, r.start_time, r.name
+        local st = by_pid[pid]
+        if not st or st.start ~= start or st.name ~= name or states[st.id] ~= st then
+            local id = group_.ident(r)
+            st = states[id]
+            if not st then
+                st = { id = id, first = now, hits = 0, firing = false }
+                states[id] = st
+            end
+            st.key = string.format("%s[%d]", name or "?", pid)
+            st.start, st.name = start, name
+            st.processes = { r }
+            by_pid[pid] = st
+        end
+        st.seen_at = tick
+        st.processes[1] = r
+        -- (nil when the system refused it, as for a group of one)
+        local v = r[metric]
+        if v ~= nil then
+            if track then
+                grew_.track(st, st.processes, now, rule.grew_window, self.regions_fn,
+                    not rule.growth or (st.slope ~= nil and st.slope > 0))
+            end
+            if st.firing or st.pending or (dir == "above" and v > threshold) or
+                (dir == "below" and v < threshold) or not (dir == "above" or dir == "below") then
+                self:step(rule, st, v, now)
+            else
+                st.value = v
+            end
+        end
+    end
+end
+
 function Engine:evaluate(rule, ctx, now)
     if self.persist then self.persist:restore(self, rule, now) end
     local sel = selected(rule, ctx.recs)
     self:check_empty(rule, #sel, ctx.recs)
+    local tick = self.ticks
+    if rule.group == "none" and not rule.metric_fn then
+        evaluate_each(self, rule, sel, now, tick)
+        return self:sweep(rule, now, tick)
+    end
     local how = rule.group == "function" and rule.group_fn or rule.group
     local groups = group_.build(how, sel, ctx, function(fn, rec)
         local ok, k = self:call(rule, "group", fn, rec)
@@ -529,7 +583,6 @@ function Engine:evaluate(rule, ctx, now)
     end)
     -- Each group's state is stamped with the tick that saw it (rather than
     -- a set of the ids seen, made anew every tick).
-    local tick = self.ticks
     for _, g in ipairs(groups) do
         local st = rule.states[g.id]
         if not st then
@@ -546,11 +599,18 @@ function Engine:evaluate(rule, ctx, now)
         end
         if v ~= nil then self:step(rule, st, v, now) end
     end
-    -- Groups that are gone: a firing one resolves (its processes exited or
-    -- were killed: never a recovery), any other state is forgotten.
+    return self:sweep(rule, now, tick)
+end
+
+-- Groups that are gone: a firing one resolves (its processes exited or
+-- were killed: never a recovery), any other state is forgotten.
+function Engine:sweep(rule, now, tick)
+    local by_pid = rule.by_pid
     for id, st in pairs(rule.states) do
         if st.seen_at ~= tick then
             rule.states[id] = nil
+            local first = by_pid and st.processes and st.processes[1]
+            if first and by_pid[first.pid] == st then by_pid[first.pid] = nil end
             if st.firing then
                 local pids = {}
                 for _, p in ipairs(st.processes or {}) do pids[p.pid] = true end

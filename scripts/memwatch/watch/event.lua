@@ -80,7 +80,8 @@ function M.new(rule, st, kind, now, time, extra)
         duration = st.pending and (now - st.pending) or 0,
         time = time,
         now = now,
-        processes = st.processes or {},
+        -- a copy: a one-process group's list is reused from tick to tick
+        processes = table.move(st.processes or {}, 1, st.processes and #st.processes or 0, 1, {}),
         count = st.processes and #st.processes or 0,
         repeated = st.repeated or 0,
         -- Restored from a state file, in the first evaluation after a restart.
