@@ -461,7 +461,9 @@ T.test("trend_window: the fit of the samples it keeps, exact for windows of up t
     local heap = collectgarbage("count")
     for t = 3001, 5000 do long:add(t, 2e9 + t, t - 600 - 1e-9) end
     collectgarbage("collect")
-    eq(collectgarbage("count"), heap, "2000 more samples take no memory")
+    -- (a collection may also shrink the interpreter's own tables a little)
+    local after = collectgarbage("count")
+    check(after <= heap, string.format("2000 more samples take no memory: %.3f KiB, then %.3f KiB", heap, after))
 end)
 
 T.test("trend_window: bad arguments", function()

@@ -14,6 +14,8 @@ local state = require "memwatch.watch.state"
 local M = {}
 local Engine = engine.Engine
 local EPS = engine.EPS
+-- The least time to the next tick for a full collection between ticks.
+local IDLE_COLLECT = 0.5
 
 -- The service manager's status line: "watching 1 rule", "watching 3 rules".
 local function watching(n) return string.format("watching %d rule%s", n, n == 1 and "" or "s") end
@@ -133,6 +135,11 @@ function Engine:run(arg)
             end
             next_at = math.min(next_at, svc.watchdog(clock.now()))
             if self.stopping then return self.stopping end
+            -- A tick's scan is garbage by the next one: with time to spare
+            -- before it, a full collection now keeps the heap at what is live
+            -- (at 1 Hz over 1000 processes: 4.0 MiB against 5.2 MiB, for less
+            -- CPU than the generational collector's own steps; hz1.sh).
+            if next_at - clock.now() >= IDLE_COLLECT then collectgarbage() end
             if stop_at and stop_at < next_at then next_at = stop_at end
             local wait = next_at - clock.now()
             if wait > 0 then clock.sleep(wait) end
