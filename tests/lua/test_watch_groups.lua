@@ -258,7 +258,7 @@ T.test("PID reuse: state is keyed by pid and start time", function()
     eq(log3.text(), "0 alert worker 60.0M 2; 1 resolve worker 35.0M 2")
 end)
 
-T.test("one group per process: a renamed process keeps its state under its new key; events keep their own list", function()
+T.test("one group per process: a rename keeps the state under a new key; events keep their own list", function()
     local e, log = replay {
         { proc(10, 1, "app", 60) },
         { proc(10, 1, "app", 70) },
