@@ -307,9 +307,25 @@ static int push_held(lua_State *L, const struct lrec *r, int rec, int key)
     return k >= 0 && push_key(L, r, k);
 }
 
+/* The record a metamethod was called on (argument 1): the metamethods can
+ * be taken from the metatable and called on anything. mt: the upvalue that
+ * holds the record metatable. */
+static struct lrec *self_record(lua_State *L, int mt)
+{
+    struct lrec *r = lua_touserdata(L, 1);
+    if (r && lua_getmetatable(L, 1)) {
+        int same = lua_rawequal(L, -1, lua_upvalueindex(mt));
+        lua_pop(L, 1);
+        if (same)
+            return r;
+    }
+    luaL_typeerror(L, 1, RECORD_MT);
+    return NULL; /* not reached */
+}
+
 static int rec_index(lua_State *L)
 {
-    const struct lrec *r = lua_touserdata(L, 1);
+    const struct lrec *r = self_record(L, 2);
     if (push_held(L, r, 1, 2))
         return 1;
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &fallback_key) != LUA_TFUNCTION)
@@ -334,6 +350,7 @@ static void push_stored(lua_State *L, int idx)
 
 static int rec_newindex(lua_State *L)
 {
+    self_record(L, 1);
     luaL_argcheck(L, !lua_isnil(L, 2), 2, "a record's key cannot be nil");
     push_stored(L, 1);
     lua_pushvalue(L, 2);
@@ -378,6 +395,7 @@ static int table_next(lua_State *L)
  * formats that show every field). */
 static int rec_pairs(lua_State *L)
 {
+    self_record(L, 1);
     lua_pushcfunction(L, table_next);
     push_as_table(L, 1);
     lua_pushnil(L);
@@ -537,11 +555,14 @@ void mw_lua_register_record(lua_State *L, mw_l_user_name_fn user_names)
     luaL_setfuncs(L, record_funcs, 1); /* peek needs the codes, the rest ignore them */
     if (luaL_newmetatable(L, RECORD_MT)) {
         lua_pushvalue(L, -3);
-        lua_pushcclosure(L, rec_index, 1);
+        lua_pushvalue(L, -2);
+        lua_pushcclosure(L, rec_index, 2);
         lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, rec_newindex);
+        lua_pushvalue(L, -1);
+        lua_pushcclosure(L, rec_newindex, 1);
         lua_setfield(L, -2, "__newindex");
-        lua_pushcfunction(L, rec_pairs);
+        lua_pushvalue(L, -1);
+        lua_pushcclosure(L, rec_pairs, 1);
         lua_setfield(L, -2, "__pairs");
     }
     lua_pop(L, 1);

@@ -717,6 +717,10 @@ T.test("records: read like tables, stored values kept beside what was read", fun
     eq(type(r), "userdata", "a record is a userdata")
     check(core.is_record(r) and not core.is_record({}) and not core.is_record(io.stdout), "is_record")
     eq(getmetatable(r).__name, "memwatch.process", "its metatable's name")
+    for _, m in ipairs { "__index", "__newindex", "__pairs" } do
+        raises(function() getmetatable(r)[m]({}, "pid", 1) end, "memwatch.process expected, got table", true)
+        raises(function() getmetatable(r)[m](io.stdout, "pid", 1) end, "memwatch.process expected", true)
+    end
     -- what it read, unchanged by later reads of the same process
     local fp = r.footprint
     local _ = mw.processes()
