@@ -33,6 +33,12 @@ static const char *const extra_keys[K_COUNT - MW_F_COUNT] = {
     "name", "comm", "state", "user", "path", "cmdline", "kernel_thread", "denied",
 };
 
+/* The name of key code k. */
+static const char *key_name(int k)
+{
+    return k < MW_F_COUNT ? mw_field_get((enum mw_field)k)->name : extra_keys[k - MW_F_COUNT];
+}
+
 /* The packed record; the values of the fields present follow (in field
  * order), then the name, comm, path and command line, unterminated. */
 struct lrec {
@@ -184,8 +190,7 @@ static int each_denied(const struct lrec *r, mw_l_record_fn fn, void *ud)
  */
 static int give(lua_State *L, const struct lrec *r, int k, mw_l_record_fn fn, void *ud)
 {
-    const char *key =
-        k < MW_F_COUNT ? mw_field_get((enum mw_field)k)->name : extra_keys[k - MW_F_COUNT];
+    const char *key = key_name(k);
 
     if (k < MW_F_COUNT) {
         if (!has_field(r, k))
@@ -366,8 +371,7 @@ static void push_as_table(lua_State *L, int idx)
     idx = lua_absindex(L, idx);
     lua_createtable(L, 0, count_bits(r->present) + 6);
     for (int k = 0; k < K_COUNT; k++) {
-        const char *key =
-            k < MW_F_COUNT ? mw_field_get((enum mw_field)k)->name : extra_keys[k - MW_F_COUNT];
+        const char *key = key_name(k);
         if (push_key(L, r, k))
             lua_setfield(L, -2, key);
     }
@@ -453,8 +457,7 @@ static int l_record_merge(lua_State *L)
         int stored;
         if (k == K_DENIED || (k < MW_F_COUNT && has_field(r, k)))
             continue;
-        lua_pushstring(L, k < MW_F_COUNT ? mw_field_get((enum mw_field)k)->name
-                                         : extra_keys[k - MW_F_COUNT]); /* 4 */
+        lua_pushstring(L, key_name(k)); /* 4 */
         lua_pushvalue(L, 4);
         stored = lua_rawget(L, 3) != LUA_TNIL;
         lua_pop(L, 1);
@@ -540,9 +543,7 @@ static void push_key_codes(lua_State *L)
     lua_createtable(L, 0, K_COUNT);
     for (int k = 0; k < K_COUNT; k++) {
         lua_pushinteger(L, k);
-        lua_setfield(L, -2,
-                     k < MW_F_COUNT ? mw_field_get((enum mw_field)k)->name
-                                    : extra_keys[k - MW_F_COUNT]);
+        lua_setfield(L, -2, key_name(k));
     }
 }
 
