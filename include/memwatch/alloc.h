@@ -44,4 +44,13 @@ void mw_free(void *p);
 char *mw_strdup(const char *s);
 char *mw_strndup(const char *s, size_t n);
 
+/*
+ * The array items (of *capacity elements of size bytes) made to hold at
+ * least need elements (need >= 1), its capacity doubled from first as many
+ * times as it takes: the array, perhaps moved, with *capacity updated; or
+ * NULL (out of memory, or a size past SIZE_MAX) with items and *capacity as
+ * they were.
+ */
+void *mw_grow(void *items, size_t *capacity, size_t need, size_t size, size_t first);
+
 #endif

@@ -2,6 +2,7 @@
 #include "memwatch/alloc.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,24 @@ void mw_free(void *p)
 {
     if (p)
         current->free(p);
+}
+
+void *mw_grow(void *items, size_t *capacity, size_t need, size_t size, size_t first)
+{
+    size_t cap = *capacity ? *capacity : first;
+    void *grown;
+
+    if (need <= *capacity)
+        return items;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2)
+            return NULL;
+        cap *= 2;
+    }
+    if (cap > SIZE_MAX / size || !(grown = mw_realloc(items, cap * size)))
+        return NULL;
+    *capacity = cap;
+    return grown;
 }
 
 char *mw_strdup(const char *s)

@@ -358,20 +358,16 @@ static user_entry *find_user(mw_ctx *ctx, int64_t uid)
 
 const char *mw_user_name(mw_ctx *ctx, int64_t uid)
 {
-    user_entry *e = find_user(ctx, uid);
+    user_entry *e = find_user(ctx, uid), *users;
     struct passwd pw, *res = NULL;
     char buf[1024];
 
     if (e)
         return e->name;
-    if (ctx->nusers == ctx->capusers) {
-        size_t cap = ctx->capusers ? ctx->capusers * 2 : 16;
-        user_entry *users = mw_realloc(ctx->users, cap * sizeof *users);
-        if (!users)
-            return NULL;
-        ctx->users = users;
-        ctx->capusers = cap;
-    }
+    users = mw_grow(ctx->users, &ctx->capusers, ctx->nusers + 1, sizeof *users, 16);
+    if (!users)
+        return NULL;
+    ctx->users = users;
     e = &ctx->users[ctx->nusers++];
     e->uid = uid;
     e->name = NULL;

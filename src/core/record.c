@@ -45,14 +45,11 @@ void mw_regions_release(mw_regions *r)
 
 mw_region *mw_regions_next(mw_regions *r)
 {
-    if (r->count == r->capacity) {
-        size_t cap = r->capacity ? r->capacity * 2 : 64;
-        mw_region *rows = mw_realloc(r->rows, cap * sizeof *rows);
-        if (!rows)
-            return NULL;
-        r->rows = rows;
-        r->capacity = cap;
-    }
+    mw_region *rows = mw_grow(r->rows, &r->capacity, r->count + 1, sizeof *rows, 64);
+
+    if (!rows)
+        return NULL;
+    r->rows = rows;
     memset(&r->rows[r->count], 0, sizeof r->rows[r->count]);
     return &r->rows[r->count];
 }
@@ -77,16 +74,11 @@ static void copy_text(char *dst, size_t cap, const char *src)
 int mw_ledger_add(mw_ledger *l, const char *group, const char *name, const char *unit,
                   int64_t balance, const int64_t *credit, const int64_t *debit)
 {
-    mw_ledger_row *row;
+    mw_ledger_row *row, *rows = mw_grow(l->rows, &l->capacity, l->count + 1, sizeof *rows, 64);
 
-    if (l->count == l->capacity) {
-        size_t cap = l->capacity ? l->capacity * 2 : 64;
-        mw_ledger_row *rows = mw_realloc(l->rows, cap * sizeof *rows);
-        if (!rows)
-            return -ENOMEM;
-        l->rows = rows;
-        l->capacity = cap;
-    }
+    if (!rows)
+        return -ENOMEM;
+    l->rows = rows;
     row = &l->rows[l->count++];
     memset(row, 0, sizeof *row);
     copy_text(row->group, sizeof row->group, group);
@@ -137,14 +129,11 @@ void mw_pid_list_release(mw_pid_list *l)
 
 int mw_pid_list_push(mw_pid_list *l, int32_t pid)
 {
-    if (l->count == l->capacity) {
-        size_t cap = l->capacity ? l->capacity * 2 : 256;
-        int32_t *pids = mw_realloc(l->pids, cap * sizeof *pids);
-        if (!pids)
-            return -ENOMEM;
-        l->pids = pids;
-        l->capacity = cap;
-    }
+    int32_t *pids = mw_grow(l->pids, &l->capacity, l->count + 1, sizeof *pids, 256);
+
+    if (!pids)
+        return -ENOMEM;
+    l->pids = pids;
     l->pids[l->count++] = pid;
     return 0;
 }

@@ -42,14 +42,10 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         return 0;
     }
     if (i == d->nsocks) {
-        if (d->nsocks == d->socks_cap) {
-            size_t cap = d->socks_cap ? d->socks_cap * 2 : 8;
-            mw_dsock *s = mw_realloc(d->socks, cap * sizeof *s);
-            if (!s)
-                return -1; /* libcurl aborts the transfers: they count as failed */
-            d->socks = s;
-            d->socks_cap = cap;
-        }
+        mw_dsock *s = mw_grow(d->socks, &d->socks_cap, d->nsocks + 1, sizeof *s, 8);
+        if (!s)
+            return -1; /* libcurl aborts the transfers: they count as failed */
+        d->socks = s;
         d->socks[i].fd = fd;
         d->nsocks++;
     }

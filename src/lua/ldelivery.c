@@ -329,14 +329,10 @@ static int l_destination(lua_State *L)
     box = engine_get(L, &nret); /* pushed */
     if (!box)
         return nret;
-    if (box->ndests == box->dests_cap) {
-        size_t cap = box->dests_cap ? box->dests_cap * 2 : 8;
-        grown = mw_realloc(box->dests, cap * sizeof(mw_dest *));
-        if (!grown)
-            return mw_l_fail(L, -ENOMEM, "delivery");
-        box->dests = grown;
-        box->dests_cap = cap;
-    }
+    grown = mw_grow(box->dests, &box->dests_cap, box->ndests + 1, sizeof(mw_dest *), 8);
+    if (!grown)
+        return mw_l_fail(L, -ENOMEM, "delivery");
+    box->dests = grown;
     db = lua_newuserdatauv(L, sizeof *db, 1);
     db->dest = NULL;
     luaL_setmetatable(L, DEST_MT);

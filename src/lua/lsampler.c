@@ -18,6 +18,7 @@
 #include "lua/lrecord.h"
 #include "lua/lsignal.h"
 
+#include "memwatch/alloc.h"
 #include "memwatch/backend.h"
 #include "memwatch/memwatch.h"
 
@@ -207,7 +208,10 @@ const char *mw_lua_sampler_user_name(lua_State *L, int64_t uid)
  * then makes a userdata of each once it has returned: nothing can raise
  * inside mw_scan (a memory error unwinding through it would leak its pid
  * list and skip the end-of-scan sweep). The buffer is kept for the next
- * scan, in a box the collector frees.
+ * scan, in a box the collector frees. A scan takes the box out of the
+ * registry while it uses it: making the userdata can run finalizers, and a
+ * finalizer that scans gets a box of its own rather than this one, which is
+ * still being read.
  */
 #define PACK_BOX "memwatch.pack_box"
 
@@ -219,24 +223,30 @@ struct pack_box {
 static int pack_box_gc(lua_State *L)
 {
     struct pack_box *box = luaL_checkudata(L, 1, PACK_BOX);
-    free(box->buf);
+    mw_free(box->buf);
     box->buf = NULL;
     box->len = box->cap = 0;
     return 0;
 }
 
-static struct pack_box *push_pack_box(lua_State *L)
+/* (the registry's PACK_BOX itself is the box's metatable) */
+#define PACK_BOX_KEPT PACK_BOX "_buffer"
+
+/* Pushes the kept box, taken out of the registry, or a new one. */
+static struct pack_box *take_pack_box(lua_State *L)
 {
     struct pack_box *box;
-    /* (the registry's PACK_BOX itself is the box's metatable) */
-    if (lua_getfield(L, LUA_REGISTRYINDEX, PACK_BOX "_buffer") == LUA_TUSERDATA)
-        return lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    box = lua_newuserdatauv(L, sizeof *box, 0);
-    memset(box, 0, sizeof *box);
-    luaL_setmetatable(L, PACK_BOX);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, PACK_BOX "_buffer");
+    if (lua_getfield(L, LUA_REGISTRYINDEX, PACK_BOX_KEPT) == LUA_TUSERDATA) {
+        lua_pushnil(L);
+        lua_setfield(L, LUA_REGISTRYINDEX, PACK_BOX_KEPT);
+        box = lua_touserdata(L, -1);
+    } else {
+        lua_pop(L, 1);
+        box = lua_newuserdatauv(L, sizeof *box, 0);
+        memset(box, 0, sizeof *box);
+        luaL_setmetatable(L, PACK_BOX);
+    }
+    box->len = 0;
     return box;
 }
 
@@ -264,16 +274,12 @@ static int scan_cb(void *ud, const mw_proc *p)
     if (mw_lua_interrupted)
         return 1;
     if (need > box->cap) {
-        size_t cap = box->cap ? box->cap : (size_t)64 * 1024;
-        char *grown;
-        while (cap < need)
-            cap *= 2;
-        if (!(grown = realloc(box->buf, cap))) {
+        char *grown = mw_grow(box->buf, &box->cap, need, 1, (size_t)64 * 1024);
+        if (!grown) {
             su->failed = 1;
             return 1;
         }
         box->buf = grown;
-        box->cap = cap;
     }
     memcpy(box->buf + box->len, &n, sizeof n);
     mw_l_record_pack(box->buf + box->len + sizeof n, p, su->want);
@@ -289,7 +295,7 @@ static int l_scan(lua_State *L)
     mw_scan_opts opts;
     struct scan_ud su = {NULL, 0, 0, 0};
     int32_t *pids = NULL;
-    int rc, results, mt;
+    int rc, results, mt, boxed;
 
     memset(&opts, 0, sizeof opts);
     opts.want = check_want(L, 1);
@@ -311,8 +317,8 @@ static int l_scan(lua_State *L)
         opts.pids = pids;
         opts.npids = (size_t)n;
     }
-    su.box = push_pack_box(L);
-    su.box->len = 0;
+    su.box = take_pack_box(L);
+    boxed = lua_gettop(L);
     su.want = opts.want;
     rc = mw_scan(ctx, &opts, scan_cb, &su);
     if (su.failed)
@@ -330,6 +336,8 @@ static int l_scan(lua_State *L)
         lua_rawseti(L, results, (lua_Integer)i + 1);
         off += sizeof n + n;
     }
+    lua_pushvalue(L, boxed);
+    lua_setfield(L, LUA_REGISTRYINDEX, PACK_BOX_KEPT);
     lua_settop(L, results);
     return 1;
 }

@@ -770,6 +770,27 @@ T.test("records: read like tables, stored values kept beside what was read", fun
     eq(core.record_attempted(again), tried | (1 << 29), "record_attempt adds bits")
 end)
 
+T.test("a finalizer that scans while a scan makes its records", function()
+    -- Making a scan's records can run finalizers; one that scans must not
+    -- touch the records the outer scan is still making.
+    local inner = 0
+    for _ = 1, 30 do
+        for _ = 1, 300 do
+            setmetatable({}, { __gc = function() inner = inner + #mw.processes { pid = child } end })
+        end
+        local recs = mw.processes()
+        local seen, bad = {}, 0
+        for _, r in ipairs(recs) do
+            if math.type(r.pid) ~= "integer" or seen[r.pid] or type(r.name) ~= "string" then bad = bad + 1 end
+            seen[r.pid or -1] = true
+        end
+        eq(bad, 0, "every record whole, each pid once")
+        check(seen[MYPID] and seen[child], "our own process and the child are in the scan")
+    end
+    collectgarbage()
+    check(inner > 0, "finalizers scanned meanwhile")
+end)
+
 T.test("fields catalogue", function()
     eq(type(mw.fields), "table")
     for _, f in ipairs(SIZE_FIELDS) do eq(mw.fields[f] and mw.fields[f].kind, "bytes", "fields." .. f) end

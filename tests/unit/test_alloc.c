@@ -289,6 +289,36 @@ static void test_ctx_open_enomem(void **state)
 }
 
 /* strdup/strndup copies, and their failure. */
+static void test_grow(void **state)
+{
+    size_t cap = 0;
+    int *a, *b;
+    (void)state;
+
+    a = mw_grow(NULL, &cap, 1, sizeof *a, 4);
+    assert_non_null(a);
+    assert_int_equal(cap, 4);
+    a[3] = 7;
+    assert_ptr_equal(mw_grow(a, &cap, 4, sizeof *a, 4), a); /* room enough: as it was */
+    assert_int_equal(cap, 4);
+    a = mw_grow(a, &cap, 9, sizeof *a, 4); /* doubled until it holds 9 */
+    assert_non_null(a);
+    assert_int_equal(cap, 16);
+    assert_int_equal(a[3], 7);
+    mw_alloc_set_failure(1, 0);
+    assert_null(mw_grow(a, &cap, 17, sizeof *a, 4)); /* out of memory: unchanged */
+    assert_int_equal(cap, 16);
+    mw_alloc_set_failure(0, 0);
+    assert_null(mw_grow(a, &cap, SIZE_MAX / 2, sizeof *a, 4)); /* past SIZE_MAX */
+    assert_null(mw_grow(a, &cap, SIZE_MAX, 1, 4));
+    assert_int_equal(cap, 16);
+    b = mw_grow(a, &cap, 17, sizeof *a, 4);
+    assert_non_null(b);
+    assert_int_equal(cap, 32);
+    assert_int_equal(b[3], 7);
+    mw_free(b);
+}
+
 static void test_strdup(void **state)
 {
     char *s;
@@ -320,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_alloc_fail_from_n_on),
         cmocka_unit_test(test_ctx_open_enomem),
         cmocka_unit_test(test_strdup),
+        cmocka_unit_test(test_grow),
     };
     return cmocka_run_group_tests_name("alloc", tests, setup, teardown);
 }

@@ -348,14 +348,12 @@ static int run_once(mw_bpf_loader *l, size_t *len)
     for (;;) {
         ssize_t n;
         if (l->cap - used < 4096) {
-            size_t want = l->cap ? l->cap * 2 : (size_t)64 * 1024;
-            char *bigger = mw_realloc(l->buf, want);
+            char *bigger = mw_grow(l->buf, &l->cap, l->cap + 4096, 1, (size_t)64 * 1024);
             if (!bigger) {
                 rc = -ENOMEM;
                 break;
             }
             l->buf = bigger;
-            l->cap = want;
         }
         /* Each read gives what the kernel's buffer holds (a few pages at
          * most), never a record cut in two; 0 is the end of the pass. */
