@@ -19,6 +19,12 @@ local function ident(rec)
 end
 M.ident = ident
 
+-- A one-process group's key: "name[pid]".
+local function process_key(rec)
+    return string.format("%s[%d]", rec.name or "?", rec.pid)
+end
+M.process_key = process_key
+
 -- Per-tick indexes over the scan, built on first use and shared by rules.
 -- views: true for a whole-system view (memwatch top, serve, plot), where
 -- init is not the root of one big tree: see is_init.
@@ -129,7 +135,7 @@ function M.build(how, selected, ctx, call)
         for _, r in ipairs(selected) do
             local id = ident(r)
             if not groups[id] then
-                local g = { id = id, key = string.format("%s[%d]", r.name or "?", r.pid), processes = { r } }
+                local g = { id = id, key = process_key(r), processes = { r } }
                 groups[id] = g
                 order[#order + 1] = g
             end
@@ -160,9 +166,9 @@ function M.build(how, selected, ctx, call)
                 p, depth = parent(ctx, p), depth + 1
             end
             if alone then
-                add(groups, order, "tree:" .. ident(r), string.format("%s[%d]", r.name or "?", r.pid), { r })
+                add(groups, order, "tree:" .. ident(r), process_key(r), { r })
             elseif not covered then
-                add(groups, order, "tree:" .. ident(r), string.format("%s[%d]", r.name or "?", r.pid), tree(ctx, r))
+                add(groups, order, "tree:" .. ident(r), process_key(r), tree(ctx, r))
             end
         end
     elseif mode == "app" then
@@ -208,8 +214,7 @@ function M.build(how, selected, ctx, call)
             for _, r in ipairs(selected) do
                 if not app_of(ctx, r) then
                     local top = same_name_top(ctx, r)
-                    add(groups, order, "tree:" .. ident(top), string.format("%s[%d]", top.name or "?", top.pid),
-                        members[top] or { top })
+                    add(groups, order, "tree:" .. ident(top), process_key(top), members[top] or { top })
                 end
             end
         end

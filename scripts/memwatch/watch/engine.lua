@@ -536,7 +536,7 @@ local function evaluate_each(self, rule, sel, now, tick)
                 st = { id = id, first = now, hits = 0, firing = false }
                 states[id] = st
             end
-            st.key = string.format("%s[%d]", name or "?", pid)
+            st.key = group_.process_key(r)
             st.start, st.name = start, name
             st.processes = { r }
             by_pid[pid] = st
